@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class OrganisationKind(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    PARTNER = "partner", "Partner"
+    COLLECTION_PARTNER = "collection_partner", "Collection partner"
+    CARRIER = "carrier", "Carrier"
+    RECYCLER = "recycler", "Recycler"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=OrganisationKind.choices)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OrganisationKind.values), name="organisation_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="organisation_country_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person; what they may do comes from their memberships."""
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer (read only)"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_once"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.ADMIN, Role.MEMBER)
+
+
+class ApiKey(models.Model):
+    """A partner's API key: only a SHA-256 of the secret is kept; the key is shown once."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

@@ -1,0 +1,145 @@
+"""API v1: partners register devices and read their registrations and certificates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import APIKeyHeader
+
+from oneforone.accounts.models import ApiKey, OrganisationKind
+from oneforone.accounts.queries import api_key_for
+from oneforone.partners import actions as partner_actions
+from oneforone.partners.models import Channel, Registration
+from oneforone.partners.queries import registrations_of
+from oneforone.partners.schemas import RegistrationRow
+from oneforone.registry.models import Certificate
+
+
+class PartnerKey(APIKeyHeader):
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        if not key:
+            return None
+        api_key = api_key_for(key)
+        if api_key is None or api_key.organisation.kind != OrganisationKind.PARTNER:
+            return None
+        return api_key
+
+
+api = NinjaAPI(
+    title="oneforone API",
+    version="1",
+    description=(
+        "Register the devices you sell, buy or lease; each is compensated by one certified "
+        "recycled end-of-life phone. Authenticate with the `X-API-Key` header (keys are created "
+        "in the partner portal and shown once)."
+    ),
+    auth=PartnerKey(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    errors: list[dict[str, Any]] = []
+
+
+class RegistrationOut(Schema):
+    id: int
+    reference: str
+    category: str
+    quantity: int
+    units_owed: int
+    units_allocated: int
+    certificate: str | None
+    created_at: str
+
+
+def _out(registration: Registration, units_allocated: int, certificate: str | None) -> dict[str, Any]:
+    return {
+        "id": registration.pk,
+        "reference": registration.reference,
+        "category": registration.category.code,
+        "quantity": registration.quantity,
+        "units_owed": registration.units_owed,
+        "units_allocated": units_allocated,
+        "certificate": certificate,
+        "created_at": registration.created_at.isoformat(),
+    }
+
+
+def _key(request: HttpRequest) -> ApiKey:
+    key = request.auth  # type: ignore[attr-defined]
+    assert isinstance(key, ApiKey)
+    return key
+
+
+@api.post("/registrations", response={201: RegistrationOut, 409: ErrorOut, 422: ErrorOut},
+          summary="Register devices owed compensation")
+def create_registration(request: HttpRequest, payload: RegistrationRow) -> tuple[int, dict[str, Any]]:
+    key = _key(request)
+    try:
+        [registration] = partner_actions.register_devices(
+            actor=key.created_by, partner=key.organisation, rows=[(1, payload)], channel=Channel.API,
+        )
+    except partner_actions.RegistrationRejected as exc:
+        status = 409 if any("already registered" in p.message for p in exc.problems) else 422
+        return status, {"code": "rejected", "message": str(exc),
+                        "errors": [{"field": p.field, "message": p.message} for p in exc.problems]}
+    except IntegrityError:
+        return 409, {"code": "conflict", "message": "this reference was registered at the same moment"}
+    registration.refresh_from_db()
+    return 201, _out(registration, 0, None)
+
+
+@api.get("/registrations", response=list[RegistrationOut], summary="Your registrations, newest first")
+def list_registrations(request: HttpRequest, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    limit = max(1, min(limit, 1000))
+    rows = (registrations_of(_key(request).organisation)
+            .select_related("certificate").order_by("-created_at", "-id")[offset:offset + limit])
+    return [_out(r, r.units_allocated, _certificate_code(r)) for r in rows]
+
+
+@api.get("/registrations/{registration_id}", response={200: RegistrationOut, 404: ErrorOut})
+def get_registration(request: HttpRequest, registration_id: int) -> tuple[int, dict[str, Any]]:
+    registration = (registrations_of(_key(request).organisation)
+                    .select_related("certificate").filter(pk=registration_id).first())
+    if registration is None:
+        return 404, {"code": "not_found", "message": f"no registration {registration_id} of yours"}
+    return 200, _out(registration, registration.units_allocated, _certificate_code(registration))
+
+
+def _certificate_code(registration: Registration) -> str | None:
+    try:
+        return registration.certificate.code
+    except Certificate.DoesNotExist:
+        return None
+
+
+class CertificateOut(Schema):
+    code: str
+    issued_at: str
+    snapshot: dict[str, Any]
+    snapshot_sha256: str
+    verify_url: str
+
+
+@api.get("/certificates/{code}", response={200: CertificateOut, 404: ErrorOut})
+def get_certificate(request: HttpRequest, code: str) -> tuple[int, dict[str, Any]]:
+    from oneforone.registry.certificate_pdf import verification_url
+
+    certificate = Certificate.objects.filter(
+        code=code, registration__partner=_key(request).organisation
+    ).first()
+    if certificate is None:
+        raise HttpError(404, f"no certificate {code} of yours")
+    return 200, {"code": certificate.code, "issued_at": certificate.issued_at.isoformat(),
+                 "snapshot": certificate.snapshot, "snapshot_sha256": certificate.snapshot_sha256,
+                 "verify_url": verification_url(certificate)}

@@ -1,0 +1,160 @@
+"""One settings module, driven by environment variables.
+
+DATABASE_URL      PostgreSQL to use; unset: the embedded server in ONEFORONE_DATA_DIR (./.oneforone)
+SECRET_KEY        required when ONEFORONE_ENV=production; otherwise generated once into the data folder
+ONEFORONE_ENV     "production" or "development" (default)
+ALLOWED_HOSTS     comma-separated, default "localhost,127.0.0.1,[::1]"
+ONEFORONE_TASKS   "immediate" runs background tasks inline (tests); default: the database queue
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+
+from oneforone import embedded_db
+
+BASE_DIR = Path(__file__).resolve().parent
+ENVIRONMENT = os.environ.get("ONEFORONE_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = os.environ.get("DEBUG", "0") == "1" and not PRODUCTION
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    if PRODUCTION:
+        raise RuntimeError("SECRET_KEY must be set when ONEFORONE_ENV=production")
+    key_file = embedded_db.data_dir() / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_tasks_db",
+    "oneforone.core",
+    "oneforone.accounts",
+    "oneforone.partners",
+    "oneforone.collection",
+    "oneforone.shipments",
+    "oneforone.recycling",
+    "oneforone.registry",
+    "oneforone.impact",
+    "oneforone.reporting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "oneforone.urls"
+WSGI_APPLICATION = "oneforone.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "oneforone.accounts.context_processors.membership",
+            ],
+        },
+    },
+]
+
+
+def _database_url() -> str:
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    return embedded_db.server_uri(os.environ.get("ONEFORONE_DB_NAME", "oneforone"))
+
+
+DATABASES = {"default": dj_database_url.parse(_database_url(), conn_max_age=60)}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", embedded_db.data_dir() / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Uploads: the CSV page takes small files; bulk imports of up to a million rows are a later feature.
+CSV_UPLOAD_MAX_BYTES = int(os.environ.get("CSV_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+CSV_UPLOAD_MAX_ROWS = int(os.environ.get("CSV_UPLOAD_MAX_ROWS", 10_000))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
+
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if os.environ.get("ONEFORONE_TASKS") == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        ),
+    }
+}
+
+# Reconciliation tolerances at recycler reception (counted vs dispatched, grams per phone).
+RECEPTION_COUNT_TOLERANCE = Decimal(os.environ.get("RECEPTION_COUNT_TOLERANCE", "0.01"))
+RECEPTION_GRAMS_PER_PHONE_MIN = Decimal(os.environ.get("RECEPTION_GRAMS_PER_PHONE_MIN", "40"))
+RECEPTION_GRAMS_PER_PHONE_MAX = Decimal(os.environ.get("RECEPTION_GRAMS_PER_PHONE_MAX", "120"))
+
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

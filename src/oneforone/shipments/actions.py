@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from oneforone.accounts.models import Organisation, OrganisationKind, User
+from oneforone.accounts.permissions import require_member
+from oneforone.collection.models import Hub, Lot
+from oneforone.core import audit
+from oneforone.shipments import custody
+from oneforone.shipments.custody import CustodyError
+from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+
+
+@transaction.atomic
+def create_consignment(
+    *,
+    actor: User,
+    reference: str,
+    hub: Hub,
+    lots: Sequence[Lot],
+    carrier: Organisation,
+    recycler: Organisation,
+) -> Consignment:
+    """The hub packs sealed lots into a consignment for a carrier and a recycler."""
+    require_member(actor, hub.organisation)
+    if carrier.kind != OrganisationKind.CARRIER or recycler.kind != OrganisationKind.RECYCLER:
+        raise CustodyError("choose a carrier and a recycler organisation")
+    ids = [lot.pk for lot in lots]
+    locked = Lot.objects.select_for_update().filter(pk__in=ids, hub=hub, consignment__isnull=True)
+    if not ids or locked.count() != len(set(ids)):
+        raise CustodyError("choose sealed lots of this hub that are not in a consignment yet")
+    consignment = Consignment.objects.create(
+        reference=reference.strip(), origin_hub=hub, carrier=carrier, recycler=recycler,
+        created_at=timezone.now(), created_by=actor,
+    )
+    Lot.objects.filter(pk__in=ids).update(consignment=consignment)
+    audit.record(actor=actor, code="shipments.consignment.created", obj=consignment,
+                 organisation=hub.organisation,
+                 data={"reference": consignment.reference, "lots": sorted(ids),
+                       "carrier": carrier.pk, "recycler": recycler.pk})
+    return consignment
+
+
+@transaction.atomic
+def sign_dispatch(*, actor: User, consignment: Consignment, container_number: str = "") -> Consignment:
+    """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
+    consignment = custody.lock(consignment)
+    totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
+    if not totals["phones"]:
+        raise CustodyError("a consignment needs at least one sealed lot before dispatch")
+    consignment.phones_dispatched = totals["phones"]
+    consignment.net_weight_kg_dispatched = totals["weight"]
+    consignment.container_number = container_number.strip()
+    consignment.save(update_fields=["phones_dispatched", "net_weight_kg_dispatched", "container_number"])
+    signature = custody.sign(
+        actor=actor, consignment=consignment, step=CustodyStep.DISPATCH,
+        custodian=consignment.origin_hub.organisation, from_state=ConsignmentState.DRAFT,
+        sealed_fields={
+            "reference": consignment.reference,
+            "origin_hub": consignment.origin_hub.code,
+            "lots": sorted(consignment.lots.values_list("seal_number", flat=True)),
+            "phones": consignment.phones_dispatched,
+            "net_weight_kg": consignment.net_weight_kg_dispatched,
+            "carrier": consignment.carrier.name,
+            "recycler": consignment.recycler.name,
+            "container_number": consignment.container_number,
+        },
+    )
+    _audit_signature(actor, consignment, signature.hash, "shipments.consignment.dispatched")
+    return consignment
+
+
+@transaction.atomic
+def sign_pickup(*, actor: User, consignment: Consignment, vehicle: str) -> Consignment:
+    """The carrier takes custody of the consignment as dispatched."""
+    consignment = custody.lock(consignment)
+    signature = custody.sign(
+        actor=actor, consignment=consignment, step=CustodyStep.PICKUP, custodian=consignment.carrier,
+        from_state=ConsignmentState.DISPATCHED,
+        sealed_fields={"vehicle_or_vessel": vehicle.strip(), "phones": consignment.phones_dispatched,
+                       "container_number": consignment.container_number},
+    )
+    _audit_signature(actor, consignment, signature.hash, "shipments.consignment.picked_up")
+    return consignment
+
+
+def _audit_signature(actor: User, consignment: Consignment, signature_hash: str, code: str) -> None:
+    audit.record(actor=actor, code=code, obj=consignment,
+                 organisation=consignment.origin_hub.organisation,
+                 data={"reference": consignment.reference, "state": consignment.state,
+                       "signature": signature_hash})

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from oneforone.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", api.urls),
+    path("", include("oneforone.reporting.urls")),
+    path("partner/", include("oneforone.partners.urls")),
+    path("collection/", include("oneforone.collection.urls")),
+    path("shipments/", include("oneforone.shipments.urls")),
+    path("recycling/", include("oneforone.recycling.urls")),
+    path("", include("oneforone.registry.urls")),
+]
