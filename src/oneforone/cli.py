@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         print("  oneforone worker                         run background tasks")
         print("  oneforone allocate | verify-audit | migrate | createsuperuser | ...  (Django)")
     else:
-        _django(argv)
+        _django([command.replace("-", "_"), *argv[1:]])
 
 
 def _django(argv: list[str]) -> None:
@@ -92,6 +92,13 @@ def _worker_loop() -> None:
     from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME
     from django_tasks_db.management.commands.db_worker import Worker
 
-    Worker(queue_names=[DEFAULT_TASK_QUEUE_NAME], interval=1, batch=False,
-           backend_name=DEFAULT_TASK_BACKEND_ALIAS, startup_delay=False, max_tasks=None,
-           worker_id=f"demo-{secrets.token_hex(8)}", excluded_queue_names=[]).run()
+    Worker(
+        queue_names=[DEFAULT_TASK_QUEUE_NAME],
+        interval=1,
+        batch=False,
+        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"demo-{secrets.token_hex(8)}",
+        excluded_queue_names=[],
+    ).run()

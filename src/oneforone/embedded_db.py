@@ -54,5 +54,7 @@ def drop_database(database: str = "oneforone") -> None:
 
     server_uri(database)
     with psycopg.connect(_server.get_uri("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

@@ -41,15 +41,30 @@ def record_intake(
     if collected_on > timezone.localdate():
         raise CollectionError("the collection date is in the future")
     intake = Intake.objects.create(
-        hub=hub, collector=collector, collected_on=collected_on, phones=phones,
-        net_weight_kg=net_weight_kg, batteries_removed=batteries_removed,
-        price_per_phone=price_per_phone, currency=hub.currency, recorded_by=actor,
+        hub=hub,
+        collector=collector,
+        collected_on=collected_on,
+        phones=phones,
+        net_weight_kg=net_weight_kg,
+        batteries_removed=batteries_removed,
+        price_per_phone=price_per_phone,
+        currency=hub.currency,
+        recorded_by=actor,
         recorded_at=timezone.now(),
     )
-    audit.record(actor=actor, code="collection.intake.recorded", obj=intake,
-                 organisation=hub.organisation,
-                 data={"collector": collector.code, "phones": phones, "net_weight_kg": net_weight_kg,
-                       "price_per_phone": price_per_phone, "currency": hub.currency})
+    audit.record(
+        actor=actor,
+        code="collection.intake.recorded",
+        obj=intake,
+        organisation=hub.organisation,
+        data={
+            "collector": collector.code,
+            "phones": phones,
+            "net_weight_kg": net_weight_kg,
+            "price_per_phone": price_per_phone,
+            "currency": hub.currency,
+        },
+    )
     return intake
 
 
@@ -60,13 +75,31 @@ def seal_lot(*, actor: User, hub: Hub, seal_number: str, intakes: Sequence[Intak
     ids = [i.pk for i in intakes]
     locked = list(Intake.objects.select_for_update().filter(pk__in=ids, hub=hub, lot__isnull=True))
     if not ids or len(locked) != len(set(ids)):
-        raise CollectionError("choose open intakes of this hub; some are packed already or elsewhere")
-    totals = Intake.objects.filter(pk__in=ids).aggregate(phones=Sum("phones"),
-                                                         weight=Sum("net_weight_kg"))
-    lot = Lot.objects.create(hub=hub, seal_number=seal_number.strip(), phones=totals["phones"],
-                             net_weight_kg=totals["weight"], sealed_at=timezone.now(), sealed_by=actor)
+        raise CollectionError(
+            "choose open intakes of this hub; some are packed already or elsewhere"
+        )
+    totals = Intake.objects.filter(pk__in=ids).aggregate(
+        phones=Sum("phones"), weight=Sum("net_weight_kg")
+    )
+    lot = Lot.objects.create(
+        hub=hub,
+        seal_number=seal_number.strip(),
+        phones=totals["phones"],
+        net_weight_kg=totals["weight"],
+        sealed_at=timezone.now(),
+        sealed_by=actor,
+    )
     Intake.objects.filter(pk__in=ids).update(lot=lot)
-    audit.record(actor=actor, code="collection.lot.sealed", obj=lot, organisation=hub.organisation,
-                 data={"seal_number": lot.seal_number, "intakes": len(ids), "phones": lot.phones,
-                       "net_weight_kg": lot.net_weight_kg})
+    audit.record(
+        actor=actor,
+        code="collection.lot.sealed",
+        obj=lot,
+        organisation=hub.organisation,
+        data={
+            "seal_number": lot.seal_number,
+            "intakes": len(ids),
+            "phones": lot.phones,
+            "net_weight_kg": lot.net_weight_kg,
+        },
+    )
     return lot

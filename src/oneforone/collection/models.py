@@ -16,8 +16,9 @@ class Area(models.TextChoices):
 class Hub(models.Model):
     """A collection partner's site where collectors bring phones."""
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT,
-                                     related_name="hubs")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="hubs"
+    )
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=200)
     country = models.CharField(max_length=2)
@@ -28,8 +29,12 @@ class Hub(models.Model):
     class Meta:
         ordering = ["country", "name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(country__regex=COUNTRY_CHECK), name="hub_country_iso"),
-            models.CheckConstraint(condition=models.Q(currency__regex=CURRENCY_CHECK), name="hub_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(country__regex=COUNTRY_CHECK), name="hub_country_iso"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CHECK), name="hub_currency_iso"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,19 +71,30 @@ class Intake(models.Model):
         output_field=models.DecimalField(max_digits=18, decimal_places=4),
         db_persist=True,
     )
-    lot = models.ForeignKey("Lot", null=True, blank=True, on_delete=models.PROTECT,
-                            related_name="intakes")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(
+        "Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="intakes"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-collected_on", "-id"]
         indexes = [models.Index(fields=["hub", "lot"], name="intake_open_per_hub")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(phones__gte=1), name="intake_phones_positive"),
-            models.CheckConstraint(condition=models.Q(net_weight_kg__gt=0), name="intake_weight_positive"),
-            models.CheckConstraint(condition=models.Q(price_per_phone__gte=0), name="intake_price_not_negative"),
-            models.CheckConstraint(condition=models.Q(currency__regex=CURRENCY_CHECK), name="intake_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(phones__gte=1), name="intake_phones_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(net_weight_kg__gt=0), name="intake_weight_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price_per_phone__gte=0), name="intake_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=CURRENCY_CHECK), name="intake_currency_iso"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,9 +109,16 @@ class Lot(models.Model):
     phones = models.PositiveIntegerField()
     net_weight_kg = models.DecimalField(max_digits=12, decimal_places=3)
     sealed_at = models.DateTimeField()
-    sealed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    consignment = models.ForeignKey("shipments.Consignment", null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="lots")
+    sealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    consignment = models.ForeignKey(
+        "shipments.Consignment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lots",
+    )
 
     class Meta:
         ordering = ["-sealed_at"]
@@ -122,7 +145,9 @@ class LivingWageBenchmark(models.Model):
         ordering = ["country", "area", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["country", "area", "year"], name="benchmark_once"),
-            models.CheckConstraint(condition=models.Q(monthly_amount__gt=0), name="benchmark_positive"),
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gt=0), name="benchmark_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,9 @@ class AuditEvent(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", null=True, on_delete=models.PROTECT, related_name="+"
     )
-    code = models.CharField(max_length=100, help_text="namespaced, e.g. registry.allocation.created")
+    code = models.CharField(
+        max_length=100, help_text="namespaced, e.g. registry.allocation.created"
+    )
     object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
@@ -23,7 +25,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[a-z_]+(\.[a-z_]+)+$"), name="audit_code_namespaced"
+                condition=models.Q(code__regex=r"^[a-z_]+(\.[a-z_]+)+$"),
+                name="audit_code_namespaced",
             )
         ]
 

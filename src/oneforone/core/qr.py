@@ -9,8 +9,15 @@ import segno
 
 def qr_svg(data: str, *, scale: int = 4) -> str:
     buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False,
-                                      svgns=True, title="QR code for " + data)
+    segno.make(data, error="m").save(
+        buffer,
+        kind="svg",
+        scale=scale,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        title="QR code for " + data,
+    )
     return buffer.getvalue().decode()
 
 

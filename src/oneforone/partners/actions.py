@@ -45,7 +45,7 @@ def register_devices(
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel}")
     categories = current_categories()
-    problems = _check_rows(partner, rows, set(categories))
+    problems = check_rows(partner, rows)
     if problems:
         raise RegistrationRejected(problems)
     now = timezone.now()
@@ -78,25 +78,38 @@ def register_devices(
     return registrations
 
 
-def _check_rows(
-    partner: Organisation, rows: Sequence[tuple[int, RegistrationRow]], category_codes: set[str]
+def check_rows(
+    partner: Organisation, rows: Sequence[tuple[int, RegistrationRow]]
 ) -> list[RegistrationProblem]:
+    """What would make these rows fail, by line; reads only, so an import can report every
+    problem of a file at once."""
+    category_codes = set(current_categories())
     problems: list[RegistrationProblem] = []
     if not rows:
         return [RegistrationProblem(0, "no registrations given", "")]
     seen: dict[str, int] = {}
     for line, row in rows:
         if row.category not in category_codes:
-            problems.append(RegistrationProblem(
-                line, f"unknown category {row.category!r}; use one of {', '.join(sorted(category_codes))}",
-                "category"))
+            problems.append(
+                RegistrationProblem(
+                    line,
+                    f"unknown category {row.category!r}; use one of {', '.join(sorted(category_codes))}",
+                    "category",
+                )
+            )
         if row.reference in seen:
-            problems.append(RegistrationProblem(
-                line, f"reference {row.reference!r} repeats line {seen[row.reference]}", "reference"))
+            problems.append(
+                RegistrationProblem(
+                    line,
+                    f"reference {row.reference!r} repeats line {seen[row.reference]}",
+                    "reference",
+                )
+            )
         seen.setdefault(row.reference, line)
     existing = set(
-        Registration.objects.filter(partner=partner, reference__in=list(seen))
-        .values_list("reference", flat=True)
+        Registration.objects.filter(partner=partner, reference__in=list(seen)).values_list(
+            "reference", flat=True
+        )
     )
     problems.extend(
         RegistrationProblem(line, f"reference {row.reference!r} is already registered", "reference")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -62,16 +63,30 @@ def parse_registrations_csv(data: bytes, *, max_bytes: int, max_rows: int) -> Pa
 
 def _decode(data: bytes, max_bytes: int, result: ParsedFile) -> str | None:
     if not data.strip():
-        result.errors.append(RowError(0, "the file is empty; expected a header line "
-                                         f"({','.join(RegistrationRow.columns())}) and rows"))
+        result.errors.append(
+            RowError(
+                0,
+                "the file is empty; expected a header line "
+                f"({','.join(RegistrationRow.columns())}) and rows",
+            )
+        )
         return None
     if len(data) > max_bytes:
-        result.errors.append(RowError(0, f"the file is {len(data) / 1e6:.1f} MB; the limit here is "
-                                         f"{max_bytes / 1e6:.0f} MB: split it or use the API"))
+        result.errors.append(
+            RowError(
+                0,
+                f"the file is {len(data) / 1e6:.1f} MB; the limit here is "
+                f"{max_bytes / 1e6:.0f} MB: split it or use the API",
+            )
+        )
         return None
     if b"\x00" in data[:65536]:
-        result.errors.append(RowError(0, "this is not a text file (it contains NUL bytes); "
-                                         "export the sheet as CSV (UTF-8)"))
+        result.errors.append(
+            RowError(
+                0,
+                "this is not a text file (it contains NUL bytes); export the sheet as CSV (UTF-8)",
+            )
+        )
         return None
     try:
         return data.decode("utf-8-sig")
@@ -81,7 +96,7 @@ def _decode(data: bytes, max_bytes: int, result: ParsedFile) -> str | None:
         return None
 
 
-def _read_header(reader: csv.Reader, result: ParsedFile) -> list[str] | None:
+def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] | None:
     try:
         header = [cell.strip().lower() for cell in next(reader)]
     except (StopIteration, csv.Error) as exc:
@@ -106,7 +121,9 @@ def _read_header(reader: csv.Reader, result: ParsedFile) -> list[str] | None:
 
 def _parse_row(line: int, header: list[str], row: list[str], result: ParsedFile) -> None:
     if len(row) != len(header):
-        result.errors.append(RowError(line, f"{len(row)} fields where the header has {len(header)}"))
+        result.errors.append(
+            RowError(line, f"{len(row)} fields where the header has {len(header)}")
+        )
         return
     try:
         parsed = RegistrationRow.model_validate(dict(zip(header, row, strict=True)))

@@ -18,12 +18,15 @@ class DeviceCategory(models.Model):
         ordering = ["code", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["code", "valid_from"], name="category_version_once"),
-            models.CheckConstraint(condition=models.Q(units_per_device__gte=1),
-                                   name="category_units_positive"),
+            models.CheckConstraint(
+                condition=models.Q(units_per_device__gte=1), name="category_units_positive"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.units_per_device} unit{'s' if self.units_per_device > 1 else ''})"
+        return (
+            f"{self.name} ({self.units_per_device} unit{'s' if self.units_per_device > 1 else ''})"
+        )
 
 
 class Channel(models.TextChoices):
@@ -36,8 +39,9 @@ class Channel(models.TextChoices):
 class Registration(models.Model):
     """Devices a partner sold, bought or leased, owing units to be compensated."""
 
-    partner = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT,
-                                related_name="registrations")
+    partner = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="registrations"
+    )
     reference = models.CharField(max_length=100, help_text="the partner's own reference")
     category = models.ForeignKey(DeviceCategory, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
@@ -49,18 +53,26 @@ class Registration(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["created_at", "id"], name="registration_fifo")]
         constraints = [
-            models.UniqueConstraint(fields=["partner", "reference"], name="registration_reference_once"),
-            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="registration_quantity_positive"),
-            models.CheckConstraint(condition=models.Q(units_per_device__gte=1),
-                                   name="registration_units_positive"),
-            models.CheckConstraint(condition=~models.Q(reference=""), name="registration_reference_set"),
+            models.UniqueConstraint(
+                fields=["partner", "reference"], name="registration_reference_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="registration_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units_per_device__gte=1), name="registration_units_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reference=""), name="registration_reference_set"
+            ),
         ]
 
     def __str__(self) -> str:

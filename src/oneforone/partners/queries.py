@@ -14,7 +14,9 @@ def current_categories(on: dt.date | None = None) -> dict[str, DeviceCategory]:
     """The category version in force on a date, by code."""
     on = on or timezone.localdate()
     current: dict[str, DeviceCategory] = {}
-    for category in DeviceCategory.objects.filter(valid_from__lte=on).order_by("code", "-valid_from"):
+    for category in DeviceCategory.objects.filter(valid_from__lte=on).order_by(
+        "code", "-valid_from"
+    ):
         current.setdefault(category.code, category)
     return current
 

@@ -22,22 +22,40 @@ def record_reception(
     """The recycler takes custody, counting and weighing; differences beyond tolerance are flagged."""
     consignment = custody.lock(consignment)
     assert consignment.phones_dispatched is not None
-    flags = reception_flags(dispatched_phones=consignment.phones_dispatched,
-                            counted_phones=counted_phones, net_weight_kg=net_weight_kg)
+    flags = reception_flags(
+        dispatched_phones=consignment.phones_dispatched,
+        counted_phones=counted_phones,
+        net_weight_kg=net_weight_kg,
+    )
     signature = custody.sign(
-        actor=actor, consignment=consignment, step=CustodyStep.RECEPTION,
-        custodian=consignment.recycler, from_state=ConsignmentState.IN_TRANSIT,
+        actor=actor,
+        consignment=consignment,
+        step=CustodyStep.RECEPTION,
+        custodian=consignment.recycler,
+        from_state=ConsignmentState.IN_TRANSIT,
         sealed_fields={"counted_phones": counted_phones, "net_weight_kg": net_weight_kg},
     )
     reception = Reception.objects.create(
-        consignment=consignment, counted_phones=counted_phones, net_weight_kg=net_weight_kg,
-        received_at=signature.signed_at, recorded_by=actor, flags=flags,
+        consignment=consignment,
+        counted_phones=counted_phones,
+        net_weight_kg=net_weight_kg,
+        received_at=signature.signed_at,
+        recorded_by=actor,
+        flags=flags,
     )
-    audit.record(actor=actor, code="recycling.reception.recorded", obj=reception,
-                 organisation=consignment.recycler,
-                 data={"consignment": consignment.reference, "counted_phones": counted_phones,
-                       "net_weight_kg": net_weight_kg, "flags": flags,
-                       "signature": signature.hash})
+    audit.record(
+        actor=actor,
+        code="recycling.reception.recorded",
+        obj=reception,
+        organisation=consignment.recycler,
+        data={
+            "consignment": consignment.reference,
+            "counted_phones": counted_phones,
+            "net_weight_kg": net_weight_kg,
+            "flags": flags,
+            "signature": signature.hash,
+        },
+    )
     return reception
 
 
@@ -50,20 +68,35 @@ def complete_treatment(
     if completed_on > timezone.localdate():
         raise custody.CustodyError("treatment cannot be completed in the future")
     signature = custody.sign(
-        actor=actor, consignment=consignment, step=CustodyStep.TREATMENT,
-        custodian=consignment.recycler, from_state=ConsignmentState.RECEIVED,
+        actor=actor,
+        consignment=consignment,
+        step=CustodyStep.TREATMENT,
+        custodian=consignment.recycler,
+        from_state=ConsignmentState.RECEIVED,
         sealed_fields={"operation": operation, "completed_on": completed_on},
     )
     reception = consignment.reception
     if completed_on < reception.received_at.date():
         raise custody.CustodyError("treatment cannot be completed before the consignment arrived")
     completion = TreatmentCompletion.objects.create(
-        consignment=consignment, reception=reception, operation=operation,
-        completed_on=completed_on, recorded_by=actor, recorded_at=timezone.now(),
+        consignment=consignment,
+        reception=reception,
+        operation=operation,
+        completed_on=completed_on,
+        recorded_by=actor,
+        recorded_at=timezone.now(),
     )
-    audit.record(actor=actor, code="recycling.treatment.completed", obj=completion,
-                 organisation=consignment.recycler,
-                 data={"consignment": consignment.reference, "operation": operation,
-                       "completed_on": completed_on, "signature": signature.hash})
+    audit.record(
+        actor=actor,
+        code="recycling.treatment.completed",
+        obj=completion,
+        organisation=consignment.recycler,
+        data={
+            "consignment": consignment.reference,
+            "operation": operation,
+            "completed_on": completed_on,
+            "signature": signature.hash,
+        },
+    )
     treatment_completed.send(sender=TreatmentCompletion, completion=completion, actor=actor)
     return completion

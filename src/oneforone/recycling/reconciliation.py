@@ -21,5 +21,7 @@ def reception_flags(
     grams = net_weight_kg * 1000 / counted_phones
     low, high = settings.RECEPTION_GRAMS_PER_PHONE_MIN, settings.RECEPTION_GRAMS_PER_PHONE_MAX
     if not low <= grams <= high:
-        flags.append(f"{grams:.0f} g per phone is outside the expected {low}-{high} g for this stream")
+        flags.append(
+            f"{grams:.0f} g per phone is outside the expected {low}-{high} g for this stream"
+        )
     return flags

@@ -41,7 +41,7 @@ def issue_batch(*, actor: User, completion: TreatmentCompletion) -> IssuanceBatc
     (see `receivers.py`); the database also refuses a batch whose size is not the counted reception.
     """
     advisory_xact_lock(_UNIT_SEQUENCE_LOCK)
-    first = (IssuanceBatch.objects.aggregate(last=Max("units__endswith"))["last"] or 1)
+    first = IssuanceBatch.objects.aggregate(last=Max("units__endswith"))["last"] or 1
     reception = completion.reception
     consignment = completion.consignment
     intakes = Intake.objects.filter(lot__consignment=consignment)
@@ -60,16 +60,23 @@ def issue_batch(*, actor: User, completion: TreatmentCompletion) -> IssuanceBatc
     )
     BatchIncome.objects.bulk_create(
         BatchIncome(batch=batch, **row)
-        for row in intakes.values(country=F("hub__country"), area=F("hub__area"),
-                                  year=ExtractYear("collected_on"), currency=F("currency"))
+        for row in intakes.values(
+            "currency",
+            country=F("hub__country"),
+            area=F("hub__area"),
+            year=ExtractYear("collected_on"),
+        )
         .annotate(amount=Sum("amount_paid"), phones=Sum("phones"))
         .order_by()
     )
     batch.refresh_from_db()
-    audit.record(actor=actor, code="registry.batch.issued", obj=batch,
-                 organisation=consignment.recycler,
-                 data={"block": batch.block, "units": batch.quantity,
-                       "consignment": consignment.reference})
+    audit.record(
+        actor=actor,
+        code="registry.batch.issued",
+        obj=batch,
+        organisation=consignment.recycler,
+        data={"block": batch.block, "units": batch.quantity, "consignment": consignment.reference},
+    )
     return batch
 
 
@@ -109,10 +116,15 @@ def allocate(
         while need.open_units and free and budget > 0:
             batch_id, lower, upper = free[0]
             take = int(min(need.open_units, upper - lower, budget))
-            result.allocations.append(Allocation(
-                registration_id=need.registration_id, batch_id=batch_id,
-                units=NumericRange(lower, lower + take), allocated_at=now, allocated_by=actor,
-            ))
+            result.allocations.append(
+                Allocation(
+                    registration_id=need.registration_id,
+                    batch_id=batch_id,
+                    units=NumericRange(lower, lower + take),
+                    allocated_at=now,
+                    allocated_by=actor,
+                )
+            )
             need.open_units -= take
             budget -= take
             if lower + take == upper:
@@ -128,11 +140,16 @@ def allocate(
     Allocation.objects.bulk_create(result.allocations)
     result.certificates = _issue_certificates(completed, now)
     audit.record(
-        actor=actor, code="registry.allocation.created", obj=partner,
+        actor=actor,
+        code="registry.allocation.created",
+        obj=partner,
         organisation=partner,
-        data={"allocations": len(result.allocations), "units": result.units,
-              "registrations": len({a.registration_id for a in result.allocations}),
-              "certificates": [c.code for c in result.certificates]},
+        data={
+            "allocations": len(result.allocations),
+            "units": result.units,
+            "registrations": len({a.registration_id for a in result.allocations}),
+            "certificates": [c.code for c in result.certificates],
+        },
     )
     codes = [c.code for c in result.certificates]
     if codes:
@@ -185,18 +202,23 @@ def _issue_certificates(registration_ids: Iterable[int], now: dt.datetime) -> li
     registrations = (
         Registration.objects.filter(pk__in=list(registration_ids))
         .select_related("partner", "category")
-        .prefetch_related("allocations__batch__consignment__recycler",
-                          "allocations__batch__treatment")
+        .prefetch_related(
+            "allocations__batch__consignment__recycler", "allocations__batch__treatment"
+        )
     )
     certificates = []
     for registration in registrations:
         snapshot = certificate_snapshot(registration)
         encoded = json.dumps(snapshot, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
-        certificates.append(Certificate(
-            code=new_certificate_code(), registration=registration, issued_at=now,
-            snapshot=json.loads(encoded),
-            snapshot_sha256=hashlib.sha256(encoded.encode()).hexdigest(),
-        ))
+        certificates.append(
+            Certificate(
+                code=new_certificate_code(),
+                registration=registration,
+                issued_at=now,
+                snapshot=json.loads(encoded),
+                snapshot_sha256=hashlib.sha256(encoded.encode()).hexdigest(),
+            )
+        )
     return Certificate.objects.bulk_create(certificates)
 
 
@@ -216,10 +238,16 @@ def render_certificate_document(*, actor: User, certificate: Certificate) -> Cer
         return existing
     pdf = render_pdf(certificate)
     document = CertificateDocument.objects.create(
-        certificate=certificate, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+        certificate=certificate,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
         rendered_at=timezone.now(),
     )
-    audit.record(actor=actor, code="registry.certificate.rendered", obj=certificate,
-                 organisation=certificate.registration.partner,
-                 data={"code": certificate.code, "pdf_sha256": document.sha256})
+    audit.record(
+        actor=actor,
+        code="registry.certificate.rendered",
+        obj=certificate,
+        organisation=certificate.registration.partner,
+        data={"code": certificate.code, "pdf_sha256": document.sha256},
+    )
     return document

@@ -33,12 +33,18 @@ def render_pdf(certificate: Certificate) -> bytes:
     pdf.cell(0, 12, "One-for-one compensation certificate", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 12)
     pdf.set_text_color(60, 60, 60)
-    pdf.cell(0, 8, f"Certificate {certificate.code}, issued {certificate.issued_at:%d %B %Y}",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        8,
+        f"Certificate {certificate.code}, issued {certificate.issued_at:%d %B %Y}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(4)
     pdf.set_text_color(0, 0, 0)
     pdf.multi_cell(
-        0, 6,
+        0,
+        6,
         f"{facts['partner']} registered {facts['devices']:,} {facts['category'].lower()} device(s) "
         f"under reference {facts['registration']}. For them, {facts['units']:,} end-of-life phone(s) "
         "were collected, shipped and certified as recycled; each is a numbered unit allocated to "
@@ -48,8 +54,10 @@ def render_pdf(certificate: Certificate) -> bytes:
     rows = [
         ("Units", f"{facts['units']:,}"),
         ("Origin countries", ", ".join(facts["origin_countries"])),
-        ("Collection period", f"{facts['collection_period']['from']} to "
-                              f"{facts['collection_period']['until']}"),
+        (
+            "Collection period",
+            f"{facts['collection_period']['from']} to {facts['collection_period']['until']}",
+        ),
         ("Consignments", ", ".join(facts["consignments"])),
         ("Recycler(s)", ", ".join(facts["recyclers"])),
         ("Treatment completed", facts["treatment_completed"]),
@@ -72,6 +80,9 @@ def render_pdf(certificate: Certificate) -> bytes:
     pdf.image(io.BytesIO(qr_png(url)), x=20, y=top, w=35, h=35)
     pdf.set_xy(60, top + 4)
     pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(130, 5, f"Anyone can verify this certificate, its units and the records behind "
-                           f"them at:\n{url}")
+    pdf.multi_cell(
+        130,
+        5,
+        f"Anyone can verify this certificate, its units and the records behind them at:\n{url}",
+    )
     return bytes(pdf.output())

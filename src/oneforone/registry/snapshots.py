@@ -33,6 +33,8 @@ def certificate_snapshot(registration: Registration) -> dict[str, Any]:
 
 def _weight_of(allocations: list[Allocation]) -> Decimal:
     """Each unit carries its batch's measured net weight divided by the batch's counted phones."""
-    total = sum((a.batch.net_weight_kg * a.quantity / a.batch.quantity for a in allocations),
-                start=Decimal(0))
+    total = sum(
+        (a.batch.net_weight_kg * a.quantity / a.batch.quantity for a in allocations),
+        start=Decimal(0),
+    )
     return total.quantize(Decimal("0.001"))

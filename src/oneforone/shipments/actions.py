@@ -34,19 +34,33 @@ def create_consignment(
     if not ids or locked.count() != len(set(ids)):
         raise CustodyError("choose sealed lots of this hub that are not in a consignment yet")
     consignment = Consignment.objects.create(
-        reference=reference.strip(), origin_hub=hub, carrier=carrier, recycler=recycler,
-        created_at=timezone.now(), created_by=actor,
+        reference=reference.strip(),
+        origin_hub=hub,
+        carrier=carrier,
+        recycler=recycler,
+        created_at=timezone.now(),
+        created_by=actor,
     )
     Lot.objects.filter(pk__in=ids).update(consignment=consignment)
-    audit.record(actor=actor, code="shipments.consignment.created", obj=consignment,
-                 organisation=hub.organisation,
-                 data={"reference": consignment.reference, "lots": sorted(ids),
-                       "carrier": carrier.pk, "recycler": recycler.pk})
+    audit.record(
+        actor=actor,
+        code="shipments.consignment.created",
+        obj=consignment,
+        organisation=hub.organisation,
+        data={
+            "reference": consignment.reference,
+            "lots": sorted(ids),
+            "carrier": carrier.pk,
+            "recycler": recycler.pk,
+        },
+    )
     return consignment
 
 
 @transaction.atomic
-def sign_dispatch(*, actor: User, consignment: Consignment, container_number: str = "") -> Consignment:
+def sign_dispatch(
+    *, actor: User, consignment: Consignment, container_number: str = ""
+) -> Consignment:
     """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
     consignment = custody.lock(consignment)
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
@@ -55,10 +69,15 @@ def sign_dispatch(*, actor: User, consignment: Consignment, container_number: st
     consignment.phones_dispatched = totals["phones"]
     consignment.net_weight_kg_dispatched = totals["weight"]
     consignment.container_number = container_number.strip()
-    consignment.save(update_fields=["phones_dispatched", "net_weight_kg_dispatched", "container_number"])
+    consignment.save(
+        update_fields=["phones_dispatched", "net_weight_kg_dispatched", "container_number"]
+    )
     signature = custody.sign(
-        actor=actor, consignment=consignment, step=CustodyStep.DISPATCH,
-        custodian=consignment.origin_hub.organisation, from_state=ConsignmentState.DRAFT,
+        actor=actor,
+        consignment=consignment,
+        step=CustodyStep.DISPATCH,
+        custodian=consignment.origin_hub.organisation,
+        from_state=ConsignmentState.DRAFT,
         sealed_fields={
             "reference": consignment.reference,
             "origin_hub": consignment.origin_hub.code,
@@ -79,17 +98,30 @@ def sign_pickup(*, actor: User, consignment: Consignment, vehicle: str) -> Consi
     """The carrier takes custody of the consignment as dispatched."""
     consignment = custody.lock(consignment)
     signature = custody.sign(
-        actor=actor, consignment=consignment, step=CustodyStep.PICKUP, custodian=consignment.carrier,
+        actor=actor,
+        consignment=consignment,
+        step=CustodyStep.PICKUP,
+        custodian=consignment.carrier,
         from_state=ConsignmentState.DISPATCHED,
-        sealed_fields={"vehicle_or_vessel": vehicle.strip(), "phones": consignment.phones_dispatched,
-                       "container_number": consignment.container_number},
+        sealed_fields={
+            "vehicle_or_vessel": vehicle.strip(),
+            "phones": consignment.phones_dispatched,
+            "container_number": consignment.container_number,
+        },
     )
     _audit_signature(actor, consignment, signature.hash, "shipments.consignment.picked_up")
     return consignment
 
 
 def _audit_signature(actor: User, consignment: Consignment, signature_hash: str, code: str) -> None:
-    audit.record(actor=actor, code=code, obj=consignment,
-                 organisation=consignment.origin_hub.organisation,
-                 data={"reference": consignment.reference, "state": consignment.state,
-                       "signature": signature_hash})
+    audit.record(
+        actor=actor,
+        code=code,
+        obj=consignment,
+        organisation=consignment.origin_hub.organisation,
+        data={
+            "reference": consignment.reference,
+            "state": consignment.state,
+            "signature": signature_hash,
+        },
+    )

@@ -63,7 +63,10 @@ def sign(
         )
     previous = consignment.signatures.order_by("-id").values_list("hash", flat=True).first()
     signature = CustodySignature(
-        consignment=consignment, step=step, organisation=custodian, signed_by=actor,
+        consignment=consignment,
+        step=step,
+        organisation=custodian,
+        signed_by=actor,
         signed_at=timezone.now(),
         sealed_fields=json.loads(json.dumps(sealed_fields, cls=DjangoJSONEncoder)),
         previous_hash=previous or GENESIS_HASH,

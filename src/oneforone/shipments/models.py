@@ -25,22 +25,33 @@ class Consignment(models.Model):
     """Sealed lots travelling from a hub to a recycler through signed custody steps."""
 
     reference = models.CharField(max_length=40, unique=True)
-    origin_hub = models.ForeignKey("collection.Hub", on_delete=models.PROTECT, related_name="consignments")
+    origin_hub = models.ForeignKey(
+        "collection.Hub", on_delete=models.PROTECT, related_name="consignments"
+    )
     carrier = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
-    recycler = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(max_length=12, choices=ConsignmentState.choices,
-                             default=ConsignmentState.DRAFT)
+    recycler = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        max_length=12, choices=ConsignmentState.choices, default=ConsignmentState.DRAFT
+    )
     phones_dispatched = models.PositiveIntegerField(null=True, blank=True)
-    net_weight_kg_dispatched = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    net_weight_kg_dispatched = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
     container_number = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(state__in=ConsignmentState.values),
-                                   name="consignment_state_known"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=ConsignmentState.values),
+                name="consignment_state_known",
+            ),
             models.CheckConstraint(
                 condition=models.Q(state=ConsignmentState.DRAFT)
                 | models.Q(phones_dispatched__gte=1, net_weight_kg_dispatched__gt=0),
@@ -62,10 +73,16 @@ class CustodyStep(models.TextChoices):
 class CustodySignature(models.Model):
     """A party's signature over the consignment's fields at one step; append-only, hash-chained."""
 
-    consignment = models.ForeignKey(Consignment, on_delete=models.PROTECT, related_name="signatures")
+    consignment = models.ForeignKey(
+        Consignment, on_delete=models.PROTECT, related_name="signatures"
+    )
     step = models.CharField(max_length=10, choices=CustodyStep.choices)
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     signed_at = models.DateTimeField()
     sealed_fields = models.JSONField()
     previous_hash = models.CharField(max_length=64)

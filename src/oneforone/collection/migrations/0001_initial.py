@@ -7,91 +7,183 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lot',
+            name="Lot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seal_number', models.CharField(max_length=40, unique=True)),
-                ('phones', models.PositiveIntegerField()),
-                ('net_weight_kg', models.DecimalField(decimal_places=3, max_digits=12)),
-                ('sealed_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seal_number", models.CharField(max_length=40, unique=True)),
+                ("phones", models.PositiveIntegerField()),
+                ("net_weight_kg", models.DecimalField(decimal_places=3, max_digits=12)),
+                ("sealed_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-sealed_at'],
+                "ordering": ["-sealed_at"],
             },
         ),
         migrations.CreateModel(
-            name='Hub',
+            name="Hub",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=30, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=2)),
-                ('city', models.CharField(max_length=100)),
-                ('area', models.CharField(choices=[('urban', 'Urban'), ('rural', 'Rural')], default='urban', max_length=5)),
-                ('currency', models.CharField(help_text='ISO 4217 currency collectors are paid in', max_length=3)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hubs', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=30, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("country", models.CharField(max_length=2)),
+                ("city", models.CharField(max_length=100)),
+                (
+                    "area",
+                    models.CharField(
+                        choices=[("urban", "Urban"), ("rural", "Rural")],
+                        default="urban",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        help_text="ISO 4217 currency collectors are paid in", max_length=3
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="hubs",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['country', 'name'],
+                "ordering": ["country", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Collector',
+            name="Collector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=30, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('hub', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='collectors', to='collection.hub')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=30, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "hub",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="collectors",
+                        to="collection.hub",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Intake',
+            name="Intake",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('collected_on', models.DateField()),
-                ('phones', models.PositiveIntegerField()),
-                ('net_weight_kg', models.DecimalField(decimal_places=3, max_digits=12)),
-                ('batteries_removed', models.PositiveIntegerField(default=0)),
-                ('price_per_phone', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('currency', models.CharField(max_length=3)),
-                ('amount_paid', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('phones'), '*', models.F('price_per_phone')), output_field=models.DecimalField(decimal_places=4, max_digits=18))),
-                ('recorded_at', models.DateTimeField()),
-                ('collector', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='intakes', to='collection.collector')),
-                ('hub', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='intakes', to='collection.hub')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("collected_on", models.DateField()),
+                ("phones", models.PositiveIntegerField()),
+                ("net_weight_kg", models.DecimalField(decimal_places=3, max_digits=12)),
+                ("batteries_removed", models.PositiveIntegerField(default=0)),
+                ("price_per_phone", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "amount_paid",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.F("phones"), "*", models.F("price_per_phone")
+                        ),
+                        output_field=models.DecimalField(decimal_places=4, max_digits=18),
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "collector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="intakes",
+                        to="collection.collector",
+                    ),
+                ),
+                (
+                    "hub",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="intakes",
+                        to="collection.hub",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-collected_on', '-id'],
+                "ordering": ["-collected_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LivingWageBenchmark',
+            name="LivingWageBenchmark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', models.CharField(max_length=2)),
-                ('area', models.CharField(choices=[('urban', 'Urban'), ('rural', 'Rural')], max_length=5)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('monthly_amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(max_length=3)),
-                ('source', models.CharField(max_length=300)),
-                ('source_url', models.URLField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("country", models.CharField(max_length=2)),
+                (
+                    "area",
+                    models.CharField(
+                        choices=[("urban", "Urban"), ("rural", "Rural")], max_length=5
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField()),
+                ("monthly_amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("currency", models.CharField(max_length=3)),
+                ("source", models.CharField(max_length=300)),
+                ("source_url", models.URLField(blank=True)),
             ],
             options={
-                'ordering': ['country', 'area', '-year'],
-                'constraints': [models.UniqueConstraint(fields=('country', 'area', 'year'), name='benchmark_once'), models.CheckConstraint(condition=models.Q(('monthly_amount__gt', 0)), name='benchmark_positive')],
+                "ordering": ["country", "area", "-year"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("country", "area", "year"), name="benchmark_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("monthly_amount__gt", 0)), name="benchmark_positive"
+                    ),
+                ],
             },
         ),
     ]

@@ -6,66 +6,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('collection', '0001_initial'),
-        ('shipments', '0001_initial'),
+        ("collection", "0001_initial"),
+        ("shipments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lot',
-            name='consignment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='shipments.consignment'),
+            model_name="lot",
+            name="consignment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lots",
+                to="shipments.consignment",
+            ),
         ),
         migrations.AddField(
-            model_name='lot',
-            name='hub',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='collection.hub'),
+            model_name="lot",
+            name="hub",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lots",
+                to="collection.hub",
+            ),
         ),
         migrations.AddField(
-            model_name='lot',
-            name='sealed_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="lot",
+            name="sealed_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='intake',
-            name='lot',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='intakes', to='collection.lot'),
+            model_name="intake",
+            name="lot",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="intakes",
+                to="collection.lot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hub',
-            constraint=models.CheckConstraint(condition=models.Q(('country__regex', '^[A-Z]{2}$')), name='hub_country_iso'),
+            model_name="hub",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("country__regex", "^[A-Z]{2}$")), name="hub_country_iso"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hub',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='hub_currency_iso'),
+            model_name="hub",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="hub_currency_iso"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(('phones__gte', 1)), name='lot_phones_positive'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phones__gte", 1)), name="lot_phones_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='intake',
-            index=models.Index(fields=['hub', 'lot'], name='intake_open_per_hub'),
+            model_name="intake",
+            index=models.Index(fields=["hub", "lot"], name="intake_open_per_hub"),
         ),
         migrations.AddConstraint(
-            model_name='intake',
-            constraint=models.CheckConstraint(condition=models.Q(('phones__gte', 1)), name='intake_phones_positive'),
+            model_name="intake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phones__gte", 1)), name="intake_phones_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intake',
-            constraint=models.CheckConstraint(condition=models.Q(('net_weight_kg__gt', 0)), name='intake_weight_positive'),
+            model_name="intake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("net_weight_kg__gt", 0)), name="intake_weight_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intake',
-            constraint=models.CheckConstraint(condition=models.Q(('price_per_phone__gte', 0)), name='intake_price_not_negative'),
+            model_name="intake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price_per_phone__gte", 0)), name="intake_price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intake',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='intake_currency_iso'),
+            model_name="intake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="intake_currency_iso"
+            ),
         ),
     ]

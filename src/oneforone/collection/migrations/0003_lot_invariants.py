@@ -82,7 +82,10 @@ DROP FUNCTION IF EXISTS collection_lot_matches_intakes();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("collection", "0002_initial"), ("shipments", "0001_initial"),
-                    ("core", "0002_append_only")]
+    dependencies = [
+        ("collection", "0002_initial"),
+        ("shipments", "0001_initial"),
+        ("core", "0002_append_only"),
+    ]
 
     operations = [migrations.RunSQL(LOT_SUMS, REVERSE)]

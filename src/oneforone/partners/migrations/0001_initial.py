@@ -7,48 +7,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeviceCategory',
+            name="DeviceCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=30)),
-                ('name', models.CharField(max_length=100)),
-                ('units_per_device', models.PositiveIntegerField()),
-                ('valid_from', models.DateField()),
-                ('source', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=30)),
+                ("name", models.CharField(max_length=100)),
+                ("units_per_device", models.PositiveIntegerField()),
+                ("valid_from", models.DateField()),
+                ("source", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['code', '-valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('code', 'valid_from'), name='category_version_once'), models.CheckConstraint(condition=models.Q(('units_per_device__gte', 1)), name='category_units_positive')],
+                "ordering": ["code", "-valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("code", "valid_from"), name="category_version_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("units_per_device__gte", 1)),
+                        name="category_units_positive",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Registration',
+            name="Registration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(help_text="the partner's own reference", max_length=100)),
-                ('quantity', models.PositiveIntegerField()),
-                ('units_per_device', models.PositiveIntegerField(help_text='copied from the category version')),
-                ('units_owed', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('quantity'), '*', models.F('units_per_device')), output_field=models.BigIntegerField())),
-                ('channel', models.CharField(choices=[('api', 'API'), ('csv', 'CSV upload'), ('form', 'Form'), ('demo', 'Demo data')], max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.devicecategory')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registrations', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(help_text="the partner's own reference", max_length=100),
+                ),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "units_per_device",
+                    models.PositiveIntegerField(help_text="copied from the category version"),
+                ),
+                (
+                    "units_owed",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.F("quantity"), "*", models.F("units_per_device")
+                        ),
+                        output_field=models.BigIntegerField(),
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("csv", "CSV upload"),
+                            ("form", "Form"),
+                            ("demo", "Demo data"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.devicecategory",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registrations",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['created_at', 'id'], name='registration_fifo')],
-                'constraints': [models.UniqueConstraint(fields=('partner', 'reference'), name='registration_reference_once'), models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='registration_quantity_positive'), models.CheckConstraint(condition=models.Q(('units_per_device__gte', 1)), name='registration_units_positive'), models.CheckConstraint(condition=models.Q(('reference', ''), _negated=True), name='registration_reference_set')],
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["created_at", "id"], name="registration_fifo")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("partner", "reference"), name="registration_reference_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gte", 1)),
+                        name="registration_quantity_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("units_per_device__gte", 1)),
+                        name="registration_units_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("reference", ""), _negated=True),
+                        name="registration_reference_set",
+                    ),
+                ],
             },
         ),
     ]

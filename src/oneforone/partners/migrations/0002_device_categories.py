@@ -14,8 +14,13 @@ CATEGORIES = [
 def add_categories(apps, schema_editor):
     DeviceCategory = apps.get_model("partners", "DeviceCategory")
     for code, name, units, source in CATEGORIES:
-        DeviceCategory.objects.create(code=code, name=name, units_per_device=units,
-                                      valid_from=dt.date(2020, 1, 1), source=source)
+        DeviceCategory.objects.create(
+            code=code,
+            name=name,
+            units_per_device=units,
+            valid_from=dt.date(2020, 1, 1),
+            source=source,
+        )
 
 
 class Migration(migrations.Migration):

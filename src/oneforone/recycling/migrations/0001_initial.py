@@ -6,49 +6,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('shipments', '0001_initial'),
+        ("shipments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reception',
+            name="Reception",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('counted_phones', models.PositiveIntegerField()),
-                ('net_weight_kg', models.DecimalField(decimal_places=3, max_digits=12)),
-                ('received_at', models.DateTimeField()),
-                ('flags', models.JSONField(blank=True, default=list, help_text='reconciliation findings, e.g. count or weight out of tolerance')),
-                ('consignment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='reception', to='shipments.consignment')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("counted_phones", models.PositiveIntegerField()),
+                ("net_weight_kg", models.DecimalField(decimal_places=3, max_digits=12)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "flags",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="reconciliation findings, e.g. count or weight out of tolerance",
+                    ),
+                ),
+                (
+                    "consignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reception",
+                        to="shipments.consignment",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TreatmentCompletion',
+            name="TreatmentCompletion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation', models.CharField(default='R4', help_text='Basel/EU recovery operation', max_length=3)),
-                ('completed_on', models.DateField()),
-                ('recorded_at', models.DateTimeField()),
-                ('consignment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='treatment', to='shipments.consignment')),
-                ('reception', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='treatment', to='recycling.reception')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(
+                        default="R4", help_text="Basel/EU recovery operation", max_length=3
+                    ),
+                ),
+                ("completed_on", models.DateField()),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "consignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="treatment",
+                        to="shipments.consignment",
+                    ),
+                ),
+                (
+                    "reception",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="treatment",
+                        to="recycling.reception",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='reception',
-            constraint=models.CheckConstraint(condition=models.Q(('counted_phones__gte', 1)), name='reception_count_positive'),
+            model_name="reception",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("counted_phones__gte", 1)), name="reception_count_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reception',
-            constraint=models.CheckConstraint(condition=models.Q(('net_weight_kg__gt', 0)), name='reception_weight_positive'),
+            model_name="reception",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("net_weight_kg__gt", 0)), name="reception_weight_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='treatmentcompletion',
-            constraint=models.CheckConstraint(condition=models.Q(('operation__regex', '^R([1-9]|1[0-3])$')), name='treatment_operation_r_code'),
+            model_name="treatmentcompletion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("operation__regex", "^R([1-9]|1[0-3])$")),
+                name="treatment_operation_r_code",
+            ),
         ),
     ]

@@ -9,103 +9,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('partners', '0001_initial'),
-        ('recycling', '0001_initial'),
-        ('shipments', '0001_initial'),
+        ("partners", "0001_initial"),
+        ("recycling", "0001_initial"),
+        ("shipments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Certificate',
+            name="Certificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('issued_at', models.DateTimeField()),
-                ('snapshot', models.JSONField()),
-                ('snapshot_sha256', models.CharField(max_length=64)),
-                ('registration', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='certificate', to='partners.registration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("issued_at", models.DateTimeField()),
+                ("snapshot", models.JSONField()),
+                ("snapshot_sha256", models.CharField(max_length=64)),
+                (
+                    "registration",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certificate",
+                        to="partners.registration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at'],
+                "ordering": ["-issued_at"],
             },
         ),
         migrations.CreateModel(
-            name='CertificateDocument',
+            name="CertificateDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pdf', models.BinaryField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('rendered_at', models.DateTimeField()),
-                ('certificate', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='document', to='registry.certificate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pdf", models.BinaryField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("rendered_at", models.DateTimeField()),
+                (
+                    "certificate",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="document",
+                        to="registry.certificate",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='IssuanceBatch',
+            name="IssuanceBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin_country', models.CharField(max_length=2)),
-                ('vintage_year', models.PositiveSmallIntegerField()),
-                ('units', django.contrib.postgres.fields.ranges.BigIntegerRangeField(help_text='global unit numbers [first, last + 1)')),
-                ('quantity', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.Func(models.F('units'), function='upper', output_field=models.BigIntegerField()), '-', models.Func(models.F('units'), function='lower', output_field=models.BigIntegerField())), output_field=models.BigIntegerField())),
-                ('net_weight_kg', models.DecimalField(decimal_places=3, help_text="weighed at the recycler's reception", max_digits=12)),
-                ('collected_from', models.DateField()),
-                ('collected_until', models.DateField()),
-                ('issued_at', models.DateTimeField()),
-                ('consignment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='batch', to='shipments.consignment')),
-                ('issued_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('treatment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='batch', to='recycling.treatmentcompletion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin_country", models.CharField(max_length=2)),
+                ("vintage_year", models.PositiveSmallIntegerField()),
+                (
+                    "units",
+                    django.contrib.postgres.fields.ranges.BigIntegerRangeField(
+                        help_text="global unit numbers [first, last + 1)"
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.Func(
+                                models.F("units"),
+                                function="upper",
+                                output_field=models.BigIntegerField(),
+                            ),
+                            "-",
+                            models.Func(
+                                models.F("units"),
+                                function="lower",
+                                output_field=models.BigIntegerField(),
+                            ),
+                        ),
+                        output_field=models.BigIntegerField(),
+                    ),
+                ),
+                (
+                    "net_weight_kg",
+                    models.DecimalField(
+                        decimal_places=3,
+                        help_text="weighed at the recycler's reception",
+                        max_digits=12,
+                    ),
+                ),
+                ("collected_from", models.DateField()),
+                ("collected_until", models.DateField()),
+                ("issued_at", models.DateTimeField()),
+                (
+                    "consignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batch",
+                        to="shipments.consignment",
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "treatment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batch",
+                        to="recycling.treatmentcompletion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['issued_at', 'id'],
+                "ordering": ["issued_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BatchIncome',
+            name="BatchIncome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', models.CharField(max_length=2)),
-                ('area', models.CharField(max_length=5)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('phones', models.PositiveIntegerField()),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incomes', to='registry.issuancebatch')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("country", models.CharField(max_length=2)),
+                ("area", models.CharField(max_length=5)),
+                ("year", models.PositiveSmallIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("phones", models.PositiveIntegerField()),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incomes",
+                        to="registry.issuancebatch",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('units', django.contrib.postgres.fields.ranges.BigIntegerRangeField()),
-                ('quantity', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.Func(models.F('units'), function='upper', output_field=models.BigIntegerField()), '-', models.Func(models.F('units'), function='lower', output_field=models.BigIntegerField())), output_field=models.BigIntegerField())),
-                ('allocated_at', models.DateTimeField()),
-                ('allocated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('registration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='partners.registration')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='registry.issuancebatch')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("units", django.contrib.postgres.fields.ranges.BigIntegerRangeField()),
+                (
+                    "quantity",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.Func(
+                                models.F("units"),
+                                function="upper",
+                                output_field=models.BigIntegerField(),
+                            ),
+                            "-",
+                            models.Func(
+                                models.F("units"),
+                                function="lower",
+                                output_field=models.BigIntegerField(),
+                            ),
+                        ),
+                        output_field=models.BigIntegerField(),
+                    ),
+                ),
+                ("allocated_at", models.DateTimeField()),
+                (
+                    "allocated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "registration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="partners.registration",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="registry.issuancebatch",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['registration', 'units'],
+                "ordering": ["registration", "units"],
             },
         ),
         migrations.AddConstraint(
-            model_name='issuancebatch',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('units', '&&')], name='batch_units_disjoint'),
+            model_name="issuancebatch",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                expressions=[("units", "&&")], name="batch_units_disjoint"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='batchincome',
-            constraint=models.UniqueConstraint(fields=('batch', 'country', 'area', 'year', 'currency'), name='batch_income_once'),
+            model_name="batchincome",
+            constraint=models.UniqueConstraint(
+                fields=("batch", "country", "area", "year", "currency"), name="batch_income_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='allocation',
-            index=models.Index(fields=['batch'], name='allocation_by_batch'),
+            model_name="allocation",
+            index=models.Index(fields=["batch"], name="allocation_by_batch"),
         ),
         migrations.AddConstraint(
-            model_name='allocation',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('units', '&&')], name='allocation_units_never_twice'),
+            model_name="allocation",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                expressions=[("units", "&&")], name="allocation_units_never_twice"
+            ),
         ),
     ]

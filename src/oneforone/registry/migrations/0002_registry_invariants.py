@@ -62,8 +62,12 @@ DROP FUNCTION IF EXISTS registry_batch_from_treatment();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0001_initial"), ("recycling", "0002_append_only"),
-                    ("partners", "0001_initial"), ("core", "0002_append_only")]
+    dependencies = [
+        ("registry", "0001_initial"),
+        ("recycling", "0002_append_only"),
+        ("partners", "0001_initial"),
+        ("core", "0002_append_only"),
+    ]
 
     operations = [
         migrations.RunSQL(ISSUANCE_FROM_VERIFIED_SUPPLY, REVERSE),

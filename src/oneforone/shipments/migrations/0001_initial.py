@@ -6,62 +6,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('collection', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("collection", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Consignment',
+            name="Consignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('state', models.CharField(choices=[('draft', 'Being packed at the hub'), ('dispatched', 'Dispatched by the hub'), ('in_transit', "In the carrier's custody"), ('received', 'Received and counted by the recycler'), ('treated', 'Treatment completed')], default='draft', max_length=12)),
-                ('phones_dispatched', models.PositiveIntegerField(blank=True, null=True)),
-                ('net_weight_kg_dispatched', models.DecimalField(blank=True, decimal_places=3, max_digits=12, null=True)),
-                ('container_number', models.CharField(blank=True, max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('carrier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('origin_hub', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consignments', to='collection.hub')),
-                ('recycler', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Being packed at the hub"),
+                            ("dispatched", "Dispatched by the hub"),
+                            ("in_transit", "In the carrier's custody"),
+                            ("received", "Received and counted by the recycler"),
+                            ("treated", "Treatment completed"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("phones_dispatched", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "net_weight_kg_dispatched",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=12, null=True),
+                ),
+                ("container_number", models.CharField(blank=True, max_length=20)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "carrier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "origin_hub",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consignments",
+                        to="collection.hub",
+                    ),
+                ),
+                (
+                    "recycler",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CustodySignature',
+            name="CustodySignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(choices=[('dispatch', 'Hub dispatch'), ('pickup', 'Carrier pick-up'), ('reception', 'Recycler reception'), ('treatment', 'Treatment completion')], max_length=10)),
-                ('signed_at', models.DateTimeField()),
-                ('sealed_fields', models.JSONField()),
-                ('previous_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('consignment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signatures', to='shipments.consignment')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('signed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("dispatch", "Hub dispatch"),
+                            ("pickup", "Carrier pick-up"),
+                            ("reception", "Recycler reception"),
+                            ("treatment", "Treatment completion"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("signed_at", models.DateTimeField()),
+                ("sealed_fields", models.JSONField()),
+                ("previous_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "consignment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signatures",
+                        to="shipments.consignment",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['signed_at', 'id'],
+                "ordering": ["signed_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='consignment',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'dispatched', 'in_transit', 'received', 'treated'])), name='consignment_state_known'),
+            model_name="consignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state__in", ["draft", "dispatched", "in_transit", "received", "treated"])
+                ),
+                name="consignment_state_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consignment',
-            constraint=models.CheckConstraint(condition=models.Q(('state', 'draft'), models.Q(('net_weight_kg_dispatched__gt', 0), ('phones_dispatched__gte', 1)), _connector='OR'), name='consignment_dispatched_has_figures'),
+            model_name="consignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state", "draft"),
+                    models.Q(("net_weight_kg_dispatched__gt", 0), ("phones_dispatched__gte", 1)),
+                    _connector="OR",
+                ),
+                name="consignment_dispatched_has_figures",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='custodysignature',
-            constraint=models.UniqueConstraint(fields=('consignment', 'step'), name='custody_step_once'),
+            model_name="custodysignature",
+            constraint=models.UniqueConstraint(
+                fields=("consignment", "step"), name="custody_step_once"
+            ),
         ),
     ]

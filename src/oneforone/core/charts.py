@@ -1,0 +1,80 @@
+"""Small SVG charts drawn on the server, so pages and PDFs show the same picture without JS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+PALETTE = ["#166534", "#65a30d", "#ca8a04", "#0e7490", "#9ca3af"]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    color: str = PALETTE[0]
+
+
+def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeString:
+    width, label_w, row_h = 640, 170, 30
+    height = row_h * len(bars) + 10
+    top = max((b.value for b in bars), default=0) or 1
+    rows = []
+    for i, bar in enumerate(bars):
+        y = 5 + i * row_h
+        w = (width - label_w - 110) * bar.value / top
+        rows.append(
+            f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(bar.label)}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
+            f'fill="{bar.color}"><title>{escape(bar.label)}: {bar.value:,.0f}{unit}</title></rect>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 19}">{bar.value:,.0f}{escape(unit)}</text>'
+        )
+    return _svg(width, height, title, "".join(rows))
+
+
+def grouped_columns(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str
+) -> SafeString:
+    """Columns per label, one per series, with a legend; e.g. registered vs compensated by month."""
+    width, height, left, bottom, top_pad = 640, 240, 56, 40, 28
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    peak = max((v for _, values in series for v in values), default=0) or 1
+    group_w = plot_w / max(len(labels), 1)
+    col_w = group_w * 0.8 / max(len(series), 1)
+    parts = [
+        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 10}" y2="{top_pad + plot_h}" '
+        'stroke="#9ca3af"/>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{peak:,.0f}</text>',
+        f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
+    ]
+    for g, label in enumerate(labels):
+        x0 = left + g * group_w + group_w * 0.1
+        for s, (name, values) in enumerate(series):
+            h = plot_h * values[g] / peak
+            parts.append(
+                f'<rect x="{x0 + s * col_w:.1f}" y="{top_pad + plot_h - h:.1f}" width="{col_w:.1f}" '
+                f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}">'
+                f"<title>{escape(label)} {escape(name)}: {values[g]:,.0f}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle" font-size="10">{escape(label[2:] if len(label) == 7 else label)}</text>'
+        )
+    for s, (name, _) in enumerate(series):
+        x = left + s * 150
+        parts.append(
+            f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[s % len(PALETTE)]}"/>'
+            f'<text x="{x + 16}" y="15">{escape(name)}</text>'
+        )
+    return _svg(width, height, title, "".join(parts))
+
+
+def _svg(width: int, height: int, title: str, body: str) -> SafeString:
+    return mark_safe(  # noqa: S308 - every interpolated text above is escaped
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'font-family="system-ui, sans-serif" font-size="12" fill="#1f2937">'
+        f"<title>{escape(title)}</title>{body}</svg>"
+    )

@@ -1,0 +1,224 @@
+"""The dashboard figures, computed from records: registry totals, pipeline, weight, living wages.
+
+Every figure here is a query over the records behind it; nothing is stored twice. Weights come from
+the recycler's measured reception weights; living-wage months from income paid to collectors
+divided by a dated, sourced benchmark (or reported as missing).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from oneforone.accounts.models import Organisation
+from oneforone.collection.models import LivingWageBenchmark
+from oneforone.core.money import quantize
+
+
+@dataclass(frozen=True)
+class RegistryTotals:
+    registrations: int
+    devices_registered: int
+    units_owed: int
+    units_allocated: int
+    devices_compensated: int
+
+    @property
+    def devices_owed(self) -> int:
+        return self.devices_registered - self.devices_compensated
+
+    @property
+    def units_backlog(self) -> int:
+        return self.units_owed - self.units_allocated
+
+
+def registry_totals(partner: Organisation | None = None) -> RegistryTotals:
+    sql = """
+        SELECT COUNT(*), COALESCE(SUM(r.quantity), 0), COALESCE(SUM(r.units_owed), 0),
+               COALESCE(SUM(a.units), 0), COALESCE(SUM(COALESCE(a.units, 0) / r.units_per_device), 0)
+        FROM partners_registration r
+        LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
+                   GROUP BY registration_id) a ON a.registration_id = r.id
+        WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
+    """
+    row = _one(sql, {"partner": partner.pk if partner else None})
+    return RegistryTotals(*(int(v) for v in row))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    at_hubs: int
+    in_transit: int
+    received: int
+    treated: int
+    units_available: int
+
+
+def pipeline() -> Pipeline:
+    """Phones of the whole service by stage (shared supply: every partner sees the same)."""
+    sql = """
+        SELECT
+          (SELECT COALESCE(SUM(i.phones), 0) FROM collection_intake i
+             LEFT JOIN collection_lot l ON l.id = i.lot_id
+             LEFT JOIN shipments_consignment c ON c.id = l.consignment_id
+             WHERE c.id IS NULL OR c.state = 'draft'),
+          (SELECT COALESCE(SUM(phones_dispatched), 0) FROM shipments_consignment
+             WHERE state IN ('dispatched', 'in_transit')),
+          (SELECT COALESCE(SUM(r.counted_phones), 0) FROM recycling_reception r
+             JOIN shipments_consignment c ON c.id = r.consignment_id WHERE c.state = 'received'),
+          (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch),
+          (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch)
+            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_allocation)
+    """
+    return Pipeline(*(int(v) for v in _one(sql, {})))
+
+
+def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:
+    """Measured net weight: a partner's share is its units times its batches' kg per counted phone."""
+    if partner is None:
+        sql = "SELECT COALESCE(SUM(net_weight_kg), 0) FROM registry_issuancebatch"
+        params: dict[str, Any] = {}
+    else:
+        sql = """
+            SELECT COALESCE(SUM(a.quantity * b.net_weight_kg / b.quantity), 0)
+            FROM registry_allocation a
+            JOIN registry_issuancebatch b ON b.id = a.batch_id
+            JOIN partners_registration r ON r.id = a.registration_id
+            WHERE r.partner_id = %(partner)s
+        """
+        params = {"partner": partner.pk}
+    return Decimal(_one(sql, params)[0]).quantize(Decimal("0.1"))
+
+
+@dataclass
+class LivingWages:
+    months: Decimal = Decimal(0)
+    lines: list[LivingWageLine] = field(default_factory=list)
+
+    @property
+    def missing_benchmarks(self) -> list[LivingWageLine]:
+        return [line for line in self.lines if line.benchmark is None]
+
+
+@dataclass(frozen=True)
+class LivingWageLine:
+    country: str
+    area: str
+    year: int
+    currency: str
+    income: Decimal
+    benchmark: LivingWageBenchmark | None
+
+    @property
+    def months(self) -> Decimal | None:
+        if self.benchmark is None or self.benchmark.currency != self.currency:
+            return None
+        return (self.income / self.benchmark.monthly_amount).quantize(Decimal("0.01"))
+
+
+def living_wages(partner: Organisation | None = None) -> LivingWages:
+    """Living-wage months: income paid into the collection network / the monthly benchmark.
+
+    The service's figure counts every purchase from collectors. A partner's figure counts the
+    income behind its allocated units: each unit carries its batch's income divided by its phones.
+    """
+    if partner is None:
+        sql = """
+            SELECT h.country, h.area, EXTRACT(YEAR FROM i.collected_on)::int, i.currency,
+                   SUM(i.amount_paid)
+            FROM collection_intake i JOIN collection_hub h ON h.id = i.hub_id
+            GROUP BY 1, 2, 3, 4
+        """
+        params: dict[str, Any] = {}
+    else:
+        sql = """
+            SELECT inc.country, inc.area, inc.year, inc.currency,
+                   SUM(inc.amount * a.quantity / b.quantity)
+            FROM registry_allocation a
+            JOIN partners_registration r ON r.id = a.registration_id
+            JOIN registry_issuancebatch b ON b.id = a.batch_id
+            JOIN registry_batchincome inc ON inc.batch_id = b.id
+            WHERE r.partner_id = %(partner)s
+            GROUP BY 1, 2, 3, 4
+        """
+        params = {"partner": partner.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    benchmarks = _benchmarks()
+    result = LivingWages()
+    for country, area, year, currency, income in sorted(rows):
+        line = LivingWageLine(
+            country,
+            area,
+            year,
+            currency,
+            quantize(Decimal(income), currency),
+            _benchmark_for(benchmarks, country, area, year),
+        )
+        result.lines.append(line)
+        result.months += line.months or 0
+    return result
+
+
+def _benchmarks() -> dict[tuple[str, str], list[LivingWageBenchmark]]:
+    by_place: dict[tuple[str, str], list[LivingWageBenchmark]] = defaultdict(list)
+    for benchmark in LivingWageBenchmark.objects.order_by("year"):
+        by_place[(benchmark.country, benchmark.area)].append(benchmark)
+    return by_place
+
+
+def _benchmark_for(
+    benchmarks: dict[tuple[str, str], list[LivingWageBenchmark]], country: str, area: str, year: int
+) -> LivingWageBenchmark | None:
+    """The benchmark of that year, else the latest earlier one; never a later one or a guess."""
+    candidates = [b for b in benchmarks.get((country, area), []) if b.year <= year]
+    return candidates[-1] if candidates else None
+
+
+def monthly_registrations(
+    partner: Organisation | None = None, months: int = 12
+) -> list[tuple[str, int, int]]:
+    """(month, devices registered, devices compensated by now) for the last `months` months."""
+    sql = """
+        SELECT to_char(date_trunc('month', r.created_at), 'YYYY-MM'), SUM(r.quantity),
+               SUM(COALESCE(a.units, 0) / r.units_per_device)
+        FROM partners_registration r
+        LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
+                   GROUP BY registration_id) a ON a.registration_id = r.id
+        WHERE (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
+          AND r.created_at >= date_trunc('month', now()) - make_interval(months => %(months)s - 1)
+        GROUP BY 1 ORDER BY 1
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"partner": partner.pk if partner else None, "months": months})
+        return [(m, int(reg), int(comp)) for m, reg, comp in cursor.fetchall()]
+
+
+def origins(partner: Organisation | None = None) -> list[tuple[str, int]]:
+    """Units allocated (or issued, for the whole service) by the country their phones came from."""
+    if partner is None:
+        sql = """SELECT origin_country, SUM(quantity) FROM registry_issuancebatch
+                 GROUP BY 1 ORDER BY 2 DESC"""
+    else:
+        sql = """
+            SELECT b.origin_country, SUM(a.quantity) FROM registry_allocation a
+            JOIN registry_issuancebatch b ON b.id = a.batch_id
+            JOIN partners_registration r ON r.id = a.registration_id
+            WHERE r.partner_id = %(partner)s GROUP BY 1 ORDER BY 2 DESC
+        """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"partner": partner.pk if partner else None})
+        return [(c, int(n)) for c, n in cursor.fetchall()]
+
+
+def _one(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)

@@ -1,0 +1,116 @@
+"""A person's walk through the platform in Debian's chromium, driven by Playwright.
+
+Screenshots land in .screenshots/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent.parent / ".screenshots"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser_page(live_server) -> Iterator:  # type: ignore[no-untyped-def]
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in this test are
+    # ordinary synchronous setup, so allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport=PHONE, base_url=live_server.url)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def demo_data(live_server) -> str:  # type: ignore[no-untyped-def]
+    from oneforone import demo
+
+    return demo.load_if_empty(base_url=live_server.url, scale=0.02)
+
+
+def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(browser_page, demo_data, tmp_path):
+    from oneforone import demo
+
+    page = browser_page
+    page.goto("/login/")
+    page.fill("input[name=username]", "brand")
+    page.fill("input[name=password]", demo.DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    page.goto("/dashboard/")
+    before = int(page.inner_text("[data-testid=devices-registered]").replace(",", ""))
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,category,quantity\nBR-X-1,toaster,3\nBR-X-2,phone,many\n")
+    page.goto("/partner/upload/")
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("button[type=submit]")
+    errors = page.inner_text("[data-testid=upload-errors]")
+    assert "line 2" in errors
+    assert "toaster" in errors
+    assert "line 3" in errors
+    page.screenshot(path=str(SHOTS / "upload-errors-phone.png"), full_page=True)
+
+    good = tmp_path / "good.csv"
+    good.write_text("reference,category,quantity\nBR-BROWSER-1,phone,120\nBR-BROWSER-2,laptop,5\n")
+    page.set_input_files("input[name=file]", str(good))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/partner/registrations/")
+    assert "2 registrations of 125 devices recorded" in page.inner_text("main")
+    assert "BR-BROWSER-1" in page.inner_text("[data-testid=registrations]")
+    page.screenshot(path=str(SHOTS / "registrations-phone.png"), full_page=True)
+
+    page.goto("/dashboard/")
+    after = int(page.inner_text("[data-testid=devices-registered]").replace(",", ""))
+    assert after == before + 125
+    assert page.locator(".chart svg").count() >= 2
+    page.screenshot(path=str(SHOTS / "dashboard-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SHOTS / "dashboard-desktop.png"), full_page=True)
+
+
+def test_public_verification_page_shows_the_certificates_facts(browser_page, demo_data):
+    from oneforone.registry.models import Certificate
+
+    certificate = Certificate.objects.order_by("issued_at", "id").first()
+    assert certificate is not None, "the demo data set issues certificates"
+    page = browser_page
+    page.goto(f"/verify/{certificate.code}")
+    claim = page.inner_text("[data-testid=claim]")
+    facts = page.inner_text("[data-testid=facts]")
+    assert certificate.snapshot["partner"] in claim
+    assert certificate.snapshot["unit_blocks"][0] in facts
+    assert certificate.snapshot["consignments"][0] in facts
+    assert page.locator(".qr svg").count() == 1
+    page.screenshot(path=str(SHOTS / "verify-phone.png"), full_page=True)
+    response = page.request.get(f"/verify/{certificate.code}.pdf")
+    assert response.ok
+    assert response.body().startswith(b"%PDF")
