@@ -102,7 +102,9 @@ def test_operator_allocates_from_the_allocation_page(world: World) -> None:
     assert client.get(reverse("operator-allocation")).status_code == 200
     client.post(reverse("operator-allocation-run"))
     assert Certificate.objects.filter(registration=registration).exists()
-    assert _client_for(world.partner_admin).post(reverse("operator-allocation-run")).status_code == 403
+    assert (
+        _client_for(world.partner_admin).post(reverse("operator-allocation-run")).status_code == 403
+    )
 
 
 def _upload(content: bytes):  # type: ignore[no-untyped-def]

@@ -56,6 +56,8 @@ def demo(argv: list[str]) -> None:
         from oneforone import embedded_db
 
         embedded_db.drop_database(os.environ.get("ONEFORONE_DB_NAME", "oneforone"))
+    base_url = f"http://{args.host}:{args.port}"
+    os.environ.setdefault("PUBLIC_BASE_URL", base_url)  # QR codes point at this demo
     import django
 
     django.setup()
@@ -64,7 +66,6 @@ def demo(argv: list[str]) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     from oneforone import demo as demo_data
 
-    base_url = f"http://{args.host}:{args.port}"
     summary = demo_data.load_if_empty(base_url=base_url)
     print(summary)
     if not args.no_serve:

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from oneforone.collection import views
+
+urlpatterns = [
+    path("intake/", views.intake, name="collection-intake"),
+    path("lots/", views.lots, name="collection-lots"),
+    path("lots/seal/", views.seal_lot, name="collection-lot-seal"),
+]

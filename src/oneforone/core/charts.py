@@ -61,7 +61,7 @@ def grouped_columns(
             )
         parts.append(
             f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
-            f'text-anchor="middle" font-size="10">{escape(label[2:] if len(label) == 7 else label)}</text>'
+            f'text-anchor="middle" font-size="10">{escape(label)}</text>'
         )
     for s, (name, _) in enumerate(series):
         x = left + s * 150

@@ -180,23 +180,20 @@ def _benchmark_for(
     return candidates[-1] if candidates else None
 
 
-def monthly_registrations(
-    partner: Organisation | None = None, months: int = 12
-) -> list[tuple[str, int, int]]:
-    """(month, devices registered, devices compensated by now) for the last `months` months."""
+def by_category(partner: Organisation | None = None) -> list[tuple[str, int, int]]:
+    """(category, devices registered, devices compensated) per device category."""
     sql = """
-        SELECT to_char(date_trunc('month', r.created_at), 'YYYY-MM'), SUM(r.quantity),
-               SUM(COALESCE(a.units, 0) / r.units_per_device)
+        SELECT c.name, SUM(r.quantity), SUM(COALESCE(a.units, 0) / r.units_per_device)
         FROM partners_registration r
+        JOIN partners_devicecategory c ON c.id = r.category_id
         LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
                    GROUP BY registration_id) a ON a.registration_id = r.id
-        WHERE (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
-          AND r.created_at >= date_trunc('month', now()) - make_interval(months => %(months)s - 1)
-        GROUP BY 1 ORDER BY 1
+        WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
+        GROUP BY c.name ORDER BY 2 DESC
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"partner": partner.pk if partner else None, "months": months})
-        return [(m, int(reg), int(comp)) for m, reg, comp in cursor.fetchall()]
+        cursor.execute(sql, {"partner": partner.pk if partner else None})
+        return [(name, int(reg), int(comp)) for name, reg, comp in cursor.fetchall()]
 
 
 def origins(partner: Organisation | None = None) -> list[tuple[str, int]]:

@@ -45,7 +45,7 @@ def parse_registrations_csv(data: bytes, *, max_bytes: int, max_rows: int) -> Pa
     header = _read_header(reader, result)
     if header is None:
         return result
-    for row in reader:
+    for row in _rows(reader, result):
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -59,6 +59,15 @@ def parse_registrations_csv(data: bytes, *, max_bytes: int, max_rows: int) -> Pa
     if result.ok and not result.rows:
         result.errors.append(RowError(0, "the file has a header but no rows"))
     return result
+
+
+def _rows(reader: Iterator[list[str]], result: ParsedFile) -> Iterator[list[str]]:
+    """The rows, ending with an error for the line the csv module cannot read (e.g. a huge field)."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        line = getattr(reader, "line_num", 0)
+        result.errors.append(RowError(line, f"cannot read this line: {exc}"))
 
 
 def _decode(data: bytes, max_bytes: int, result: ParsedFile) -> str | None:
@@ -80,7 +89,7 @@ def _decode(data: bytes, max_bytes: int, result: ParsedFile) -> str | None:
             )
         )
         return None
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:
         result.errors.append(
             RowError(
                 0,

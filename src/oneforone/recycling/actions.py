@@ -21,12 +21,8 @@ def record_reception(
 ) -> Reception:
     """The recycler takes custody, counting and weighing; differences beyond tolerance are flagged."""
     consignment = custody.lock(consignment)
-    assert consignment.phones_dispatched is not None
-    flags = reception_flags(
-        dispatched_phones=consignment.phones_dispatched,
-        counted_phones=counted_phones,
-        net_weight_kg=net_weight_kg,
-    )
+    # Signing first checks the signer and the state, so a consignment not in transit (with no
+    # dispatched figures yet) is refused with a CustodyError rather than failing below.
     signature = custody.sign(
         actor=actor,
         consignment=consignment,
@@ -34,6 +30,12 @@ def record_reception(
         custodian=consignment.recycler,
         from_state=ConsignmentState.IN_TRANSIT,
         sealed_fields={"counted_phones": counted_phones, "net_weight_kg": net_weight_kg},
+    )
+    assert consignment.phones_dispatched is not None
+    flags = reception_flags(
+        dispatched_phones=consignment.phones_dispatched,
+        counted_phones=counted_phones,
+        net_weight_kg=net_weight_kg,
     )
     reception = Reception.objects.create(
         consignment=consignment,

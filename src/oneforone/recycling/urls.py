@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from oneforone.recycling import views
+
+urlpatterns = [
+    path("<str:reference>/reception/", views.reception, name="recycling-reception"),
+    path("<str:reference>/treatment/", views.treatment, name="recycling-treatment"),
+]

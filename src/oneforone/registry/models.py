@@ -72,15 +72,15 @@ class BatchIncome(models.Model):
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     phones = models.PositiveIntegerField()
 
-    def __str__(self) -> str:
-        return f"{self.amount} {self.currency} paid in {self.country} {self.year}"
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["batch", "country", "area", "year", "currency"], name="batch_income_once"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} paid in {self.country} {self.year}"
 
 
 class Allocation(models.Model):

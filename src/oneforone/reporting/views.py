@@ -34,7 +34,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     organisation = membership.organisation
     partner = organisation if organisation.kind == OrganisationKind.PARTNER else None
     pipeline = impact.pipeline()
-    months = impact.monthly_registrations(partner)
+    categories = impact.by_category(partner)
     context = {
         "partner": partner,
         "totals": impact.registry_totals(partner),
@@ -52,13 +52,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             title="Phones in the pipeline by stage",
             unit=" phones",
         ),
-        "months_chart": grouped_columns(
-            [m for m, _, _ in months],
+        "category_chart": grouped_columns(
+            [name for name, _, _ in categories],
             [
-                ("Devices registered", [r for _, r, _ in months]),
-                ("Devices compensated", [c for _, _, c in months]),
+                ("Devices registered", [r for _, r, _ in categories]),
+                ("Devices compensated", [c for _, _, c in categories]),
             ],
-            title="Devices registered and compensated by month of registration",
+            title="Devices registered and compensated by category",
         ),
     }
     return render(request, "reporting/dashboard.html", context)

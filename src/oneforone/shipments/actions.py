@@ -63,6 +63,8 @@ def sign_dispatch(
 ) -> Consignment:
     """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
     consignment = custody.lock(consignment)
+    # Checked before the figures are written: once dispatched they are sealed by the database.
+    custody.require_state(consignment, ConsignmentState.DRAFT)
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
     if not totals["phones"]:
         raise CustodyError("a consignment needs at least one sealed lot before dispatch")

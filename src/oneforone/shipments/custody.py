@@ -42,6 +42,15 @@ def lock(consignment: Consignment) -> Consignment:
     )
 
 
+def require_state(consignment: Consignment, from_state: str) -> None:
+    """Refuse a step unless the consignment is in the state the step starts from."""
+    if consignment.state != from_state:
+        raise CustodyError(
+            f"consignment {consignment.reference} is {consignment.get_state_display().lower()}; "
+            f"this step needs it to be {from_state.replace('_', ' ')}"
+        )
+
+
 def sign(
     *,
     actor: User,
@@ -56,11 +65,7 @@ def sign(
     Callers are actions: they hold the row lock and their transaction records the audit event.
     """
     require_member(actor, custodian)
-    if consignment.state != from_state:
-        raise CustodyError(
-            f"consignment {consignment.reference} is {consignment.get_state_display().lower()}; "
-            f"this step needs it to be {from_state.replace('_', ' ')}"
-        )
+    require_state(consignment, from_state)
     previous = consignment.signatures.order_by("-id").values_list("hash", flat=True).first()
     signature = CustodySignature(
         consignment=consignment,

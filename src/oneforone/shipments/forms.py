@@ -1,0 +1,101 @@
+"""The custody step forms: what each signer enters when taking custody of a consignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MinValueValidator
+from django.utils import timezone
+
+from oneforone.shipments.models import ConsignmentState, CustodyStep
+
+STATE_FILTER = [("", "all states"), *ConsignmentState.choices]
+R_CODES = [(f"R{n}", f"R{n}") for n in range(1, 14)]
+
+
+class StateFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=STATE_FILTER, required=False)
+
+
+class DispatchForm(forms.Form):
+    """The hub signs the consignment over; its lots, count and weight are sealed from then on."""
+
+    container_number = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Container number",
+        help_text="if the lots travel in a container, e.g. MSKU1234565",
+    )
+    confirm = forms.BooleanField(
+        label="I checked the seals of the lots listed above and hand them to the carrier.",
+        error_messages={"required": "Tick the box to confirm you checked the seals."},
+    )
+
+    def clean_container_number(self) -> str:
+        return str(self.cleaned_data["container_number"]).strip().upper()
+
+
+class PickupForm(forms.Form):
+    """The carrier takes custody of the consignment as dispatched."""
+
+    vehicle = forms.CharField(
+        max_length=60,
+        label="Vehicle or vessel",
+        help_text="truck plate number, or vessel name and voyage",
+    )
+    confirm = forms.BooleanField(
+        label="I took over the sealed lots listed above, seals intact.",
+        error_messages={"required": "Tick the box to confirm the seals are intact."},
+    )
+
+
+class ReceptionForm(forms.Form):
+    """The recycler counts and weighs what arrived."""
+
+    counted_phones = forms.IntegerField(
+        min_value=1,
+        label="Phones counted",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1"}),
+    )
+    net_weight_kg = forms.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        label="Net weight (kg)",
+        validators=[MinValueValidator(Decimal("0.001"))],
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "min": "0", "step": "0.001"}),
+    )
+
+
+class TreatmentForm(forms.Form):
+    """The recycler certifies that the received phones were treated."""
+
+    completed_on = forms.DateField(
+        label="Treatment completed on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    operation = forms.ChoiceField(
+        choices=R_CODES,
+        initial="R4",
+        label="Recovery operation",
+        help_text="R4: recycling/reclamation of metals",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["completed_on"].initial = timezone.localdate()
+
+    def clean_completed_on(self) -> dt.date:
+        completed_on: dt.date = self.cleaned_data["completed_on"]
+        if completed_on > timezone.localdate():
+            raise forms.ValidationError("The date is in the future; enter the day treatment ended.")
+        return completed_on
+
+
+STEP_FORMS: dict[str, type[forms.Form]] = {
+    CustodyStep.DISPATCH: DispatchForm,
+    CustodyStep.PICKUP: PickupForm,
+    CustodyStep.RECEPTION: ReceptionForm,
+    CustodyStep.TREATMENT: TreatmentForm,
+}

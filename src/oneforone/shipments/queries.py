@@ -1,0 +1,64 @@
+"""Reads of consignments, scoped to what the signed-in organisation may see."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from oneforone.accounts.models import Organisation, OrganisationKind
+from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+
+# Organisations that read every consignment (the back office and the verifiers).
+READ_ALL_KINDS = (OrganisationKind.OPERATOR, OrganisationKind.AUDITOR)
+
+# Who signs the step that leaves each state: the next custodian, as a consignment field path.
+NEXT_STEP: dict[str, tuple[str, str]] = {
+    ConsignmentState.DRAFT: (CustodyStep.DISPATCH, "origin_hub.organisation"),
+    ConsignmentState.DISPATCHED: (CustodyStep.PICKUP, "carrier"),
+    ConsignmentState.IN_TRANSIT: (CustodyStep.RECEPTION, "recycler"),
+    ConsignmentState.RECEIVED: (CustodyStep.TREATMENT, "recycler"),
+}
+
+
+def visible_consignments(organisation: Organisation | None) -> QuerySet[Consignment]:
+    """The organisation's hubs' consignments, or those it carries or recycles; all for operators."""
+    consignments = Consignment.objects.select_related(
+        "origin_hub__organisation", "carrier", "recycler"
+    )
+    if organisation is None:
+        return consignments.none()
+    if organisation.kind in READ_ALL_KINDS:
+        return consignments
+    return consignments.filter(
+        Q(origin_hub__organisation=organisation)
+        | Q(carrier=organisation)
+        | Q(recycler=organisation)
+    )
+
+
+def consignment_for(organisation: Organisation | None, reference: str) -> Consignment:
+    """The consignment with this reference if the organisation may see it; 404 otherwise."""
+    consignment = visible_consignments(organisation).filter(reference=reference).first()
+    if consignment is None:
+        raise Http404("No consignment with this reference is visible to you.")
+    return consignment
+
+
+def next_custodian(consignment: Consignment) -> tuple[str, Organisation] | None:
+    """The step to sign next and the organisation that signs it (None once treated)."""
+    if consignment.state not in NEXT_STEP:
+        return None
+    step, path = NEXT_STEP[consignment.state]
+    target: object = consignment
+    for part in path.split("."):
+        target = getattr(target, part)
+    assert isinstance(target, Organisation)
+    return step, target
+
+
+def step_for(consignment: Consignment, organisation: Organisation | None) -> str | None:
+    """The custody step this organisation may sign now, if any."""
+    upcoming = next_custodian(consignment)
+    if upcoming is None or organisation is None or upcoming[1].pk != organisation.pk:
+        return None
+    return upcoming[0]

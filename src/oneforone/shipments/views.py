@@ -1,0 +1,273 @@
+"""Consignment pages: the list, the custody record, and the hub's and carrier's signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from oneforone.accounts.decorators import Membership, member_of_kind
+from oneforone.accounts.models import OrganisationKind
+from oneforone.accounts.permissions import NotAllowed
+from oneforone.collection.forms import ConsignmentForm
+from oneforone.collection.views import chosen_hub, render_lots
+from oneforone.shipments import actions, custody
+from oneforone.shipments.custody import CustodyError
+from oneforone.shipments.forms import STEP_FORMS, DispatchForm, PickupForm, StateFilterForm
+from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+from oneforone.shipments.queries import (
+    consignment_for,
+    next_custodian,
+    step_for,
+    visible_consignments,
+)
+
+PAGE_SIZE = 50
+
+# Where each step's form posts; reception and treatment are the recycling app's.
+STEP_URLS: dict[str, str] = {
+    CustodyStep.DISPATCH: "shipments-dispatch",
+    CustodyStep.PICKUP: "shipments-pickup",
+    CustodyStep.RECEPTION: "recycling-reception",
+    CustodyStep.TREATMENT: "recycling-treatment",
+}
+STEP_TITLES: dict[str, str] = {
+    CustodyStep.DISPATCH: "Sign dispatch",
+    CustodyStep.PICKUP: "Sign pick-up",
+    CustodyStep.RECEPTION: "Record reception",
+    CustodyStep.TREATMENT: "Record treatment completion",
+}
+STATE_BADGES: dict[str, str] = {
+    ConsignmentState.DRAFT: "",
+    ConsignmentState.DISPATCHED: "warn",
+    ConsignmentState.IN_TRANSIT: "warn",
+    ConsignmentState.RECEIVED: "warn",
+    ConsignmentState.TREATED: "ok",
+}
+
+SHORT_STATES: dict[str, str] = {
+    ConsignmentState.DRAFT: "packing",
+    ConsignmentState.DISPATCHED: "dispatched",
+    ConsignmentState.IN_TRANSIT: "in transit",
+    ConsignmentState.RECEIVED: "received",
+    ConsignmentState.TREATED: "treated",
+}
+
+consignment_page = member_of_kind(
+    OrganisationKind.COLLECTION_PARTNER,
+    OrganisationKind.CARRIER,
+    OrganisationKind.RECYCLER,
+    OrganisationKind.OPERATOR,
+    OrganisationKind.AUDITOR,
+)
+hub_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER)
+carrier_page = member_of_kind(OrganisationKind.CARRIER)
+
+
+def explain(error: Exception) -> str:
+    """An action's refusal, worded with what to do next."""
+    text = f"{str(error)[:1].upper()}{str(error)[1:]}."
+    if isinstance(error, NotAllowed):
+        return f"{text} Ask an administrator of your organisation for a member role."
+    if isinstance(error, CustodyError):
+        return f"{text} Reload the page to see where the consignment stands."
+    return text
+
+
+@consignment_page
+def consignment_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    filter_form = StateFilterForm(request.GET or None)
+    consignments = visible_consignments(membership.organisation)
+    counts = dict(consignments.order_by().values_list("state").annotate(n=Count("id")))
+    state = filter_form.cleaned_data["state"] if filter_form.is_valid() else ""
+    if state:
+        consignments = consignments.filter(state=state)
+    consignments = consignments.select_related("reception").annotate(lot_count=Count("lots"))
+    page = Paginator(consignments.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for consignment in page:
+        consignment.badge = STATE_BADGES[consignment.state]  # type: ignore[attr-defined]
+        consignment.short_state = SHORT_STATES[consignment.state]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "shipments/list.html",
+        {
+            "page": page,
+            "state": state,
+            "filter_form": filter_form,
+            "states": [
+                (value, SHORT_STATES[value], label, counts.get(value, 0))
+                for value, label in ConsignmentState.choices
+            ],
+            "total": sum(counts.values()),
+        },
+    )
+
+
+def _related(consignment: Consignment, name: str) -> Any:
+    try:
+        return getattr(consignment, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def render_detail(
+    request: HttpRequest,
+    membership: Membership,
+    consignment: Consignment,
+    *,
+    form: forms.Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The custody record of a consignment, with the one form its viewer may sign now."""
+    if form is not None:
+        consignment.refresh_from_db()  # a refused post: show where the consignment stands now
+    step = step_for(consignment, membership.organisation)
+    posted, form = form, None
+    if step is not None and membership.can_write:
+        step_form = STEP_FORMS[step]
+        form = posted if type(posted) is step_form else step_form()
+    # A post for a step that is no longer this viewer's: its errors show above the page.
+    refused = posted if posted is not None and posted is not form and posted.errors else None
+    upcoming = next_custodian(consignment)
+    lots = consignment.lots.order_by("seal_number")
+    signatures = list(consignment.signatures.select_related("organisation", "signed_by"))
+    for signature in signatures:
+        signature.fields = [  # type: ignore[attr-defined]
+            (
+                key.replace("_", " "),
+                ", ".join(map(str, value)) if isinstance(value, list) else value,
+            )
+            for key, value in signature.sealed_fields.items()
+        ]
+    return render(
+        request,
+        "shipments/detail.html",
+        {
+            "consignment": consignment,
+            "badge": STATE_BADGES[consignment.state],
+            "lots": lots,
+            "lot_totals": lots.aggregate(
+                count=Count("id"), phones=Sum("phones"), kg=Sum("net_weight_kg")
+            ),
+            "signatures": signatures,
+            "chain_problems": custody.verify_signatures(consignment) if signatures else [],
+            "reception": _related(consignment, "reception"),
+            "treatment": _related(consignment, "treatment"),
+            "batch": _related(consignment, "batch"),
+            "step": step,
+            "step_title": STEP_TITLES.get(step, "") if step else "",
+            "form": form,
+            "refused": refused,
+            "action_url": reverse(STEP_URLS[step], args=[consignment.reference]) if step else "",
+            "read_only": step is not None and not membership.can_write,
+            "waiting_for": (upcoming[1], STEP_TITLES[upcoming[0]].split(" ", 1)[1])
+            if upcoming and step is None
+            else None,
+        },
+        status=status,
+    )
+
+
+@consignment_page
+def consignment_detail(
+    request: HttpRequest, membership: Membership, reference: str
+) -> HttpResponse:
+    consignment = consignment_for(membership.organisation, reference)
+    return render_detail(request, membership, consignment)
+
+
+def _detail_url(consignment: Consignment) -> str:
+    return reverse("shipments-detail", args=[consignment.reference])
+
+
+@require_POST
+@hub_page
+def create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """From the lots page: checked sealed lots become a consignment."""
+    hubs, hub = chosen_hub(request, membership)
+    form = ConsignmentForm(request.POST, hub=hub)
+    if form.is_valid():
+        reference = form.cleaned_data["reference"]
+        try:
+            consignment = actions.create_consignment(
+                actor=membership.user,
+                reference=reference,
+                hub=hub,
+                lots=list(form.cleaned_data["lots"]),
+                carrier=form.cleaned_data["carrier"],
+                recycler=form.cleaned_data["recycler"],
+            )
+        except (CustodyError, NotAllowed) as error:
+            form.add_error(None, explain(error))
+        except IntegrityError:
+            form.add_error(
+                "reference",
+                f"Reference {reference} is already used by another "
+                "consignment; choose a new reference.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Consignment {consignment.reference} created. Sign its "
+                "dispatch when the carrier collects it.",
+            )
+            return redirect(_detail_url(consignment))
+    return render_lots(request, membership, hub, hubs, consignment_form=form)
+
+
+@require_POST
+@hub_page
+def dispatch(request: HttpRequest, membership: Membership, reference: str) -> HttpResponse:
+    consignment = consignment_for(membership.organisation, reference)
+    form = DispatchForm(request.POST)
+    if form.is_valid():
+        try:
+            consignment = actions.sign_dispatch(
+                actor=membership.user,
+                consignment=consignment,
+                container_number=form.cleaned_data["container_number"],
+            )
+        except (CustodyError, NotAllowed) as error:
+            form.add_error(None, explain(error))
+        else:
+            messages.success(
+                request,
+                f"Dispatch signed: {consignment.phones_dispatched} phones, "
+                f"{consignment.net_weight_kg_dispatched} kg handed over to "
+                f"{consignment.carrier.name}.",
+            )
+            return redirect(_detail_url(consignment))
+    return render_detail(request, membership, consignment, form=form)
+
+
+@require_POST
+@carrier_page
+def pickup(request: HttpRequest, membership: Membership, reference: str) -> HttpResponse:
+    consignment = consignment_for(membership.organisation, reference)
+    form = PickupForm(request.POST)
+    if form.is_valid():
+        try:
+            consignment = actions.sign_pickup(
+                actor=membership.user, consignment=consignment, vehicle=form.cleaned_data["vehicle"]
+            )
+        except (CustodyError, NotAllowed) as error:
+            form.add_error(None, explain(error))
+        else:
+            messages.success(
+                request,
+                f"Pick-up signed: {consignment.reference} is in the custody "
+                f"of {consignment.carrier.name}.",
+            )
+            return redirect(_detail_url(consignment))
+    return render_detail(request, membership, consignment, form=form)

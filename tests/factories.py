@@ -1,0 +1,259 @@
+"""Builders for tests: every domain row is made through the real actions.
+
+Hubs and collectors have no action yet (they are reference data set up in the back office), so
+they are the only rows created with the ORM here. Device categories come from a data migration;
+`ensure_categories` puts them back after a transactional test has flushed the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from oneforone.accounts import actions as account_actions
+from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
+from oneforone.accounts.queries import system_user
+from oneforone.collection import actions as collection_actions
+from oneforone.collection.models import Collector, Hub, Intake, Lot
+from oneforone.partners import actions as partner_actions
+from oneforone.partners.models import Channel, DeviceCategory, Registration
+from oneforone.partners.schemas import RegistrationRow
+from oneforone.recycling import actions as recycling_actions
+from oneforone.registry.models import IssuanceBatch
+from oneforone.shipments import actions as shipment_actions
+from oneforone.shipments.models import Consignment
+
+_sequence = itertools.count(1)
+
+# The same rows as partners/migrations/0002_device_categories.py.
+CATEGORIES = [
+    ("phone", "Phone", 1),
+    ("tablet", "Tablet", 2),
+    ("laptop", "Laptop", 3),
+]
+
+GRAMS_PER_PHONE = Decimal("0.055")  # kg: an old phone without its battery
+
+
+def next_number() -> int:
+    return next(_sequence)
+
+
+def ensure_categories() -> None:
+    for code, name, units in CATEGORIES:
+        DeviceCategory.objects.get_or_create(
+            code=code,
+            valid_from=dt.date(2020, 1, 1),
+            defaults={"name": name, "units_per_device": units},
+        )
+
+
+def bootstrap_actor() -> User:
+    """The actor that sets organisations up (the system user, as the command line does)."""
+    return system_user()
+
+
+def make_organisation(kind: str, *, name: str | None = None, country: str = "NL") -> Organisation:
+    n = next_number()
+    return account_actions.create_organisation(
+        actor=bootstrap_actor(),
+        name=name or f"{kind.replace('_', ' ').title()} {n}",
+        slug=f"{kind.replace('_', '-')}-{n}",
+        kind=kind,
+        country=country,
+    )
+
+
+def make_member(organisation: Organisation, *, role: str = Role.MEMBER) -> User:
+    n = next_number()
+    membership = account_actions.add_member(
+        actor=bootstrap_actor(),
+        organisation=organisation,
+        username=f"{organisation.slug}-{role}-{n}",
+        password="correct horse battery staple",
+        role=role,
+    )
+    return membership.user
+
+
+def make_hub(
+    organisation: Organisation, *, country: str = "GH", currency: str = "GHS", area: str = "urban"
+) -> Hub:
+    n = next_number()
+    return Hub.objects.create(
+        organisation=organisation,
+        code=f"hub-{n}",
+        name=f"Hub {n}",
+        country=country,
+        city="Accra",
+        area=area,
+        currency=currency,
+    )
+
+
+def make_collector(hub: Hub) -> Collector:
+    return Collector.objects.create(hub=hub, code=f"COL-{next_number():05d}")
+
+
+@dataclass
+class World:
+    """One of every party, each with a writing member."""
+
+    operator: Organisation
+    operator_user: User
+    partner: Organisation
+    partner_admin: User
+    collection_partner: Organisation
+    hub_user: User
+    hub: Hub
+    collector: Collector
+    carrier: Organisation
+    carrier_user: User
+    recycler: Organisation
+    recycler_user: User
+
+
+def make_world() -> World:
+    ensure_categories()
+    operator = make_organisation(OrganisationKind.OPERATOR)
+    partner = make_organisation(OrganisationKind.PARTNER)
+    collection_partner = make_organisation(OrganisationKind.COLLECTION_PARTNER, country="GH")
+    carrier = make_organisation(OrganisationKind.CARRIER)
+    recycler = make_organisation(OrganisationKind.RECYCLER, country="BE")
+    hub = make_hub(collection_partner)
+    return World(
+        operator=operator,
+        operator_user=make_member(operator),
+        partner=partner,
+        partner_admin=make_member(partner, role=Role.ADMIN),
+        collection_partner=collection_partner,
+        hub_user=make_member(collection_partner),
+        hub=hub,
+        collector=make_collector(hub),
+        carrier=carrier,
+        carrier_user=make_member(carrier),
+        recycler=recycler,
+        recycler_user=make_member(recycler),
+    )
+
+
+def record_intake(world: World, *, phones: int, price: str = "0.50", **overrides: object) -> Intake:
+    arguments: dict[str, object] = {
+        "actor": world.hub_user,
+        "hub": world.hub,
+        "collector": world.collector,
+        "collected_on": timezone.localdate() - dt.timedelta(days=30),
+        "phones": phones,
+        "net_weight_kg": phones * GRAMS_PER_PHONE,
+        "batteries_removed": phones,
+        "price_per_phone": Decimal(price),
+        "currency": world.hub.currency,
+    }
+    arguments.update(overrides)
+    return collection_actions.record_intake(**arguments)  # type: ignore[arg-type]
+
+
+def seal_lot(world: World, intakes: list[Intake]) -> Lot:
+    return collection_actions.seal_lot(
+        actor=world.hub_user,
+        hub=world.hub,
+        seal_number=f"SEAL-{next_number():06d}",
+        intakes=intakes,
+    )
+
+
+def draft_consignment(world: World, *, intakes: tuple[int, ...] = (60, 40)) -> Consignment:
+    """Intakes packed into one lot, in a consignment not yet dispatched."""
+    lot = seal_lot(world, [record_intake(world, phones=phones) for phones in intakes])
+    return shipment_actions.create_consignment(
+        actor=world.hub_user,
+        reference=f"CONS-{next_number():06d}",
+        hub=world.hub,
+        lots=[lot],
+        carrier=world.carrier,
+        recycler=world.recycler,
+    )
+
+
+def dispatched_consignment(world: World, **kwargs: object) -> Consignment:
+    consignment = draft_consignment(world, **kwargs)  # type: ignore[arg-type]
+    return shipment_actions.sign_dispatch(
+        actor=world.hub_user, consignment=consignment, container_number="MSCU1234565"
+    )
+
+
+def in_transit_consignment(world: World, **kwargs: object) -> Consignment:
+    consignment = dispatched_consignment(world, **kwargs)
+    return shipment_actions.sign_pickup(
+        actor=world.carrier_user, consignment=consignment, vehicle="MV Example"
+    )
+
+
+def received_consignment(
+    world: World, *, counted: int | None = None, weight: Decimal | None = None, **kwargs: object
+) -> Consignment:
+    consignment = in_transit_consignment(world, **kwargs)
+    assert consignment.phones_dispatched is not None
+    counted = consignment.phones_dispatched if counted is None else counted
+    recycling_actions.record_reception(
+        actor=world.recycler_user,
+        consignment=consignment,
+        counted_phones=counted,
+        net_weight_kg=counted * GRAMS_PER_PHONE if weight is None else weight,
+    )
+    consignment.refresh_from_db()
+    return consignment
+
+
+def treated_consignment(world: World, **kwargs: object) -> Consignment:
+    """Walk a consignment through every step; treatment completion issues its batch."""
+    consignment = received_consignment(world, **kwargs)  # type: ignore[arg-type]
+    recycling_actions.complete_treatment(
+        actor=world.recycler_user, consignment=consignment, completed_on=timezone.localdate()
+    )
+    consignment.refresh_from_db()
+    return consignment
+
+
+def issue(world: World, phones: int) -> IssuanceBatch:
+    """A batch of `phones` units, from one intake of that many phones."""
+    consignment = treated_consignment(world, intakes=(phones,))
+    return IssuanceBatch.objects.get(consignment=consignment)
+
+
+def register(
+    world: World,
+    *,
+    quantity: int = 1,
+    category: str = "phone",
+    reference: str | None = None,
+    partner: Organisation | None = None,
+    actor: User | None = None,
+) -> Registration:
+    [registration] = partner_actions.register_devices(
+        actor=actor or world.partner_admin,
+        partner=partner or world.partner,
+        rows=[
+            (
+                1,
+                RegistrationRow(
+                    reference=reference or f"REF-{next_number():06d}",
+                    category=category,
+                    quantity=quantity,
+                ),
+            )
+        ],
+        channel=Channel.API,
+    )
+    registration.refresh_from_db()
+    return registration
+
+
+def make_partner() -> tuple[Organisation, User]:
+    """Another partner organisation with its administrator."""
+    partner = make_organisation(OrganisationKind.PARTNER)
+    return partner, make_member(partner, role=Role.ADMIN)
