@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
@@ -87,9 +87,7 @@ def _key(request: HttpRequest) -> ApiKey:
     response={201: RegistrationOut, 409: ErrorOut, 422: ErrorOut},
     summary="Register devices owed compensation",
 )
-def create_registration(
-    request: HttpRequest, payload: RegistrationRow
-) -> tuple[int, dict[str, Any]]:
+def create_registration(request: HttpRequest, payload: RegistrationRow) -> Status[dict[str, Any]]:
     key = _key(request)
     try:
         [registration] = partner_actions.register_devices(
@@ -100,18 +98,24 @@ def create_registration(
         )
     except partner_actions.RegistrationRejected as exc:
         status = 409 if any("already registered" in p.message for p in exc.problems) else 422
-        return status, {
-            "code": "rejected",
-            "message": str(exc),
-            "errors": [{"field": p.field, "message": p.message} for p in exc.problems],
-        }
+        return Status(
+            status,
+            {
+                "code": "rejected",
+                "message": str(exc),
+                "errors": [{"field": p.field, "message": p.message} for p in exc.problems],
+            },
+        )
     except IntegrityError:
-        return 409, {
-            "code": "conflict",
-            "message": "this reference was registered at the same moment",
-        }
+        return Status(
+            409,
+            {
+                "code": "conflict",
+                "message": "this reference was registered at the same moment",
+            },
+        )
     registration.refresh_from_db()
-    return 201, _out(registration)
+    return Status(201, _out(registration))
 
 
 @api.get(
@@ -130,7 +134,7 @@ def list_registrations(
 
 
 @api.get("/registrations/{registration_id}", response={200: RegistrationOut, 404: ErrorOut})
-def get_registration(request: HttpRequest, registration_id: int) -> tuple[int, dict[str, Any]]:
+def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[str, Any]]:
     registration = (
         registrations_of(_key(request).organisation)
         .select_related("certificate")
@@ -138,8 +142,10 @@ def get_registration(request: HttpRequest, registration_id: int) -> tuple[int, d
         .first()
     )
     if registration is None:
-        return 404, {"code": "not_found", "message": f"no registration {registration_id} of yours"}
-    return 200, _out(registration)
+        return Status(
+            404, {"code": "not_found", "message": f"no registration {registration_id} of yours"}
+        )
+    return Status(200, _out(registration))
 
 
 def _certificate_code(registration: Registration) -> str | None:
@@ -158,7 +164,7 @@ class CertificateOut(Schema):
 
 
 @api.get("/certificates/{code}", response={200: CertificateOut, 404: ErrorOut})
-def get_certificate(request: HttpRequest, code: str) -> tuple[int, dict[str, Any]]:
+def get_certificate(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
     from oneforone.registry.certificate_pdf import verification_url
 
     certificate = Certificate.objects.filter(
@@ -166,10 +172,13 @@ def get_certificate(request: HttpRequest, code: str) -> tuple[int, dict[str, Any
     ).first()
     if certificate is None:
         raise HttpError(404, f"no certificate {code} of yours")
-    return 200, {
-        "code": certificate.code,
-        "issued_at": certificate.issued_at.isoformat(),
-        "snapshot": certificate.snapshot,
-        "snapshot_sha256": certificate.snapshot_sha256,
-        "verify_url": verification_url(certificate),
-    }
+    return Status(
+        200,
+        {
+            "code": certificate.code,
+            "issued_at": certificate.issued_at.isoformat(),
+            "snapshot": certificate.snapshot,
+            "snapshot_sha256": certificate.snapshot_sha256,
+            "verify_url": verification_url(certificate),
+        },
+    )

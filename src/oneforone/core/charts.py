@@ -19,13 +19,13 @@ class Bar:
 
 
 def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeString:
-    width, label_w, row_h = 640, 170, 30
+    width, label_w, row_h = 480, 150, 30
     height = row_h * len(bars) + 10
     top = max((b.value for b in bars), default=0) or 1
     rows = []
     for i, bar in enumerate(bars):
         y = 5 + i * row_h
-        w = (width - label_w - 110) * bar.value / top
+        w = (width - label_w - 100) * bar.value / top
         rows.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(bar.label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
@@ -39,7 +39,7 @@ def grouped_columns(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str
 ) -> SafeString:
     """Columns per label, one per series, with a legend; e.g. registered vs compensated by month."""
-    width, height, left, bottom, top_pad = 640, 240, 56, 40, 28
+    width, height, left, bottom, top_pad = 480, 220, 56, 36, 28
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     peak = max((v for _, values in series for v in values), default=0) or 1
     group_w = plot_w / max(len(labels), 1)
@@ -61,10 +61,10 @@ def grouped_columns(
             )
         parts.append(
             f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
-            f'text-anchor="middle" font-size="10">{escape(label)}</text>'
+            f'text-anchor="middle">{escape(label)}</text>'
         )
     for s, (name, _) in enumerate(series):
-        x = left + s * 150
+        x = left + s * 170
         parts.append(
             f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[s % len(PALETTE)]}"/>'
             f'<text x="{x + 16}" y="15">{escape(name)}</text>'
@@ -75,6 +75,6 @@ def grouped_columns(
 def _svg(width: int, height: int, title: str, body: str) -> SafeString:
     return mark_safe(  # noqa: S308 - every interpolated text above is escaped
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'font-family="system-ui, sans-serif" font-size="12" fill="#1f2937">'
+        f'font-family="system-ui, sans-serif" font-size="13" fill="#1f2937">'
         f"<title>{escape(title)}</title>{body}</svg>"
     )
