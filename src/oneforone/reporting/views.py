@@ -46,8 +46,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             [
                 Bar("At hubs", pipeline.at_hubs, PIPELINE_COLORS[0]),
                 Bar("In transit", pipeline.in_transit, PIPELINE_COLORS[1]),
-                Bar("Received, in treatment", pipeline.received, PIPELINE_COLORS[2]),
-                Bar("Treated (units issued)", pipeline.treated, PIPELINE_COLORS[3]),
+                Bar("Received", pipeline.received, PIPELINE_COLORS[2]),
+                Bar("Treated", pipeline.treated, PIPELINE_COLORS[3]),
             ],
             title="Phones in the pipeline by stage",
             unit=" phones",
