@@ -63,16 +63,18 @@ def _restore_reference_data() -> None:
 
     from django.apps import apps
 
-    for module, function in [
-        ("oneforone.partners.migrations.0002_device_categories", "add_categories"),
-        ("oneforone.collection.migrations.0004_living_wage_benchmarks", "add_benchmarks"),
-    ]:
-        model_exists = {
-            "add_categories": apps.get_model("partners", "DeviceCategory"),
-            "add_benchmarks": apps.get_model("collection", "LivingWageBenchmark"),
-        }[function].objects.exists()
-        if not model_exists:
-            getattr(importlib.import_module(module), function)(apps, None)
+    from oneforone.collection.models import LivingWageBenchmark
+    from oneforone.partners.models import DeviceCategory
+
+    migrations = "oneforone.{}.migrations.{}"
+    if not DeviceCategory.objects.exists():
+        module = importlib.import_module(migrations.format("partners", "0002_device_categories"))
+        module.add_categories(apps, None)
+    if not LivingWageBenchmark.objects.exists():
+        module = importlib.import_module(
+            migrations.format("collection", "0004_living_wage_benchmarks")
+        )
+        module.add_benchmarks(apps, None)
 
 
 def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(browser_page, demo_data, tmp_path):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from factories import (
     World,
+    draft_consignment,
     make_collector,
     make_hub,
     make_member,
@@ -20,6 +21,7 @@ from factories import (
 )
 from oneforone.accounts.models import OrganisationKind, Role
 from oneforone.accounts.permissions import NotAllowed
+from oneforone.collection import actions
 from oneforone.collection.actions import CollectionError
 from oneforone.collection.models import Intake, Lot
 from oneforone.core.money import CurrencyError
@@ -181,3 +183,69 @@ def test_database_refuses_an_intake_without_phones_or_weight(world: World) -> No
         record_intake(world, phones=3, net_weight_kg=Decimal("0"))
     with pytest.raises(IntegrityError), transaction.atomic():
         record_intake(world, phones=3, price="-1")
+
+
+def test_database_refuses_an_intake_from_a_collector_of_another_hub(world: World) -> None:
+    intake = record_intake(world, phones=5)
+    stranger = make_collector(make_hub(world.collection_partner))
+    with (
+        pytest.raises(IntegrityError, match="belongs to another hub"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO collection_intake (hub_id, collector_id, collected_on, phones,"
+            " net_weight_kg, batteries_removed, price_per_phone, currency, recorded_by_id,"
+            " recorded_at) SELECT hub_id, %s, collected_on, phones, net_weight_kg,"
+            " batteries_removed, price_per_phone, currency, recorded_by_id, recorded_at"
+            " FROM collection_intake WHERE id = %s",
+            [stranger.pk, intake.pk],
+        )
+    assert Intake.objects.count() == 1
+
+
+def test_database_refuses_an_intake_paid_in_another_currency_than_its_hubs(world: World) -> None:
+    intake = record_intake(world, phones=5)
+    with (
+        pytest.raises(IntegrityError, match="another currency"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO collection_intake (hub_id, collector_id, collected_on, phones,"
+            " net_weight_kg, batteries_removed, price_per_phone, currency, recorded_by_id,"
+            " recorded_at) SELECT hub_id, collector_id, collected_on, phones, net_weight_kg,"
+            " batteries_removed, price_per_phone, 'EUR', recorded_by_id, recorded_at"
+            " FROM collection_intake WHERE id = %s",
+            [intake.pk],
+        )
+    assert Intake.objects.count() == 1
+
+
+def test_database_refuses_packing_an_intake_into_another_hubs_lot(world: World) -> None:
+    other_hub = make_hub(world.collection_partner)
+    foreign = record_intake(world, phones=5, hub=other_hub, collector=make_collector(other_hub))
+    lot = seal_lot(world, [record_intake(world, phones=5)])
+    with (
+        pytest.raises(IntegrityError, match="lot of another hub"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE collection_intake SET lot_id = %s WHERE id = %s", [lot.pk, foreign.pk]
+        )
+    foreign.refresh_from_db()
+    assert foreign.lot_id is None
+
+
+def test_database_refuses_a_lot_in_a_consignment_from_another_hub(world: World) -> None:
+    consignment = draft_consignment(world)
+    other_hub = make_hub(world.collection_partner)
+    intake = record_intake(world, phones=5, hub=other_hub, collector=make_collector(other_hub))
+    lot = actions.seal_lot(
+        actor=world.hub_user, hub=other_hub, seal_number="OTHER-1", intakes=[intake]
+    )
+    with pytest.raises(IntegrityError, match="consignment from another hub"), transaction.atomic():
+        Lot.objects.filter(pk=lot.pk).update(consignment=consignment)
+    lot.refresh_from_db()
+    assert lot.consignment_id is None

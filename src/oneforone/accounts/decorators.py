@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from oneforone.accounts.models import Membership
 from oneforone.accounts.queries import membership_of
 
 View = Callable[..., HttpResponse]
@@ -33,6 +32,3 @@ def member_of_kind(*kinds: str, write: bool = False) -> Callable[[View], View]:
         return wrapper
 
     return decorate
-
-
-__all__ = ["Membership", "member_of_kind"]

@@ -18,6 +18,12 @@ from oneforone.accounts.models import Organisation
 from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core.money import quantize
 
+# Units allocated per registration, joined as `a` onto registrations `r`.
+_ALLOCATED_PER_REGISTRATION = """
+    LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
+               GROUP BY registration_id) a ON a.registration_id = r.id
+"""
+
 
 @dataclass(frozen=True)
 class RegistryTotals:
@@ -37,12 +43,11 @@ class RegistryTotals:
 
 
 def registry_totals(partner: Organisation | None = None) -> RegistryTotals:
-    sql = """
+    sql = f"""
         SELECT COUNT(*), COALESCE(SUM(r.quantity), 0), COALESCE(SUM(r.units_owed), 0),
                COALESCE(SUM(a.units), 0), COALESCE(SUM(COALESCE(a.units, 0) / r.units_per_device), 0)
         FROM partners_registration r
-        LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
-                   GROUP BY registration_id) a ON a.registration_id = r.id
+        {_ALLOCATED_PER_REGISTRATION}
         WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
     """
     row = _one(sql, {"partner": partner.pk if partner else None})
@@ -182,12 +187,11 @@ def _benchmark_for(
 
 def by_category(partner: Organisation | None = None) -> list[tuple[str, int, int]]:
     """(category, devices registered, devices compensated) per device category."""
-    sql = """
+    sql = f"""
         SELECT c.name, SUM(r.quantity), SUM(COALESCE(a.units, 0) / r.units_per_device)
         FROM partners_registration r
         JOIN partners_devicecategory c ON c.id = r.category_id
-        LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
-                   GROUP BY registration_id) a ON a.registration_id = r.id
+        {_ALLOCATED_PER_REGISTRATION}
         WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
         GROUP BY c.name ORDER BY 2 DESC
     """

@@ -30,10 +30,6 @@ def registrations_of(partner: Organisation) -> QuerySet[Registration]:
     )
 
 
-def with_allocated_units(queryset: QuerySet[Registration]) -> QuerySet[Registration]:
-    return queryset.annotate(units_allocated=Coalesce(Sum("allocations__quantity"), 0))
-
-
 def search(queryset: QuerySet[Registration], text: str) -> QuerySet[Registration]:
     text = text.strip()
     return queryset.filter(Q(reference__icontains=text)) if text else queryset

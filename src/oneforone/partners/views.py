@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from oneforone.accounts import actions as account_actions
-from oneforone.accounts.decorators import Membership, member_of_kind
-from oneforone.accounts.models import ApiKey, OrganisationKind
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import ApiKey, Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.partners import actions
 from oneforone.partners.imports import RowError, parse_registrations_csv

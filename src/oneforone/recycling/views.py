@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from oneforone.accounts.decorators import Membership, member_of_kind
-from oneforone.accounts.models import OrganisationKind
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.recycling import actions
 from oneforone.recycling.forms import ReceptionForm, TreatmentForm

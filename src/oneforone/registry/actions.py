@@ -187,8 +187,6 @@ def _free_ranges() -> list[tuple[int, int, int]]:
             SELECT range_agg(a.units) AS taken FROM registry_allocation a WHERE a.batch_id = b.id
         ) t
         CROSS JOIN LATERAL unnest(int8multirange(b.units) - COALESCE(t.taken, '{}')) AS free
-        WHERE b.quantity > COALESCE((SELECT SUM(a.quantity) FROM registry_allocation a
-                                     WHERE a.batch_id = b.id), 0)
         ORDER BY b.issued_at, b.id, lower(free)
     """
     with connection.cursor() as cursor:

@@ -7,8 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from oneforone.accounts.decorators import Membership, member_of_kind
-from oneforone.accounts.models import Organisation, OrganisationKind
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import Membership, Organisation, OrganisationKind
 from oneforone.accounts.queries import system_user
 from oneforone.core.qr import qr_svg
 from oneforone.impact import queries as impact

@@ -15,8 +15,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from oneforone.accounts.decorators import Membership, member_of_kind
-from oneforone.accounts.models import OrganisationKind
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection.forms import ConsignmentForm
 from oneforone.collection.views import chosen_hub, render_lots
