@@ -25,7 +25,7 @@ def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeS
     rows = []
     for i, bar in enumerate(bars):
         y = 5 + i * row_h
-        w = (width - label_w - 100) * bar.value / top
+        w = (width - label_w - 120) * bar.value / top
         rows.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(bar.label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
@@ -39,7 +39,7 @@ def grouped_columns(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str
 ) -> SafeString:
     """Columns per label, one per series, with a legend; e.g. registered vs compensated by month."""
-    width, height, left, bottom, top_pad = 480, 220, 56, 36, 28
+    width, height, left, bottom, top_pad = 480, 220, 72, 36, 28
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     peak = max((v for _, values in series for v in values), default=0) or 1
     group_w = plot_w / max(len(labels), 1)
