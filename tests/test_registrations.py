@@ -238,22 +238,24 @@ def test_the_api_serves_only_the_partners_own_certificates(world: World, client:
     theirs.refresh_from_db()
     key = api_key(world)
 
-    own = client.get(f"/api/v1/certificates/{mine.certificate.code}", headers={"X-API-Key": key})
+    own = client.get(
+        f"/api/v1/certificates/{mine.current_certificate().code}", headers={"X-API-Key": key}
+    )
     assert own.status_code == 200
     body = own.json()
     assert body["snapshot"]["registration"] == mine.reference
-    assert body["snapshot_sha256"] == mine.certificate.snapshot_sha256
-    assert body["verify_url"].endswith(f"/verify/{mine.certificate.code}")
+    assert body["snapshot_sha256"] == mine.current_certificate().snapshot_sha256
+    assert body["verify_url"].endswith(f"/verify/{mine.current_certificate().code}")
 
     stolen = client.get(
-        f"/api/v1/certificates/{theirs.certificate.code}", headers={"X-API-Key": key}
+        f"/api/v1/certificates/{theirs.current_certificate().code}", headers={"X-API-Key": key}
     )
     assert stolen.status_code == 404
     assert theirs.reference not in stolen.content.decode()
 
     listed = client.get(f"/api/v1/registrations/{mine.pk}", headers={"X-API-Key": key}).json()
     assert listed["units_allocated"] == 2
-    assert listed["certificate"] == mine.certificate.code
+    assert listed["certificate"] == mine.current_certificate().code
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def list_registrations(
     limit = max(1, min(limit, 1000))
     rows = (
         registrations_of(_key(request).organisation)
-        .select_related("certificate")
+        .prefetch_related("certificates__withdrawal")
         .order_by("-created_at", "-id")[offset : offset + limit]
     )
     return [_out(r) for r in rows]
@@ -137,7 +137,7 @@ def list_registrations(
 def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[str, Any]]:
     registration = (
         registrations_of(_key(request).organisation)
-        .select_related("certificate")
+        .prefetch_related("certificates__withdrawal")
         .filter(pk=registration_id)
         .first()
     )
@@ -149,10 +149,8 @@ def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[
 
 
 def _certificate_code(registration: Registration) -> str | None:
-    try:
-        return registration.certificate.code
-    except Certificate.DoesNotExist:
-        return None
+    certificate = registration.current_certificate()
+    return certificate.code if certificate else None
 
 
 class CertificateOut(Schema):

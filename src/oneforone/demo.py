@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
@@ -587,7 +587,9 @@ def _summary(base_url: str, raw_key: str) -> str:
     flagged = sum(1 for r in Reception.objects.only("flags") if r.flags)
     issued = IssuanceBatch.objects.aggregate(units=Sum("quantity"), n=Count("id"))
     allocated = Allocation.objects.aggregate(units=Sum("quantity"))["units"] or 0
-    regs = Registration.objects.annotate(allocated=Sum("allocations__quantity"))
+    regs = Registration.objects.annotate(
+        allocated=Sum("allocations__quantity", filter=Q(allocations__revoked_at__isnull=True))
+    )
     status: Counter[str] = Counter()
     owed = 0
     for reg in regs.values("units_owed", "allocated"):
@@ -599,7 +601,7 @@ def _summary(base_url: str, raw_key: str) -> str:
         .annotate(
             n=Count("id"),
             devices=Sum("quantity"),
-            certs=Count("certificate"),
+            certs=Count("certificates"),
         )
         .order_by("partner__name")
     )

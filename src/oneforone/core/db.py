@@ -32,3 +32,40 @@ def advisory_xact_lock(key: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+STAMP_ONCE_FUNCTION = """
+CREATE OR REPLACE FUNCTION oneforone_stamp_once() RETURNS trigger AS $$
+DECLARE
+    stamp text := TG_ARGV[0];
+    -- Generated columns are not computed yet in a BEFORE trigger's NEW: leave them out.
+    unchecked text[] := TG_ARGV;
+BEGIN
+    IF TG_OP = 'DELETE'
+       OR to_jsonb(OLD) ->> stamp IS NOT NULL
+       OR to_jsonb(NEW) ->> stamp IS NULL
+       OR (to_jsonb(NEW) - unchecked) IS DISTINCT FROM (to_jsonb(OLD) - unchecked) THEN
+        RAISE EXCEPTION '% rows are history: only % may be set, once', TG_TABLE_NAME, stamp
+            USING ERRCODE = 'integrity_constraint_violation',
+                  HINT = 'Record a correcting entry instead of changing history.';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def stamped_once(table: str, column: str, *, generated: tuple[str, ...] = ()) -> migrations.RunSQL:
+    """Make `table` refuse DELETE and every UPDATE except setting `column` once, from NULL
+    (a revocation or release stamp that takes a row out of the current state). Name the
+    table's generated columns in `generated`: PostgreSQL computes them after the trigger."""
+    arguments = ", ".join(f"'{name}'" for name in (column, *generated))
+    return migrations.RunSQL(
+        sql=STAMP_ONCE_FUNCTION
+        + f"""
+        CREATE TRIGGER {table}_stamp_once
+        BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION oneforone_stamp_once({arguments});
+        """,
+        reverse_sql=f"DROP TRIGGER IF EXISTS {table}_stamp_once ON {table};",
+    )

@@ -21,7 +21,7 @@ from oneforone.core.money import quantize
 # Units allocated per registration, joined as `a` onto registrations `r`.
 _ALLOCATED_PER_REGISTRATION = """
     LEFT JOIN (SELECT registration_id, SUM(quantity) AS units FROM registry_allocation
-               GROUP BY registration_id) a ON a.registration_id = r.id
+               WHERE revoked_at IS NULL GROUP BY registration_id) a ON a.registration_id = r.id
 """
 
 
@@ -61,6 +61,8 @@ class Pipeline:
     received: int
     treated: int
     units_available: int
+    units_reserved: int
+    units_cancelled: int
 
 
 def pipeline() -> Pipeline:
@@ -77,7 +79,17 @@ def pipeline() -> Pipeline:
              JOIN shipments_consignment c ON c.id = r.consignment_id WHERE c.state = 'received'),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch)
-            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_allocation)
+            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_allocation WHERE revoked_at IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM registry_reservation s
+                                 WHERE s.released_at IS NULL AND s.units @> units))
+            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_reservation
+                 WHERE released_at IS NULL)
+            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation),
+          (SELECT COALESCE(SUM(s.quantity), 0) - COALESCE(SUM(
+             (SELECT COALESCE(SUM(a.quantity), 0) FROM registry_allocation a
+              WHERE a.revoked_at IS NULL AND a.units <@ s.units)), 0)
+             FROM registry_reservation s WHERE s.released_at IS NULL),
+          (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation)
     """
     return Pipeline(*(int(v) for v in _one(sql, {})))
 
@@ -85,7 +97,12 @@ def pipeline() -> Pipeline:
 def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:
     """Measured net weight: a partner's share is its units times its batches' kg per counted phone."""
     if partner is None:
-        sql = "SELECT COALESCE(SUM(net_weight_kg), 0) FROM registry_issuancebatch"
+        sql = """
+            SELECT COALESCE(SUM(b.net_weight_kg * (b.quantity - COALESCE(c.units, 0)) / b.quantity), 0)
+            FROM registry_issuancebatch b
+            LEFT JOIN (SELECT batch_id, SUM(quantity) AS units FROM registry_cancellation
+                       GROUP BY batch_id) c ON c.batch_id = b.id
+        """
         params: dict[str, Any] = {}
     else:
         sql = """
@@ -93,7 +110,7 @@ def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:
             FROM registry_allocation a
             JOIN registry_issuancebatch b ON b.id = a.batch_id
             JOIN partners_registration r ON r.id = a.registration_id
-            WHERE r.partner_id = %(partner)s
+            WHERE r.partner_id = %(partner)s AND a.revoked_at IS NULL
         """
         params = {"partner": partner.pk}
     return Decimal(_one(sql, params)[0]).quantize(Decimal("0.1"))
@@ -146,7 +163,7 @@ def living_wages(partner: Organisation | None = None) -> LivingWages:
             FROM registry_allocation a
             JOIN partners_registration r ON r.id = a.registration_id
             JOIN registry_issuancebatch b ON b.id = a.batch_id
-            JOIN registry_batchincome inc ON inc.batch_id = b.id
+            JOIN registry_batchincome inc ON inc.batch_id = b.id AND a.revoked_at IS NULL
             WHERE r.partner_id = %(partner)s
             GROUP BY 1, 2, 3, 4
         """
@@ -210,7 +227,7 @@ def origins(partner: Organisation | None = None) -> list[tuple[str, int]]:
             SELECT b.origin_country, SUM(a.quantity) FROM registry_allocation a
             JOIN registry_issuancebatch b ON b.id = a.batch_id
             JOIN partners_registration r ON r.id = a.registration_id
-            WHERE r.partner_id = %(partner)s GROUP BY 1 ORDER BY 2 DESC
+            WHERE r.partner_id = %(partner)s AND a.revoked_at IS NULL GROUP BY 1 ORDER BY 2 DESC
         """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"partner": partner.pk if partner else None})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F
@@ -77,3 +79,12 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.quantity} × {self.category.code})"
+
+    def current_certificate(self) -> Any:
+        """The certificate in force (the latest version, unless withdrawn), or None.
+
+        Prefetch `certificates__withdrawal` when listing registrations."""
+        versions = sorted(self.certificates.all(), key=lambda c: c.version)
+        if versions and not hasattr(versions[-1], "withdrawal"):
+            return versions[-1]
+        return None

@@ -26,7 +26,11 @@ def registrations_of(partner: Organisation) -> QuerySet[Registration]:
     return (
         Registration.objects.filter(partner=partner)
         .select_related("category")
-        .annotate(units_allocated=Coalesce(Sum("allocations__quantity"), 0))
+        .annotate(
+            units_allocated=Coalesce(
+                Sum("allocations__quantity", filter=Q(allocations__revoked_at__isnull=True)), 0
+            )
+        )
     )
 
 

@@ -23,7 +23,9 @@ partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 @partner_page
 def registrations(request: HttpRequest, membership: Membership) -> HttpResponse:
     query = request.GET.get("q", "")
-    rows = search(registrations_of(membership.organisation), query).select_related("certificate")
+    rows = search(registrations_of(membership.organisation), query).prefetch_related(
+        "certificates__withdrawal"
+    )
     page = Paginator(rows.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     return render(request, "partners/registrations.html", {"page": page, "q": query})
 
@@ -40,7 +42,7 @@ def registration_detail(request: HttpRequest, membership: Membership, pk: int) -
         {
             "registration": registration,
             "allocations": allocations,
-            "certificate": getattr(registration, "certificate", None),
+            "certificate": registration.current_certificate(),
         },
     )
 

@@ -4,28 +4,38 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.db.models import F, Max, Min, Sum
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, TruncDate
 from django.utils import timezone
 
-from oneforone.accounts.models import Organisation, User
+from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.collection.models import Intake
 from oneforone.core import audit
 from oneforone.core.db import advisory_xact_lock
+from oneforone.core.ledger import merkle_root
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
+from oneforone.registry import ledger, serials, supply
 from oneforone.registry.models import (
     Allocation,
+    AllocationPreference,
     BatchIncome,
+    Cancellation,
+    CancellationReason,
     Certificate,
     CertificateDocument,
+    CertificateWithdrawal,
     IssuanceBatch,
+    LedgerEntry,
+    LedgerRoot,
+    Reservation,
+    Revocation,
 )
 
 # Advisory lock keys: one writer of the unit sequence, one allocator at a time.
@@ -70,6 +80,20 @@ def issue_batch(*, actor: User, completion: TreatmentCompletion) -> IssuanceBatc
         .order_by()
     )
     batch.refresh_from_db()
+    ledger.record(
+        [
+            ledger.move(
+                "issue",
+                ledger.SUPPLY,
+                ledger.batch_account(batch.pk),
+                quantity=batch.quantity,
+                batch_id=batch.pk,
+                units=(batch.units.lower, batch.units.upper),
+                reference=f"batch:{batch.pk}",
+                data={"block": batch.block, "consignment": consignment.reference},
+            )
+        ]
+    )
     audit.record(
         actor=actor,
         code="registry.batch.issued",
@@ -90,71 +114,105 @@ class AllocationResult:
         return sum(a.units.upper - a.units.lower for a in self.allocations)
 
 
-@dataclass
-class _Need:
-    registration_id: int
-    open_units: int
-
-
 @transaction.atomic
 def allocate(
     *, actor: User, partner: Organisation | None = None, max_units: int | None = None
 ) -> AllocationResult:
-    """Give available units to open registrations: oldest registration first, oldest units first.
+    """Give available units to open registrations, oldest registration first.
 
-    Authorisation is the caller's (operator staff or the command line). Allocators are serialised;
-    the exclusion constraint on allocated ranges would refuse any overlap all the same.
+    Each partner's reservations serve it first, then supply matching its preference (origin,
+    vintage), then, unless its preference is strict, any supply, oldest batch first. A partner
+    that refuses partial allocation gets a registration's units all at once or not yet.
+    Authorisation is the caller's (operator staff or the command line).
     """
+    result = _allocate(actor=actor, partner=partner, max_units=max_units)
+    if result.allocations:
+        audit.record(
+            actor=actor,
+            code="registry.allocation.created",
+            obj=partner,
+            organisation=partner,
+            data={
+                "allocations": len(result.allocations),
+                "units": result.units,
+                "registrations": len({a.registration_id for a in result.allocations}),
+                "certificates": [c.code for c in result.certificates],
+            },
+        )
+    return result
+
+
+def _allocate(
+    *,
+    actor: User,
+    partner: Organisation | None = None,
+    max_units: int | None = None,
+    registration_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+) -> AllocationResult:
+    """Allocation without its audit event, for actions that allocate as one of their steps.
+
+    Allocators are serialised; the exclusion constraint on active ranges would refuse any
+    overlap all the same."""
     advisory_xact_lock(_ALLOCATION_LOCK)
-    needs = _open_registrations(partner)
-    free = _free_ranges()
+    now = now or timezone.now()
+    partner_id = partner.pk if partner else None
+    needs = supply.open_needs(partner_id, registration_ids)
     result = AllocationResult()
-    budget = max_units if max_units is not None else float("inf")
-    now = timezone.now()
+    if not needs:
+        return result
+    planner = supply.Planner(
+        supply.free_stretches(),
+        supply.reserved_stretches(partner_id),
+        {
+            p.partner_id: p
+            for p in AllocationPreference.objects.filter(partner__in={n.partner_id for n in needs})
+        },
+    )
+    budget = max_units if max_units is not None else 10**18
     completed: list[int] = []
     for need in needs:
-        while need.open_units and free and budget > 0:
-            batch_id, lower, upper = free[0]
-            take = int(min(need.open_units, upper - lower, budget))
+        for stretch, (lower, upper) in planner.plan(need, budget):
             result.allocations.append(
                 Allocation(
                     registration_id=need.registration_id,
-                    batch_id=batch_id,
-                    units=NumericRange(lower, lower + take),
+                    batch_id=stretch.batch_id,
+                    reservation_id=stretch.reservation_id,
+                    units=NumericRange(lower, upper),
                     allocated_at=now,
                     allocated_by=actor,
                 )
             )
-            need.open_units -= take
-            budget -= take
-            if lower + take == upper:
-                free.pop(0)
-            else:
-                free[0] = (batch_id, lower + take, upper)
+            need.open_units -= upper - lower
+            budget -= upper - lower
         if need.open_units == 0:
             completed.append(need.registration_id)
-        if not free or budget <= 0:
+        if budget <= 0 or planner.exhausted():
             break
     if not result.allocations:
         return result
     Allocation.objects.bulk_create(result.allocations)
+    ledger.record([_allocation_event(a) for a in result.allocations], now=now)
     result.certificates = _issue_certificates(completed, now)
-    audit.record(
-        actor=actor,
-        code="registry.allocation.created",
-        obj=partner,
-        organisation=partner,
-        data={
-            "allocations": len(result.allocations),
-            "units": result.units,
-            "registrations": len({a.registration_id for a in result.allocations}),
-            "certificates": [c.code for c in result.certificates],
-        },
-    )
-    codes = [c.code for c in result.certificates]
-    if codes:
-        transaction.on_commit(lambda: _enqueue_rendering(codes))
     return result
+
+
+def _allocation_event(allocation: Allocation, kind: str = "allocate") -> ledger.Event:
+    source = (
+        ledger.reservation_account(allocation.reservation_id)
+        if allocation.reservation_id
+        else ledger.batch_account(allocation.batch_id)
+    )
+    return ledger.move(
+        kind,
+        source,
+        ledger.registration_account(allocation.registration_id),
+        quantity=allocation.units.upper - allocation.units.lower,
+        batch_id=allocation.batch_id,
+        units=(allocation.units.lower, allocation.units.upper),
+        reference=f"allocation:{allocation.pk}",
+        data={"parent": allocation.parent_id} if allocation.parent_id else {},
+    )
 
 
 def _enqueue_rendering(codes: list[str]) -> None:
@@ -163,61 +221,640 @@ def _enqueue_rendering(codes: list[str]) -> None:
     render_certificate_documents.enqueue(codes)
 
 
-def _open_registrations(partner: Organisation | None) -> list[_Need]:
-    sql = """
-        SELECT r.id, r.units_owed - COALESCE(SUM(a.quantity), 0) AS open_units
-        FROM partners_registration r
-        LEFT JOIN registry_allocation a ON a.registration_id = r.id
-        WHERE (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
-        GROUP BY r.id
-        HAVING r.units_owed - COALESCE(SUM(a.quantity), 0) > 0
-        ORDER BY r.created_at, r.id
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"partner": partner.pk if partner else None})
-        return [_Need(row[0], row[1]) for row in cursor.fetchall()]
+# --- reservations --------------------------------------------------------------------------
 
 
-def _free_ranges() -> list[tuple[int, int, int]]:
-    """(batch id, first free unit, end) of every unallocated stretch, oldest batch first."""
-    sql = """
-        SELECT b.id, lower(free), upper(free)
-        FROM registry_issuancebatch b
-        CROSS JOIN LATERAL (
-            SELECT range_agg(a.units) AS taken FROM registry_allocation a WHERE a.batch_id = b.id
-        ) t
-        CROSS JOIN LATERAL unnest(int8multirange(b.units) - COALESCE(t.taken, '{}')) AS free
-        ORDER BY b.issued_at, b.id, lower(free)
+class ReservationRefused(Exception):
+    pass
+
+
+@transaction.atomic
+def reserve_units(
+    *,
+    actor: User,
+    partner: Organisation,
+    label: str,
+    quantity: int,
+    accept_fewer: bool = False,
+) -> list[Reservation]:
+    """Set units aside for a partner's quota before it registers the devices.
+
+    Free supply is taken in the partner's order of preference (strict preferences are kept).
+    Refused if fewer units are free than asked, unless `accept_fewer`.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+    if partner.kind != OrganisationKind.PARTNER:
+        raise ReservationRefused(f"{partner} is not a partner")
+    if quantity < 1 or not label.strip():
+        raise ReservationRefused("a reservation needs a label and at least one unit")
+    advisory_xact_lock(_ALLOCATION_LOCK)
+    preferences = {p.partner_id: p for p in AllocationPreference.objects.filter(partner=partner)}
+    planner = supply.Planner(supply.free_stretches(), {}, preferences)
+    need = supply.Need(registration_id=0, partner_id=partner.pk, open_units=quantity)
+    plan = _plan_all(planner, need)
+    available = sum(upper - lower for _, (lower, upper) in plan)
+    if available < quantity and not accept_fewer:
+        raise ReservationRefused(
+            f"only {available} units are free for {partner.name} now, {quantity} were asked; "
+            "reserve fewer, or wait for the next treated consignment"
+        )
+    if not plan:
+        raise ReservationRefused(f"no units are free for {partner.name} now")
+    now = timezone.now()
+    reservations = Reservation.objects.bulk_create(
+        Reservation(
+            partner=partner,
+            label=label.strip(),
+            batch_id=stretch.batch_id,
+            units=NumericRange(lower, upper),
+            reserved_at=now,
+            reserved_by=actor,
+        )
+        for stretch, (lower, upper) in plan
+    )
+    ledger.record([_reservation_event(r) for r in reservations], now=now)
+    audit.record(
+        actor=actor,
+        code="registry.units.reserved",
+        obj=partner,
+        organisation=partner,
+        data={
+            "label": label,
+            "asked": quantity,
+            "reserved": available,
+            "blocks": len(reservations),
+        },
+    )
+    return reservations
+
+
+def _plan_all(
+    planner: supply.Planner, need: supply.Need
+) -> list[tuple[supply.Stretch, tuple[int, int]]]:
+    """What a reservation takes: free units in the partner's order of preference (a quota is
+    reserved in part or refused as a whole by the caller, whatever `allow_partial` says)."""
+    taken = []
+    wanted = need.open_units
+    for stretch in planner.candidates(need.partner_id):
+        if not wanted:
+            break
+        quantity = min(wanted, stretch.size)
+        taken.append((stretch, stretch.take(quantity)))
+        wanted -= quantity
+    return taken
+
+
+def _reservation_event(reservation: Reservation, quantity: int | None = None) -> ledger.Event:
+    return ledger.move(
+        "reserve",
+        ledger.batch_account(reservation.batch_id),
+        ledger.reservation_account(reservation.pk),
+        quantity=quantity
+        if quantity is not None
+        else reservation.units.upper - reservation.units.lower,
+        batch_id=reservation.batch_id,
+        units=(reservation.units.lower, reservation.units.upper),
+        reference=f"reservation:{reservation.pk}",
+        data={"label": reservation.label, "parent": reservation.parent_id},
+    )
+
+
+@transaction.atomic
+def release_reservation(*, actor: User, partner: Organisation, label: str, reason: str) -> int:
+    """Give a quota's unallocated reserved units back to supply; returns how many."""
+    if not reason.strip():
+        raise ReservationRefused("say why the reservation is released")
+    advisory_xact_lock(_ALLOCATION_LOCK)
+    blocks = list(
+        Reservation.objects.select_for_update().filter(
+            partner=partner, label=label, released_at__isnull=True
+        )
+    )
+    if not blocks:
+        raise ReservationRefused(f"{partner.name} holds no reservation {label!r}")
+    now = timezone.now()
+    events = [_release_event(block, reason) for block in blocks]
+    Reservation.objects.filter(pk__in=[b.pk for b in blocks]).update(released_at=now)
+    ledger.record(events, now=now)
+    released = sum(-e.legs[0].delta for e in events)
+    audit.record(
+        actor=actor,
+        code="registry.reservation.released",
+        obj=partner,
+        organisation=partner,
+        data={"label": label, "units": released, "reason": reason},
+    )
+    return released
+
+
+def _unallocated_in(reservation: Reservation) -> int:
+    # Units allocated from this block or from the block it replaced: active blocks never overlap.
+    allocated = Allocation.objects.filter(units__contained_by=reservation.units).aggregate(
+        n=Sum("quantity")
+    )["n"]
+    return (reservation.units.upper - reservation.units.lower) - (allocated or 0)
+
+
+def _release_event(reservation: Reservation, reason: str) -> ledger.Event:
+    return ledger.move(
+        "release",
+        ledger.reservation_account(reservation.pk),
+        ledger.batch_account(reservation.batch_id),
+        quantity=_unallocated_in(reservation),
+        batch_id=reservation.batch_id,
+        units=(reservation.units.lower, reservation.units.upper),
+        reference=f"reservation:{reservation.pk}",
+        data={"reason": reason},
+    )
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_allocation_preference(
+    *,
+    actor: User,
+    partner: Organisation,
+    origin_countries: Sequence[str] = (),
+    vintage_years: Sequence[int] = (),
+    strict: bool = False,
+    allow_partial: bool = True,
+) -> AllocationPreference:
+    """Record how a partner wants its registrations compensated (applies to later allocations)."""
+    countries = sorted({c.strip().upper() for c in origin_countries if c.strip()})
+    preference, _ = AllocationPreference.objects.update_or_create(
+        partner=partner,
+        defaults={
+            "origin_countries": countries,
+            "vintage_years": sorted(set(vintage_years)),
+            "strict": strict,
+            "allow_partial": allow_partial,
+            "updated_at": timezone.now(),
+            "updated_by": actor,
+        },
+    )
+    audit.record(
+        actor=actor,
+        code="registry.preference.set",
+        obj=preference,
+        organisation=partner,
+        data={
+            "origin_countries": countries,
+            "vintage_years": preference.vintage_years,
+            "strict": strict,
+            "allow_partial": allow_partial,
+        },
+    )
+    return preference
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+class CancellationRefused(Exception):
+    pass
+
+
+@dataclass
+class CancellationResult:
+    cancellation: Cancellation
+    revoked: list[Allocation]
+    withdrawn: list[Certificate]
+    reallocated: AllocationResult
+
+
+@transaction.atomic
+def cancel_units(
+    *,
+    actor: User,
+    batch: IssuanceBatch,
+    first: int,
+    last: int,
+    reason: str,
+    explanation: str,
+) -> CancellationResult:
+    """Cancel units [first, last] of a batch: they no longer stand for a recycled phone.
+
+    Allocations holding them are revoked (their other units are granted again to the same
+    registration as child ranges), reservations holding them are released and re-made without
+    them, the affected certificates are withdrawn, and the registrations, back in the backlog,
+    are re-allocated from other supply at once; those fully compensated again get a new
+    certificate version that supersedes the old one. Nothing is rewritten.
+    """
+    if reason not in CancellationReason.values:
+        raise CancellationRefused(f"unknown reason {reason!r}")
+    if not explanation.strip():
+        raise CancellationRefused("explain the cancellation: it is shown on the public records")
+    if not (batch.units.lower <= first <= last < batch.units.upper):
+        raise CancellationRefused(f"units {first}-{last} are not all in batch {batch.block}")
+    advisory_xact_lock(_ALLOCATION_LOCK)
+    if Cancellation.objects.filter(
+        batch=batch, units__overlap=NumericRange(first, last + 1)
+    ).exists():
+        raise CancellationRefused(f"some of units {first}-{last} are cancelled already")
+    now = timezone.now()
+    cut = (first, last + 1)
+    events: list[ledger.Event] = []
+    children_of: dict[int, list[Reservation]] = {}
+    cancelled_in_reservations = _cut_reservations(actor, batch, cut, now, events, children_of)
+    revoked, children, cancelled_in_allocations = _cut_allocations(
+        actor, batch, cut, now, events, children_of
+    )
+    cancellation = Cancellation.objects.create(
+        batch=batch,
+        units=NumericRange(*cut),
+        reason=reason,
+        explanation=explanation.strip(),
+        cancelled_at=now,
+        cancelled_by=actor,
+    )
+    Revocation.objects.bulk_create(
+        Revocation(
+            allocation=a,
+            cancellation=cancellation,
+            reason=explanation.strip(),
+            revoked_at=now,
+            revoked_by=actor,
+        )
+        for a in revoked
+    )
+    free_cancelled = (cut[1] - cut[0]) - cancelled_in_reservations - cancelled_in_allocations
+    if free_cancelled:
+        events.append(
+            ledger.move(
+                "cancel",
+                ledger.batch_account(batch.pk),
+                ledger.cancelled_account(batch.pk),
+                quantity=free_cancelled,
+                batch_id=batch.pk,
+                units=cut,
+                reference=f"cancellation:{cancellation.pk}",
+                data={"reason": reason},
+            )
+        )
+    ledger.record(events, now=now)
+    affected = sorted({a.registration_id for a in revoked})
+    withdrawn = _withdraw_certificates(
+        affected, f"units {format_block(batch, *cut)} were cancelled: {explanation.strip()}", now
+    )
+    reallocated = _allocate(actor=actor, registration_ids=affected, now=now)
+    audit.record(
+        actor=actor,
+        code="registry.units.cancelled",
+        obj=cancellation,
+        organisation=batch.consignment.recycler,
+        data={
+            "block": cancellation.block,
+            "units": cut[1] - cut[0],
+            "reason": reason,
+            "explanation": explanation.strip(),
+            "allocations_revoked": len(revoked),
+            "child_allocations": len(children),
+            "certificates_withdrawn": [c.code for c in withdrawn],
+            "reallocated_units": reallocated.units,
+            "new_certificates": [c.code for c in reallocated.certificates],
+        },
+    )
+    return CancellationResult(cancellation, revoked, withdrawn, reallocated)
+
+
+def format_block(batch: IssuanceBatch, lower: int, upper: int) -> str:
+    return serials.format_block(batch.origin_country, batch.vintage_year, lower, upper - 1)
+
+
+def _pieces(units: NumericRange, cut: tuple[int, int]) -> list[tuple[int, int]]:
+    """What is left of [lower, upper) once [cut) is taken out: zero, one or two ranges."""
+    left = (units.lower, min(units.upper, cut[0]))
+    right = (max(units.lower, cut[1]), units.upper)
+    return [p for p in (left, right) if p[1] > p[0]]
+
+
+def _overlap(units: NumericRange, cut: tuple[int, int]) -> int:
+    return max(0, min(units.upper, cut[1]) - max(units.lower, cut[0]))
+
+
+def _cut_reservations(
+    actor: User,
+    batch: IssuanceBatch,
+    cut: tuple[int, int],
+    now: dt.datetime,
+    events: list[ledger.Event],
+    children_of: dict[int, list[Reservation]],
+) -> int:
+    """Release the reserved blocks that hold cancelled units and reserve their other units again
+    (filling `children_of`). Returns how many cancelled units were reserved and not allocated."""
+    blocks = list(
+        Reservation.objects.select_for_update().filter(
+            batch=batch, released_at__isnull=True, units__overlap=NumericRange(*cut)
+        )
+    )
+    unallocated = {block.pk: _unallocated_in(block) for block in blocks}
+    Reservation.objects.filter(pk__in=list(unallocated)).update(released_at=now)
+    cancelled = 0
+    for block in blocks:
+        cancelled_here = _overlap(block.units, cut) - _allocated_within(block.units, cut)
+        children = Reservation.objects.bulk_create(
+            Reservation(
+                partner_id=block.partner_id,
+                label=block.label,
+                batch=batch,
+                units=NumericRange(*piece),
+                parent=block,
+                reserved_at=now,
+                reserved_by=actor,
+            )
+            for piece in _pieces(block.units, cut)
+        )
+        children_of[block.pk] = children
+        legs = [
+            ledger.Leg(
+                ledger.reservation_account(block.pk),
+                -unallocated[block.pk],
+                batch.pk,
+                _bounds(block.units),
+            )
+        ]
+        legs.extend(
+            ledger.Leg(
+                ledger.reservation_account(child.pk),
+                _len(child.units) - _allocated_within(child.units, _bounds(child.units)),
+                batch.pk,
+                _bounds(child.units),
+            )
+            for child in children
+        )
+        if cancelled_here:
+            legs.append(
+                ledger.Leg(ledger.cancelled_account(batch.pk), cancelled_here, batch.pk, cut)
+            )
+        events.append(
+            ledger.Event(
+                "cancel.reservation",
+                legs,
+                f"reservation:{block.pk}",
+                {"children": [c.pk for c in children]},
+            )
+        )
+        cancelled += cancelled_here
+    return cancelled
+
+
+def _len(units: NumericRange) -> int:
+    return int(units.upper - units.lower)
+
+
+def _bounds(units: NumericRange) -> tuple[int, int]:
+    return (units.lower, units.upper)
+
+
+def _allocated_within(block: NumericRange, window: tuple[int, int]) -> int:
+    """Active allocated units inside both a reserved block and a window of it."""
+    return sum(
+        _overlap(a.units, window) for a in Allocation.objects.filter(units__contained_by=block)
+    )
+
+
+def _cut_allocations(
+    actor: User,
+    batch: IssuanceBatch,
+    cut: tuple[int, int],
+    now: dt.datetime,
+    events: list[ledger.Event],
+    children_of: dict[int, list[Reservation]],
+) -> tuple[list[Allocation], list[Allocation], int]:
+    """Revoke the allocations holding cancelled units and grant their other units again."""
+    revoked = list(
+        Allocation.objects.select_for_update().filter(
+            batch=batch, units__overlap=NumericRange(*cut)
+        )
+    )
+    Allocation.objects.filter(pk__in=[a.pk for a in revoked]).update(revoked_at=now)
+    children = Allocation.objects.bulk_create(
+        Allocation(
+            registration_id=a.registration_id,
+            batch=batch,
+            units=NumericRange(*piece),
+            reservation=_reservation_holding(a, piece, children_of),
+            parent=a,
+            allocated_at=now,
+            allocated_by=actor,
+        )
+        for a in revoked
+        for piece in _pieces(a.units, cut)
+    )
+    cancelled = 0
+    for a in revoked:
+        gone = _overlap(a.units, cut)
+        cancelled += gone
+        legs = [
+            ledger.Leg(
+                ledger.registration_account(a.registration_id),
+                -gone,
+                batch.pk,
+                (a.units.lower, a.units.upper),
+            )
+        ]
+        legs.append(ledger.Leg(ledger.cancelled_account(batch.pk), gone, batch.pk, cut))
+        kept = [c.pk for c in children if c.parent_id == a.pk]
+        events.append(
+            ledger.Event(
+                "revoke", legs, f"allocation:{a.pk}", {"children": kept, "cause": "cancellation"}
+            )
+        )
+    return revoked, children, cancelled
+
+
+def _reservation_holding(
+    allocation: Allocation, piece: tuple[int, int], children_of: dict[int, list[Reservation]]
+) -> Reservation | None:
+    if allocation.reservation_id is None:
+        return None
+    for child in children_of.get(allocation.reservation_id, []):
+        if child.units.lower <= piece[0] and piece[1] <= child.units.upper:
+            return child
+    return None
+
+
+def _withdraw_certificates(
+    registration_ids: Sequence[int], reason: str, now: dt.datetime
+) -> list[Certificate]:
+    """Withdraw the current certificate of each registration (a later version will supersede it)."""
+    current = list(
+        Certificate.objects.filter(registration_id__in=registration_ids, withdrawal__isnull=True)
+    )
+    CertificateWithdrawal.objects.bulk_create(
+        CertificateWithdrawal(certificate=c, reason=reason, withdrawn_at=now) for c in current
+    )
+    ledger.record(
+        [
+            ledger.Event(
+                "certificate.withdrawn",
+                [ledger.Leg(ledger.registration_account(c.registration_id), 0)],
+                f"certificate:{c.code}",
+                {"code": c.code, "version": c.version, "reason": reason},
+            )
+            for c in current
+        ],
+        now=now,
+    )
+    return current
+
+
+@transaction.atomic
+def release_surplus(
+    *, actor: User, registrations: Sequence[Registration], reason: str
+) -> list[Allocation]:
+    """Give back the units of registrations that now owe fewer (a device claim was withdrawn).
+
+    The most recently allocated units go first; what a revoked range keeps is granted again as a
+    child range. A compensated registration gets a new certificate version for its new content.
+    """
+    revoked, touched = _release_surplus(actor=actor, registrations=registrations, reason=reason)
+    if revoked:
+        audit.record(
+            actor=actor,
+            code="registry.surplus.released",
+            data={"registrations": touched, "allocations_revoked": len(revoked), "reason": reason},
+        )
+    return revoked
+
+
+def _release_surplus(
+    *, actor: User, registrations: Sequence[Registration], reason: str
+) -> tuple[list[Allocation], list[int]]:
+    """`release_surplus` without its audit event, for the action that withdrew the claims."""
+    advisory_xact_lock(_ALLOCATION_LOCK)
+    now = timezone.now()
+    revoked: list[Allocation] = []
+    events: list[ledger.Event] = []
+    touched: list[int] = []
+    for registration in Registration.objects.filter(pk__in=[r.pk for r in registrations]):
+        allocations = list(
+            Allocation.objects.select_for_update()
+            .filter(registration=registration)
+            .order_by("-allocated_at", "-units")
+        )
+        surplus = sum(_len(a.units) for a in allocations) - registration.units_owed
+        if surplus <= 0:
+            continue
+        touched.append(registration.pk)
+        for allocation in allocations:
+            if surplus <= 0:
+                break
+            give_back = min(surplus, _len(allocation.units))
+            surplus -= give_back
+            revoked.append(allocation)
+            keep_upper = allocation.units.upper - give_back
+            holder = _active_holder(allocation.units)
+            Allocation.objects.filter(pk=allocation.pk).update(revoked_at=now)
+            child = None
+            if keep_upper > allocation.units.lower:
+                child = Allocation.objects.create(
+                    registration=registration,
+                    batch_id=allocation.batch_id,
+                    units=NumericRange(allocation.units.lower, keep_upper),
+                    reservation=holder,
+                    parent=allocation,
+                    allocated_at=now,
+                    allocated_by=actor,
+                )
+            target = (
+                ledger.reservation_account(holder.pk)
+                if holder
+                else ledger.batch_account(allocation.batch_id)
+            )
+            events.append(
+                ledger.move(
+                    "revoke",
+                    ledger.registration_account(registration.pk),
+                    target,
+                    quantity=give_back,
+                    batch_id=allocation.batch_id,
+                    units=(keep_upper, allocation.units.upper),
+                    reference=f"allocation:{allocation.pk}",
+                    data={
+                        "children": [child.pk] if child else [],
+                        "cause": "claim withdrawn",
+                        "reason": reason,
+                    },
+                )
+            )
+    Revocation.objects.bulk_create(
+        Revocation(allocation=a, reason=reason, revoked_at=now, revoked_by=actor) for a in revoked
+    )
+    ledger.record(events, now=now)
+    _withdraw_certificates(touched, f"the registration changed: {reason}", now)
+    still_owed = {n.registration_id for n in supply.open_needs(registration_ids=touched)}
+    _issue_certificates([n for n in touched if n not in still_owed], now)
+    return revoked, touched
+
+
+def _active_holder(units: NumericRange) -> Reservation | None:
+    """The active reserved block the units lie in, if any (active blocks never overlap)."""
+    return Reservation.objects.filter(released_at__isnull=True, units__contains=units).first()
 
 
 def _issue_certificates(registration_ids: Iterable[int], now: dt.datetime) -> list[Certificate]:
+    """A certificate for each fully compensated registration, superseding a withdrawn version."""
     from oneforone.registry.snapshots import certificate_snapshot
 
+    ids = list(registration_ids)
     registrations = (
-        Registration.objects.filter(pk__in=list(registration_ids))
+        Registration.objects.filter(pk__in=ids, units_owed__gt=0)
         .select_related("partner", "category")
         .prefetch_related(
             "allocations__batch__consignment__recycler", "allocations__batch__treatment"
         )
     )
+    latest = {
+        c.registration_id: c
+        for c in Certificate.objects.filter(registration_id__in=ids)
+        .select_related("withdrawal")
+        .order_by("registration_id", "-version")
+        .distinct("registration_id")
+    }
     certificates = []
     for registration in registrations:
+        previous = latest.get(registration.pk)
+        if previous is not None and not hasattr(previous, "withdrawal"):
+            continue
         snapshot = certificate_snapshot(registration)
+        if previous is not None:
+            snapshot["supersedes"] = previous.code
         encoded = json.dumps(snapshot, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
         certificates.append(
             Certificate(
                 code=new_certificate_code(),
                 registration=registration,
+                version=previous.version + 1 if previous else 1,
+                supersedes=previous,
                 issued_at=now,
                 snapshot=json.loads(encoded),
                 snapshot_sha256=hashlib.sha256(encoded.encode()).hexdigest(),
             )
         )
-    return Certificate.objects.bulk_create(certificates)
+    created = Certificate.objects.bulk_create(certificates)
+    ledger.record(
+        [
+            ledger.Event(
+                "certificate.issued",
+                [ledger.Leg(ledger.registration_account(c.registration_id), 0)],
+                f"certificate:{c.code}",
+                {
+                    "code": c.code,
+                    "version": c.version,
+                    "snapshot_sha256": c.snapshot_sha256,
+                    "supersedes": c.supersedes.code if c.supersedes else None,
+                },
+            )
+            for c in created
+        ],
+        now=now,
+    )
+    codes = [c.code for c in created]
+    if codes:
+        transaction.on_commit(lambda: _enqueue_rendering(codes))
+    return created
 
 
 def new_certificate_code() -> str:
@@ -249,3 +886,46 @@ def render_certificate_document(*, actor: User, certificate: Certificate) -> Cer
         data={"code": certificate.code, "pdf_sha256": document.sha256},
     )
     return document
+
+
+# --- ledger roots --------------------------------------------------------------------------
+
+# A day is sealed this long after it ends, so that a transaction that took its timestamp just
+# before midnight has committed before the day's root is computed.
+ROOT_GRACE = dt.timedelta(hours=1)
+
+
+@transaction.atomic
+def publish_ledger_roots(*, actor: User, now: dt.datetime | None = None) -> list[LedgerRoot]:
+    """Publish the Merkle root of every finished UTC day that has entries and no root yet."""
+    now = now or timezone.now()
+    last_day = (now - ROOT_GRACE).astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    published = set(LedgerRoot.objects.values_list("day", flat=True))
+    days = sorted(
+        day
+        for day in LedgerEntry.objects.annotate(day=TruncDate("recorded_at", tzinfo=dt.UTC))
+        .values_list("day", flat=True)
+        .distinct()
+        if day <= last_day and day not in published
+    )
+    roots = []
+    for day in days:
+        entries = ledger.day_entries(day)
+        roots.append(
+            LedgerRoot(
+                day=day,
+                entries=len(entries),
+                first_entry=entries[0][0],
+                last_entry=entries[-1][0],
+                root=merkle_root([h for _, h in entries]),
+                published_at=now,
+            )
+        )
+    roots = LedgerRoot.objects.bulk_create(roots)
+    if roots:
+        audit.record(
+            actor=actor,
+            code="registry.ledger.roots_published",
+            data={"days": [r.day.isoformat() for r in roots], "roots": [r.root for r in roots]},
+        )
+    return roots

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import BigIntegerRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, RangeOperators
 from django.db import models
 
 from oneforone.registry import serials
@@ -83,8 +83,19 @@ class BatchIncome(models.Model):
         return f"{self.amount} {self.currency} paid in {self.country} {self.year}"
 
 
+class ActiveAllocations(models.Manager["Allocation"]):
+    def get_queryset(self) -> models.QuerySet[Allocation]:
+        return super().get_queryset().filter(revoked_at__isnull=True)
+
+
 class Allocation(models.Model):
-    """A range of a batch's units given to one registration; ranges never overlap anywhere."""
+    """A range of a batch's units given to one registration.
+
+    Rows are never deleted and never changed, except that a revocation stamps `revoked_at` once
+    (the database refuses any other change). Active ranges never overlap anywhere; a revoked range
+    is history, and its units may be cancelled or go back to supply. `objects` sees active
+    allocations only, `history` sees every row.
+    """
 
     registration = models.ForeignKey(
         "partners.Registration", on_delete=models.PROTECT, related_name="allocations"
@@ -96,13 +107,35 @@ class Allocation(models.Model):
     allocated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="the revoked allocation this range was split from",
+    )
+    reservation = models.ForeignKey(
+        "Reservation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        help_text="the reserved block the units were drawn from",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ActiveAllocations()
+    history = models.Manager()  # noqa: DJ012 - the managers decide which rows are seen
 
     class Meta:
+        base_manager_name = "history"
         ordering = ["registration", "units"]
         constraints = [
             ExclusionConstraint(
                 name="allocation_units_never_twice",
                 expressions=[("units", RangeOperators.OVERLAPS)],
+                condition=models.Q(revoked_at__isnull=True),
             ),
         ]
         indexes = [models.Index(fields=["batch"], name="allocation_by_batch")]
@@ -121,11 +154,23 @@ class Allocation(models.Model):
 
 
 class Certificate(models.Model):
-    """An immutable snapshot of a fully compensated registration, public at /verify/<code>."""
+    """An immutable snapshot of a fully compensated registration, public at /verify/<code>.
+
+    A correction never edits a certificate: the old version gets a `CertificateWithdrawal` and the
+    registration, once compensated again, a new version that `supersedes` it.
+    """
 
     code = models.CharField(max_length=20, unique=True)
-    registration = models.OneToOneField(
-        "partners.Registration", on_delete=models.PROTECT, related_name="certificate"
+    registration = models.ForeignKey(
+        "partners.Registration", on_delete=models.PROTECT, related_name="certificates"
+    )
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
     )
     issued_at = models.DateTimeField()
     snapshot = models.JSONField()
@@ -133,6 +178,16 @@ class Certificate(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "version"], name="certificate_version_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version=1, supersedes__isnull=True)
+                | models.Q(version__gt=1, supersedes__isnull=False),
+                name="certificate_version_chain",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -150,3 +205,211 @@ class CertificateDocument(models.Model):
 
     def __str__(self) -> str:
         return f"PDF of {self.certificate_id} ({self.sha256[:12]})"
+
+
+class Reservation(models.Model):
+    """Units of one batch set aside for a partner's quota (a tender, say) before allocation.
+
+    Only allocations to that partner may draw on the block. Releasing stamps `released_at` once;
+    the unallocated rest goes back to supply.
+    """
+
+    partner = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="reservations"
+    )
+    label = models.CharField(
+        max_length=100, help_text="the quota it serves, e.g. a tender reference"
+    )
+    batch = models.ForeignKey(IssuanceBatch, on_delete=models.PROTECT, related_name="reservations")
+    units = BigIntegerRangeField()
+    quantity = range_length("units")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    reserved_at = models.DateTimeField()
+    reserved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reserved_at", "units"]
+        constraints = [
+            ExclusionConstraint(
+                name="reservation_units_never_twice",
+                expressions=[("units", RangeOperators.OVERLAPS)],
+                condition=models.Q(released_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.block} reserved for {self.label}"
+
+    @property
+    def block(self) -> str:
+        return serials.format_block(
+            self.batch.origin_country,
+            self.batch.vintage_year,
+            self.units.lower,
+            self.units.upper - 1,
+        )
+
+
+class CancellationReason(models.TextChoices):
+    COUNT_CORRECTED = "count_corrected", "The recycler corrected its count"
+    FRAUD = "fraud", "Fraud was found"
+    OTHER = "other", "Other"
+
+
+class Cancellation(models.Model):
+    """Units of a batch that no longer stand for a recycled phone; never allocated again."""
+
+    batch = models.ForeignKey(IssuanceBatch, on_delete=models.PROTECT, related_name="cancellations")
+    units = BigIntegerRangeField()
+    quantity = range_length("units")
+    reason = models.CharField(max_length=20, choices=CancellationReason.choices)
+    explanation = models.TextField()
+    cancelled_at = models.DateTimeField()
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cancelled_at", "units"]
+        constraints = [
+            ExclusionConstraint(
+                name="cancellation_units_once", expressions=[("units", RangeOperators.OVERLAPS)]
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(explanation=""), name="cancellation_explained"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.block} cancelled ({self.reason})"
+
+    @property
+    def block(self) -> str:
+        return serials.format_block(
+            self.batch.origin_country,
+            self.batch.vintage_year,
+            self.units.lower,
+            self.units.upper - 1,
+        )
+
+
+class Revocation(models.Model):
+    """Why an allocation was revoked: its units were cancelled, or its device claim withdrawn."""
+
+    allocation = models.OneToOneField(
+        Allocation, on_delete=models.PROTECT, related_name="revocation"
+    )
+    cancellation = models.ForeignKey(
+        Cancellation, null=True, blank=True, on_delete=models.PROTECT, related_name="revocations"
+    )
+    reason = models.TextField()
+    revoked_at = models.DateTimeField()
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"revocation of allocation {self.allocation_id}"
+
+
+class CertificateWithdrawal(models.Model):
+    """A certificate that no longer holds, and why; a later version supersedes it."""
+
+    certificate = models.OneToOneField(
+        Certificate, on_delete=models.PROTECT, related_name="withdrawal"
+    )
+    reason = models.TextField()
+    withdrawn_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"withdrawal of {self.certificate_id}"
+
+
+class AllocationPreference(models.Model):
+    """How a partner wants its registrations compensated; absent means oldest supply first."""
+
+    partner = models.OneToOneField(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="allocation_preference"
+    )
+    origin_countries = ArrayField(models.CharField(max_length=2), default=list, blank=True)
+    vintage_years = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    strict = models.BooleanField(
+        default=False, help_text="wait for matching supply instead of falling back to any supply"
+    )
+    allow_partial = models.BooleanField(
+        default=True, help_text="allocate part of a registration when supply does not cover it all"
+    )
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"allocation preference of {self.partner_id}"
+
+    def matches(self, country: str, vintage: int) -> bool:
+        return (not self.origin_countries or country in self.origin_countries) and (
+            not self.vintage_years or vintage in self.vintage_years
+        )
+
+
+class LedgerEntry(models.Model):
+    """One posting on one account of the unit ledger; append-only and hash-chained per account.
+
+    Every movement of units posts two entries that sum to zero (from one account to another);
+    certificate events post a zero entry on the registration's account. Accounts: `supply`,
+    `batch:<id>` (available units), `reservation:<id>`, `registration:<id>` (allocated units),
+    `cancelled:<batch id>`.
+    """
+
+    account = models.CharField(max_length=40)
+    sequence = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=30)
+    delta = models.BigIntegerField()
+    batch = models.ForeignKey(
+        IssuanceBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    units = BigIntegerRangeField(null=True, blank=True)
+    reference = models.CharField(max_length=60, blank=True)
+    data = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "sequence"], name="ledger_sequence_once"),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="ledger_sequence_from_1"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recorded_at", "id"], name="ledger_by_time"),
+            models.Index(fields=["reference"], name="ledger_by_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}#{self.sequence} {self.kind} {self.delta:+d}"
+
+
+class LedgerRoot(models.Model):
+    """The Merkle root of one UTC day's ledger entries, published once the day is over."""
+
+    day = models.DateField(unique=True)
+    entries = models.PositiveIntegerField()
+    first_entry = models.BigIntegerField()
+    last_entry = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"ledger root {self.day}: {self.root[:16]}"

@@ -1,0 +1,128 @@
+from django.db import migrations
+
+from oneforone.core.db import append_only, stamped_once
+
+ALLOCATION_FITS = """
+CREATE OR REPLACE FUNCTION registry_allocation_fits() RETURNS trigger AS $$
+DECLARE
+    owed bigint;
+    given bigint;
+    partner bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM registry_issuancebatch b
+                   WHERE b.id = NEW.batch_id AND NEW.units <@ b.units) OR isempty(NEW.units) THEN
+        RAISE EXCEPTION 'allocation % is not inside its batch', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM registry_cancellation c
+               WHERE c.batch_id = NEW.batch_id AND c.units && NEW.units) THEN
+        RAISE EXCEPTION 'allocation % holds cancelled units', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    -- Lock the registration so concurrent allocations to it are counted one after the other.
+    SELECT units_owed, partner_id INTO owed, partner
+    FROM partners_registration WHERE id = NEW.registration_id FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM registry_reservation s
+               WHERE s.released_at IS NULL AND s.units && NEW.units
+                 AND (s.id IS DISTINCT FROM NEW.reservation_id OR s.partner_id <> partner)) THEN
+        RAISE EXCEPTION 'allocation % takes units reserved for another quota', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NEW.reservation_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM registry_reservation s
+        WHERE s.id = NEW.reservation_id AND s.units @> NEW.units AND s.partner_id = partner) THEN
+        RAISE EXCEPTION 'allocation % is not inside the partner''s reservation %',
+            NEW.units, NEW.reservation_id
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    SELECT COALESCE(SUM(upper(units) - lower(units)), 0) INTO given
+    FROM registry_allocation WHERE registration_id = NEW.registration_id AND revoked_at IS NULL;
+    IF given + upper(NEW.units) - lower(NEW.units) > owed THEN
+        RAISE EXCEPTION 'registration % owes % units; % allocated already, % more refused',
+            NEW.registration_id, owed, given, upper(NEW.units) - lower(NEW.units)
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE FUNCTION registry_reservation_fits() RETURNS trigger AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM registry_issuancebatch b
+                   WHERE b.id = NEW.batch_id AND NEW.units <@ b.units) OR isempty(NEW.units) THEN
+        RAISE EXCEPTION 'reservation % is not inside its batch', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM registry_cancellation c
+               WHERE c.batch_id = NEW.batch_id AND c.units && NEW.units) THEN
+        RAISE EXCEPTION 'reservation % holds cancelled units', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    -- Only units allocated from the block this one replaces may lie inside it.
+    IF EXISTS (SELECT 1 FROM registry_allocation a
+               WHERE a.revoked_at IS NULL AND a.units && NEW.units
+                 AND a.reservation_id IS DISTINCT FROM NEW.parent_id) THEN
+        RAISE EXCEPTION 'reservation % takes units already allocated', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER registry_reservation_fits BEFORE INSERT ON registry_reservation
+FOR EACH ROW EXECUTE FUNCTION registry_reservation_fits();
+
+CREATE FUNCTION registry_cancellation_fits() RETURNS trigger AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM registry_issuancebatch b
+                   WHERE b.id = NEW.batch_id AND NEW.units <@ b.units) OR isempty(NEW.units) THEN
+        RAISE EXCEPTION 'cancellation % is not inside its batch', NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM registry_allocation a
+               WHERE a.revoked_at IS NULL AND a.units && NEW.units)
+       OR EXISTS (SELECT 1 FROM registry_reservation s
+                  WHERE s.released_at IS NULL AND s.units && NEW.units) THEN
+        RAISE EXCEPTION 'cancelled units % are still allocated or reserved; revoke them first',
+            NEW.units
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER registry_cancellation_fits BEFORE INSERT ON registry_cancellation
+FOR EACH ROW EXECUTE FUNCTION registry_cancellation_fits();
+"""
+
+REVERSE = """
+DROP TRIGGER IF EXISTS registry_cancellation_fits ON registry_cancellation;
+DROP FUNCTION IF EXISTS registry_cancellation_fits();
+DROP TRIGGER IF EXISTS registry_reservation_fits ON registry_reservation;
+DROP FUNCTION IF EXISTS registry_reservation_fits();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registry", "0003_units_history"),
+    ]
+
+    operations = [
+        migrations.RunSQL(ALLOCATION_FITS, REVERSE),
+        migrations.RunSQL(
+            "DROP TRIGGER registry_allocation_append_only ON registry_allocation;",
+            reverse_sql="""
+            CREATE TRIGGER registry_allocation_append_only
+            BEFORE UPDATE OR DELETE ON registry_allocation
+            FOR EACH ROW EXECUTE FUNCTION oneforone_refuse_change();
+            """,
+        ),
+        stamped_once("registry_allocation", "revoked_at", generated=("quantity",)),
+        stamped_once("registry_reservation", "released_at", generated=("quantity",)),
+        append_only("registry_cancellation"),
+        append_only("registry_revocation"),
+        append_only("registry_certificatewithdrawal"),
+        append_only("registry_ledgerentry"),
+        append_only("registry_ledgerroot"),
+    ]
