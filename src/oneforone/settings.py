@@ -5,6 +5,9 @@ SECRET_KEY        required when ONEFORONE_ENV=production; otherwise generated on
 ONEFORONE_ENV     "production" or "development" (default)
 ALLOWED_HOSTS     comma-separated, default "localhost,127.0.0.1,[::1]"
 ONEFORONE_TASKS   "immediate" runs background tasks inline (tests); default: the database queue
+ONEFORONE_RATE_LIMITS  per-scope overrides, e.g. "verify-device=30/minute,login=10/15minutes"
+ONEFORONE_TRUST_X_FORWARDED_FOR  "1": the client is the first X-Forwarded-For address (behind a
+                  proxy that sets it); default: REMOTE_ADDR
 """
 
 from __future__ import annotations
@@ -150,6 +153,20 @@ TASKS = {
 RECEPTION_COUNT_TOLERANCE = Decimal(os.environ.get("RECEPTION_COUNT_TOLERANCE", "0.01"))
 RECEPTION_GRAMS_PER_PHONE_MIN = Decimal(os.environ.get("RECEPTION_GRAMS_PER_PHONE_MIN", "40"))
 RECEPTION_GRAMS_PER_PHONE_MAX = Decimal(os.environ.get("RECEPTION_GRAMS_PER_PHONE_MAX", "120"))
+
+# Rate limits (oneforone.core.ratelimit): a scope listed here overrides the limit in the code.
+RATE_LIMITS: dict[str, str] = {
+    scope.strip(): rate.strip()
+    for scope, _, rate in (
+        entry.partition("=") for entry in os.environ.get("ONEFORONE_RATE_LIMITS", "").split(",")
+    )
+    if scope.strip()
+}
+TRUST_X_FORWARDED_FOR = os.environ.get("ONEFORONE_TRUST_X_FORWARDED_FOR", "0").lower() in {
+    "1",
+    "true",
+    "yes",
+}
 
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")
 

@@ -32,3 +32,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.code} {self.object_type}#{self.object_id}"
+
+
+class RateLimitHit(models.Model):
+    """Requests counted in one fixed window of one bucket; see oneforone.core.ratelimit."""
+
+    bucket = models.TextField(help_text='scope and client, e.g. "verify-device:203.0.113.7"')
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField(help_text="when the row can be purged")
+    hits = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bucket", "window_start"], name="rate_limit_one_row_per_window"
+            ),
+        ]
+        indexes = [models.Index(fields=["window_end"], name="rate_limit_by_end")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} {self.window_start:%Y-%m-%d %H:%M:%S}: {self.hits}"
