@@ -311,18 +311,22 @@ def test_allocations_are_never_edited_or_deleted_only_stamped_revoked_once(world
             "UPDATE registry_allocation SET revoked_at = now(), units = '[1,2)' WHERE id = %s",
             "DELETE FROM registry_allocation WHERE id = %s",
         ]:
-            with pytest.raises(IntegrityError, match="only revoked_at may be set, once"):
-                with transaction.atomic():
-                    cursor.execute(sql, [allocation.pk])
+            with (
+                pytest.raises(IntegrityError, match="only revoked_at may be set, once"),
+                transaction.atomic(),
+            ):
+                cursor.execute(sql, [allocation.pk])
         cursor.execute(
             "UPDATE registry_allocation SET revoked_at = now() WHERE id = %s", [allocation.pk]
         )
-        with pytest.raises(IntegrityError, match="only revoked_at may be set, once"):
-            with transaction.atomic():
-                cursor.execute(
-                    "UPDATE registry_allocation SET revoked_at = now() + interval '1 day' WHERE id = %s",
-                    [allocation.pk],
-                )
+        with (
+            pytest.raises(IntegrityError, match="only revoked_at may be set, once"),
+            transaction.atomic(),
+        ):
+            cursor.execute(
+                "UPDATE registry_allocation SET revoked_at = now() + interval '1 day' WHERE id = %s",
+                [allocation.pk],
+            )
 
 
 def test_allocating_many_registrations_uses_a_bounded_number_of_queries(
