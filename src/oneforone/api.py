@@ -16,6 +16,7 @@ from oneforone.partners import actions as partner_actions
 from oneforone.partners.models import Channel, Registration
 from oneforone.partners.queries import registrations_of
 from oneforone.partners.schemas import RegistrationRow
+from oneforone.registry.device_api import router as device_router
 from oneforone.registry.models import Certificate
 
 
@@ -43,6 +44,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+api.add_router("/", device_router)
 
 
 class ErrorOut(Schema):

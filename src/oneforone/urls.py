@@ -3,12 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from oneforone.api import api
+from oneforone.registry.device_views import verify_device
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
+    path("verify/device", verify_device, name="verify-device"),
     path("", include("oneforone.reporting.urls")),
     path("partner/", include("oneforone.partners.urls")),
     path("collection/", include("oneforone.collection.urls")),

@@ -709,7 +709,7 @@ def release_surplus(
     The most recently allocated units go first; what a revoked range keeps is granted again as a
     child range. A compensated registration gets a new certificate version for its new content.
     """
-    revoked, touched = _release_surplus(actor=actor, registrations=registrations, reason=reason)
+    revoked, touched = release_surplus_unaudited(actor=actor, registrations=registrations, reason=reason)
     if revoked:
         audit.record(
             actor=actor,
@@ -719,7 +719,7 @@ def release_surplus(
     return revoked
 
 
-def _release_surplus(
+def release_surplus_unaudited(
     *, actor: User, registrations: Sequence[Registration], reason: str
 ) -> tuple[list[Allocation], list[int]]:
     """`release_surplus` without its audit event, for the action that withdrew the claims."""

@@ -1,13 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from oneforone.accounts.models import User
+from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
-from oneforone.registry.actions import issue_batch
+from oneforone.registry.actions import release_surplus_unaudited, issue_batch
 
 
 def issue_batch_on_treatment(
     sender: type, *, completion: TreatmentCompletion, actor: User, **kwargs: Any
 ) -> None:
     issue_batch(actor=actor, completion=completion)
+
+
+def release_surplus_on_withdrawn_claims(
+    sender: type,
+    *,
+    registrations: Sequence[Registration],
+    actor: User,
+    reason: str,
+    **kwargs: Any,
+) -> None:
+    """A device claim moved or was rejected: its registration gives back the units it no
+    longer owes, in the resolving action's transaction (whose audit event covers it)."""
+    release_surplus_unaudited(actor=actor, registrations=registrations, reason=reason)
