@@ -52,7 +52,9 @@ def _device_identifier_key() -> str:
         return key
     if PRODUCTION:
         raise RuntimeError("ONEFORONE_DEVICE_KEY must be set when ONEFORONE_ENV=production")
-    return hmac.new(SECRET_KEY.encode(), b"oneforone.device-identifiers", hashlib.sha256).hexdigest()
+    return hmac.new(
+        SECRET_KEY.encode(), b"oneforone.device-identifiers", hashlib.sha256
+    ).hexdigest()
 
 
 DEVICE_IDENTIFIER_KEY = _device_identifier_key()
