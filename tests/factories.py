@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from stdnum import luhn
 
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
@@ -21,7 +23,7 @@ from oneforone.collection import actions as collection_actions
 from oneforone.collection.models import Collector, Hub, Intake, Lot
 from oneforone.partners import actions as partner_actions
 from oneforone.partners.models import Channel, DeviceCategory, Registration
-from oneforone.partners.schemas import RegistrationRow
+from oneforone.partners.schemas import DeviceId, RegistrationRow
 from oneforone.recycling import actions as recycling_actions
 from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments import actions as shipment_actions
@@ -228,12 +230,16 @@ def issue(world: World, phones: int) -> IssuanceBatch:
 def register(
     world: World,
     *,
-    quantity: int = 1,
+    quantity: int | None = None,
     category: str = "phone",
     reference: str | None = None,
     partner: Organisation | None = None,
     actor: User | None = None,
+    imeis: Sequence[str] = (),
+    serials: Sequence[str] = (),
 ) -> Registration:
+    """A registration of `quantity` devices (default 1), or of the devices listed by identifier."""
+    devices = [DeviceId(imei=i) for i in imeis] + [DeviceId(serial=s) for s in serials]
     [registration] = partner_actions.register_devices(
         actor=actor or world.partner_admin,
         partner=partner or world.partner,
@@ -243,7 +249,8 @@ def register(
                 RegistrationRow(
                     reference=reference or f"REF-{next_number():06d}",
                     category=category,
-                    quantity=quantity,
+                    quantity=quantity if quantity or devices else 1,
+                    devices=devices or None,
                 ),
             )
         ],
@@ -251,6 +258,12 @@ def register(
     )
     registration.refresh_from_db()
     return registration
+
+
+def imei(n: int, tac: str = "35693803") -> str:
+    """A valid IMEI (right Luhn check digit): type allocation code `tac`, serial `n`."""
+    body = f"{tac}{n:06d}"
+    return body + luhn.calc_check_digit(body)
 
 
 def make_partner() -> tuple[Organisation, User]:

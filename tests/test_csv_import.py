@@ -7,10 +7,10 @@ import random
 import pytest
 from django.conf import settings
 
-from factories import World, register
+from factories import World, imei, register
 from oneforone.partners import actions as partner_actions
 from oneforone.partners.imports import ParsedFile, RowError, parse_registrations_csv
-from oneforone.partners.models import Channel, Registration
+from oneforone.partners.models import Channel, Device, Registration
 
 HEADER = b"reference,category,quantity\n"
 
@@ -225,3 +225,137 @@ def test_a_nul_byte_anywhere_in_the_file_is_refused(world: World) -> None:
 
     assert "NUL" in error.message
     assert not Registration.objects.exists()
+
+
+# Device lines: one device a line, the lines of a reference forming one registration ------------
+
+
+def test_device_lines_form_one_registration_per_reference(world: World) -> None:
+    data = (
+        "reference,category,imei,serial\n"
+        f"PHONES,phone,{imei(1)},\n"
+        f"LAPTOPS,laptop,,c02xk1abjg5h\n"
+        f"PHONES,phone,{imei(2)[:2]}-{imei(2)[2:8]}-{imei(2)[8:]},\n"
+        f"PHONES,Phone,{imei(3)},\n"
+    ).encode()
+
+    created = import_csv(world, data)
+
+    assert [(r.reference, r.category.code, r.quantity) for r in created] == [
+        ("PHONES", "phone", 3),
+        ("LAPTOPS", "laptop", 1),
+    ]
+    phones = Registration.objects.get(reference="PHONES")
+    assert [(d.position, d.kind, d.status) for d in phones.devices.all()] == [
+        (1, "imei", "claimed"),
+        (2, "imei", "claimed"),
+        (3, "imei", "claimed"),
+    ]
+    assert phones.units_owed == 3
+    assert Registration.objects.get(reference="LAPTOPS").units_owed == 3
+
+
+def test_device_lines_and_quantity_lines_may_share_a_file(world: World) -> None:
+    data = (
+        f"reference,category,quantity,imei\nBULK,phone,40,\nLISTED,phone,,{imei(1)}\n"
+        f"LISTED,phone,1,{imei(2)}\n"
+    ).encode()
+
+    created = import_csv(world, data)
+
+    assert [(r.reference, r.quantity) for r in created] == [("BULK", 40), ("LISTED", 2)]
+
+
+def test_a_device_already_claimed_is_registered_held_not_refused(world: World) -> None:
+    register(world, imeis=[imei(2)])
+
+    [registration] = import_csv(
+        world, f"reference,category,imei\nR,phone,{imei(1)}\nR,phone,{imei(2)}\n".encode()
+    )
+
+    registration.refresh_from_db()
+    assert [d.status for d in registration.devices.all()] == ["claimed", "held"]
+    assert registration.units_owed == 1
+
+
+def test_a_bad_check_digit_is_reported_with_its_line_and_nothing_is_written(world: World) -> None:
+    wrong = imei(2)[:-1] + str((int(imei(2)[-1]) + 1) % 10)
+    data = (
+        f"reference,category,imei\nR,phone,{imei(1)}\nR,phone,{wrong}\nR,phone,{imei(3)}\n"
+    ).encode()
+
+    errors = import_csv(world, data)
+
+    assert messages(errors) == [
+        "line 3: imei: IMEI: the check digit (the last digit) does not match the other 14: "
+        "a typing error?"
+    ]
+    assert errors[0].field == "imei"
+    assert wrong not in str(errors[0])
+    assert not Registration.objects.exists()
+    assert not Device.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"R,phone,{imei(1)[:14]},", "line 3: imei: IMEI: 14 digits: the IMEI's 15th digit"),
+        (f"R,phone,{imei(1)}0,", "line 3: imei: IMEI: 16 digits is an IMEISV"),
+        (
+            f"R,phone,{imei(2)},SN-0001",
+            "line 3: give either an imei or a serial on a line, not both",
+        ),
+        ("R,phone,,ab", "line 3: serial: serial number: 2 characters; a serial number has 4 to 40"),
+        (
+            f"R,laptop,{imei(2)},",
+            "line 3: category 'laptop': the devices of 'R' are 'phone' (line 2)",
+        ),
+        ("R,phone,,", "line 3: give the device's imei or serial, or a quantity"),
+        (f"R,toaster,{imei(2)},", "line 3: category 'toaster'"),
+    ],
+    ids=["14 digits", "IMEISV", "both", "short serial", "two categories", "nothing", "category"],
+)
+def test_a_bad_device_line_is_reported_with_its_line(
+    world: World, line: str, expected: str
+) -> None:
+    data = f"reference,category,imei,serial\nR,phone,{imei(1)},\n{line}\n".encode()
+
+    errors = import_csv(world, data)
+
+    assert len(errors) == 1, messages(errors)
+    assert messages(errors)[0].startswith(expected)
+    assert not Registration.objects.exists()
+
+
+def test_the_same_device_twice_in_a_file_is_reported_on_its_second_line(world: World) -> None:
+    data = (
+        "reference,category,imei,serial\n"
+        f"A,phone,{imei(1)},\nA,phone,,sn-1234\nB,phone,{imei(2)},\n"
+        f"B,phone,{imei(1)[:4]} {imei(1)[4:]},\nC,phone,,SN-1234\n"
+    ).encode()
+
+    errors = import_csv(world, data)
+
+    assert messages(errors) == [
+        "line 5: imei: the same IMEI as line 2",
+        "line 6: serial: the same serial number as line 3",
+    ]
+    assert not Registration.objects.exists()
+
+
+def test_a_device_reference_already_registered_is_refused_at_its_first_line(world: World) -> None:
+    register(world, reference="OLD")
+
+    errors = import_csv(
+        world, f"reference,category,imei\nNEW,phone,{imei(1)}\nOLD,phone,{imei(2)}\n".encode()
+    )
+
+    assert messages(errors) == ["line 3: reference 'OLD' is already registered"]
+    assert not Device.objects.exists()
+
+
+def test_a_device_file_needs_no_quantity_column_but_a_plain_one_does(db: None) -> None:
+    assert parse(b"reference,category,serial\nR,phone,SN-0001\n").ok
+    [error] = parse(b"reference,category,colour\nR,phone,red\n").errors
+    assert "missing column(s) quantity; unknown column(s) colour" in error.message
+    assert "(or imei and/or serial instead of quantity: one device a line)" in error.message

@@ -35,7 +35,8 @@ def test_the_nth_listed_device_holds_the_nth_allocated_unit(world: World, client
 
     status, body = ask_api(client, imei=imei(2))
 
-    assert status == 200 and body["status"] == "compensated"
+    assert status == 200
+    assert body["status"] == "compensated"
     [unit] = body["units"]
     assert unit["serial"] == serials.format_serial("GH", batch.vintage_year, batch.units.lower + 1)
     assert unit["origin_country"] == "GH"
@@ -59,7 +60,8 @@ def test_the_page_answers_with_the_unit_its_origin_and_a_qr_code(
     assert serial in html
     assert batch.consignment.reference in html
     assert world.recycler.name in html
-    assert "<svg" in html and f"/registry/unit/{serial}" in html
+    assert "<svg" in html
+    assert f"/registry/unit/{serial}" in html
 
 
 def test_a_tablet_is_compensated_by_two_units(world: World, client: Client) -> None:
@@ -70,7 +72,8 @@ def test_a_tablet_is_compensated_by_two_units(world: World, client: Client) -> N
     _, first = ask_api(client, serial="tab-0001")
     _, second = ask_api(client, serial="TAB-0002")
 
-    assert len(first["units"]) == 2 and len(second["units"]) == 2
+    assert len(first["units"]) == 2
+    assert len(second["units"]) == 2
     assert {u["serial"] for u in first["units"]}.isdisjoint(u["serial"] for u in second["units"])
 
 
@@ -111,7 +114,8 @@ def test_a_malformed_identifier_gets_a_reason_and_is_not_echoed(
     assert response.status_code == 400
     assert "check digit" in response.content.decode()
     assert wrong_check_digit not in response.content.decode().replace('value="', "")
-    assert status == 400 and body["code"] == "invalid_identifier"
+    assert status == 400
+    assert body["code"] == "invalid_identifier"
     assert wrong_check_digit not in body["message"]
 
 
@@ -119,13 +123,12 @@ def test_lookups_are_rate_limited_per_client(world: World, client: Client, setti
     settings.RATE_LIMITS = {"verify-device": "2/minute"}
 
     answers = [client.post("/verify/device", {"identifier": imei(1)}) for _ in range(3)]
-    api = client.post(
-        "/api/v1/verify/device", {"imei": imei(1)}, content_type="application/json"
-    )
+    api = client.post("/api/v1/verify/device", {"imei": imei(1)}, content_type="application/json")
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].headers["Retry-After"]
-    assert api.status_code == 429 and api.json()["code"] == "rate_limited"
+    assert api.status_code == 429
+    assert api.json()["code"] == "rate_limited"
 
 
 def test_a_second_claim_does_not_change_who_compensated_the_device(
@@ -161,7 +164,8 @@ def test_withdrawing_a_compensated_claim_gives_its_unit_back_and_supersedes_the_
 
     old, new = Certificate.objects.filter(registration=first).order_by("version")
     assert old.withdrawal.reason.endswith("resold device")
-    assert new.supersedes == old and new.snapshot["units"] == 1
+    assert new.supersedes == old
+    assert new.snapshot["units"] == 1
     _, answer = ask_api(client, imei=imei(2))
     if decision == "transfer":
         assert answer["status"] == "compensated"

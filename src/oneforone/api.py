@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema, Status
+from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
@@ -14,7 +14,13 @@ from oneforone.accounts.models import ApiKey, OrganisationKind
 from oneforone.accounts.queries import api_key_for
 from oneforone.partners import actions as partner_actions
 from oneforone.partners.models import Channel, Registration
-from oneforone.partners.queries import registrations_of
+from oneforone.partners.queries import (
+    PARTNER_DEVICE_STATUS,
+    DeviceCounts,
+    device_counts,
+    devices_of,
+    registrations_of,
+)
 from oneforone.partners.schemas import RegistrationRow
 from oneforone.registry.device_api import router as device_router
 from oneforone.registry.models import Certificate
@@ -60,12 +66,31 @@ class RegistrationOut(Schema):
     quantity: int
     units_owed: int
     units_allocated: int
+    devices_listed: int = Field(description="devices listed one by one (0: a quantity only)")
+    devices_claimed: int = Field(description="listed devices that count for compensation")
+    devices_already_compensated: int = Field(
+        description="listed devices already registered for compensation (by you or anyone): "
+        "not owed twice; the operator reviews them"
+    )
     certificate: str | None
     created_at: str
 
 
-def _out(registration: Registration) -> dict[str, Any]:
+class DeviceOut(Schema):
+    position: int = Field(description="1-based, in the order you listed the devices")
+    kind: str = Field(description="imei or serial")
+    status: str = Field(description="claimed, held, declined or withdrawn")
+    status_label: str = Field(description="counted, already compensated or withdrawn")
+    note: str
+
+
+class RegistrationDetailOut(RegistrationOut):
+    devices: list[DeviceOut] = Field(description="the devices listed, by position")
+
+
+def _out(registration: Registration, counts: DeviceCounts | None = None) -> dict[str, Any]:
     """The API's view of a registration; units_allocated comes from registrations_of()."""
+    counts = counts or device_counts([registration.pk]).get(registration.pk, DeviceCounts())
     return {
         "id": registration.pk,
         "reference": registration.reference,
@@ -73,8 +98,28 @@ def _out(registration: Registration) -> dict[str, Any]:
         "quantity": registration.quantity,
         "units_owed": registration.units_owed,
         "units_allocated": getattr(registration, "units_allocated", 0),
+        "devices_listed": counts.listed,
+        "devices_claimed": counts.claimed,
+        "devices_already_compensated": counts.already_compensated,
         "certificate": _certificate_code(registration),
         "created_at": registration.created_at.isoformat(),
+    }
+
+
+def _detail(registration: Registration) -> dict[str, Any]:
+    """A registration with its devices: their status, never who else claimed one."""
+    return {
+        **_out(registration),
+        "devices": [
+            {
+                "position": device.position,
+                "kind": device.kind,
+                "status": device.status,
+                "status_label": PARTNER_DEVICE_STATUS[device.status][0],
+                "note": PARTNER_DEVICE_STATUS[device.status][1],
+            }
+            for device in devices_of(registration).iterator(chunk_size=2000)
+        ],
     }
 
 
@@ -86,8 +131,14 @@ def _key(request: HttpRequest) -> ApiKey:
 
 @api.post(
     "/registrations",
-    response={201: RegistrationOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: RegistrationDetailOut, 409: ErrorOut, 422: ErrorOut},
     summary="Register devices owed compensation",
+    description=(
+        'Give a `quantity`, or list the `devices` one by one (`{"imei": ...}` or '
+        '`{"serial": ...}`). A device already registered for compensation, by you or another '
+        "partner, is not owed twice: it is listed with status `held` while the operator reviews "
+        "it, and `units_owed` leaves it out."
+    ),
 )
 def create_registration(request: HttpRequest, payload: RegistrationRow) -> Status[dict[str, Any]]:
     key = _key(request)
@@ -116,8 +167,12 @@ def create_registration(request: HttpRequest, payload: RegistrationRow) -> Statu
                 "message": "this reference was registered at the same moment",
             },
         )
-    registration.refresh_from_db()
-    return Status(201, _out(registration))
+    registration = (
+        registrations_of(key.organisation)
+        .prefetch_related("certificates__withdrawal")
+        .get(pk=registration.pk)
+    )
+    return Status(201, _detail(registration))
 
 
 @api.get(
@@ -127,15 +182,16 @@ def list_registrations(
     request: HttpRequest, limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
     limit = max(1, min(limit, 1000))
-    rows = (
+    rows = list(
         registrations_of(_key(request).organisation)
         .prefetch_related("certificates__withdrawal")
         .order_by("-created_at", "-id")[offset : offset + limit]
     )
-    return [_out(r) for r in rows]
+    counts = device_counts(r.pk for r in rows)
+    return [_out(r, counts.get(r.pk, DeviceCounts())) for r in rows]
 
 
-@api.get("/registrations/{registration_id}", response={200: RegistrationOut, 404: ErrorOut})
+@api.get("/registrations/{registration_id}", response={200: RegistrationDetailOut, 404: ErrorOut})
 def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[str, Any]]:
     registration = (
         registrations_of(_key(request).organisation)
@@ -147,7 +203,7 @@ def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[
         return Status(
             404, {"code": "not_found", "message": f"no registration {registration_id} of yours"}
         )
-    return Status(200, _out(registration))
+    return Status(200, _detail(registration))
 
 
 def _certificate_code(registration: Registration) -> str | None:

@@ -600,7 +600,7 @@ def _summary(base_url: str, raw_key: str) -> str:
         Registration.objects.values("partner__name")
         .annotate(
             n=Count("id"),
-            devices=Sum("quantity"),
+            device_count=Sum("quantity"),
             certs=Count("certificates"),
         )
         .order_by("partner__name")
@@ -628,7 +628,7 @@ def _summary(base_url: str, raw_key: str) -> str:
         f"Registrations: {regs.count():,} ({owed:,} units owed): {status['full']:,} fully "
         f"compensated, {status['partial']:,} partly, {status['none']:,} waiting",
         *(
-            f"  {p['partner__name']:<40} {p['n']:>4} registrations {p['devices']:>9,} devices "
+            f"  {p['partner__name']:<40} {p['n']:>4} registrations {p['device_count']:>9,} devices "
             f"{p['certs']:>4} certificates"
             for p in per_partner
         ),

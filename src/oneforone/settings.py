@@ -2,6 +2,8 @@
 
 DATABASE_URL      PostgreSQL to use; unset: the embedded server in ONEFORONE_DATA_DIR (./.oneforone)
 SECRET_KEY        required when ONEFORONE_ENV=production; otherwise generated once into the data folder
+ONEFORONE_DEVICE_KEY  key of the device identifiers' keyed hash; required when ONEFORONE_ENV=production,
+                  otherwise derived from SECRET_KEY. Never change it once devices are registered.
 ONEFORONE_ENV     "production" or "development" (default)
 ALLOWED_HOSTS     comma-separated, default "localhost,127.0.0.1,[::1]"
 ONEFORONE_TASKS   "immediate" runs background tasks inline (tests); default: the database queue
@@ -12,6 +14,8 @@ ONEFORONE_TRUST_X_FORWARDED_FOR  "1": the client is the first X-Forwarded-For ad
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from decimal import Decimal
@@ -41,6 +45,22 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _device_identifier_key() -> str:
+    """The HMAC key of stored device identifiers (IMEI, serial). Changing it makes every stored
+    hash unmatchable (a second claim of a device would go unnoticed), so production sets it
+    explicitly and keeps it, apart from SECRET_KEY, which may be rotated."""
+    if key := os.environ.get("ONEFORONE_DEVICE_KEY"):
+        return key
+    if PRODUCTION:
+        raise RuntimeError("ONEFORONE_DEVICE_KEY must be set when ONEFORONE_ENV=production")
+    return hmac.new(
+        SECRET_KEY.encode(), b"oneforone.device-identifiers", hashlib.sha256
+    ).hexdigest()
+
+
+DEVICE_IDENTIFIER_KEY = _device_identifier_key()
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 

@@ -1,16 +1,30 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
+from oneforone.accounts.permissions import require_operator
 from oneforone.core import audit
-from oneforone.partners.models import Channel, Registration
+from oneforone.partners.identifiers import identifier_hash
+from oneforone.partners.models import (
+    Channel,
+    Conflict,
+    ConflictStatus,
+    Device,
+    DeviceStatus,
+    Registration,
+)
 from oneforone.partners.queries import current_categories
 from oneforone.partners.schemas import RegistrationRow
+from oneforone.partners.signals import claims_withdrawn
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,37 @@ class RegistrationRejected(Exception):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class DeviceClaims:
+    """What the devices listed in one new registration came to."""
+
+    listed: int
+    claimed: int  # the claim that counts: owed compensation
+    already_compensated: int  # held: claimed before (by anyone); not owed twice; operator reviews
+
+    @property
+    def conflicts(self) -> int:
+        return self.already_compensated
+
+
+class Registered(list[Registration]):
+    """The new registrations in row order, with what their listed devices came to."""
+
+    def __init__(self, registrations: Iterable[Registration], claims: dict[int, DeviceClaims]):
+        super().__init__(registrations)
+        self._claims = claims
+
+    def claims(self, registration: Registration) -> DeviceClaims:
+        return self._claims[registration.pk]
+
+
+class _NewDevice(NamedTuple):
+    registration_id: int
+    position: int
+    kind: str
+    identifier_hash: str
+
+
 @transaction.atomic
 def register_devices(
     *,
@@ -35,10 +80,14 @@ def register_devices(
     partner: Organisation,
     rows: Sequence[tuple[int, RegistrationRow]],
     channel: str,
-) -> list[Registration]:
+) -> Registered:
     """Register devices owed compensation, all rows or none.
 
     `rows` pairs each row with its line (CSV line or position in the API batch) for error reports.
+    Devices listed one by one are claimed by the keyed hash of their identifier; a device whose
+    identifier is already claimed (by this partner or another) is held, with a Conflict for the
+    operator, and is not owed: PostgreSQL's unique index decides who claimed first, also between
+    concurrent registrations.
     """
     if partner.kind != OrganisationKind.PARTNER:
         raise RegistrationRejected([RegistrationProblem(0, f"{partner} is not a partner", "")])
@@ -54,7 +103,7 @@ def register_devices(
             partner=partner,
             reference=row.reference,
             category=categories[row.category],
-            quantity=row.quantity,
+            quantity=row.count,
             units_per_device=categories[row.category].units_per_device,
             channel=channel,
             created_at=now,
@@ -62,6 +111,26 @@ def register_devices(
         )
         for _, row in rows
     )
+    devices = [
+        _NewDevice(
+            registration.pk, position, device.kind, identifier_hash(device.kind, device.value)
+        )
+        for registration, (_, row) in zip(registrations, rows, strict=True)
+        for position, device in enumerate(row.devices or [], start=1)
+    ]
+    held = _claim(devices, now)
+    excluded: dict[int, int] = {}
+    for device in held:
+        excluded[device.registration_id] = excluded.get(device.registration_id, 0) + 1
+    _set_excluded(registrations, excluded)
+    claims = {
+        r.pk: DeviceClaims(
+            listed=len(row.devices or []),
+            claimed=len(row.devices or []) - excluded.get(r.pk, 0),
+            already_compensated=excluded.get(r.pk, 0),
+        )
+        for r, (_, row) in zip(registrations, rows, strict=True)
+    }
     audit.record(
         actor=actor,
         code="partners.registrations.created",
@@ -71,11 +140,115 @@ def register_devices(
             "channel": channel,
             "registrations": len(registrations),
             "devices": sum(r.quantity for r in registrations),
+            "devices_listed": len(devices),
+            "conflicts": len(held),
             "first_id": registrations[0].pk,
             "last_id": registrations[-1].pk,
         },
     )
-    return registrations
+    return Registered(registrations, claims)
+
+
+_INSERT_DEVICES = """
+    INSERT INTO partners_device (registration_id, position, kind, identifier_hash, status)
+    SELECT d.registration_id, d.position, d.kind, d.identifier_hash, %(status)s
+    FROM unnest(%(registrations)s::bigint[], %(positions)s::integer[], %(kinds)s::text[],
+                %(hashes)s::text[]) AS d(registration_id, position, kind, identifier_hash)
+    ORDER BY d.identifier_hash
+"""
+_CLAIM_DEVICES = (
+    _INSERT_DEVICES
+    + """
+    ON CONFLICT (identifier_hash) WHERE status = 'claimed' DO NOTHING
+    RETURNING registration_id, position
+"""
+)
+# The claimed rows the losers compete with, kept from changing until this transaction ends.
+_CLAIMED_BY = """
+    SELECT identifier_hash, id FROM partners_device
+    WHERE identifier_hash = ANY(%s::text[]) AND status = 'claimed'
+    FOR SHARE
+"""
+_RAISE_CONFLICTS = """
+    INSERT INTO partners_conflict (identifier_hash, first_device_id, second_device_id, raised_at,
+                                   status, reason)
+    SELECT c.identifier_hash, c.first_id, d.id, %(now)s, 'open', ''
+    FROM unnest(%(registrations)s::bigint[], %(positions)s::integer[], %(hashes)s::text[],
+                %(firsts)s::bigint[]) AS c(registration_id, position, identifier_hash, first_id)
+    JOIN partners_device d ON d.registration_id = c.registration_id AND d.position = c.position
+"""
+_CLAIM_ATTEMPTS = 5
+
+
+def _columns(devices: Sequence[_NewDevice]) -> dict[str, list[Any]]:
+    return {
+        "registrations": [d.registration_id for d in devices],
+        "positions": [d.position for d in devices],
+        "kinds": [d.kind for d in devices],
+        "hashes": [d.identifier_hash for d in devices],
+    }
+
+
+def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:
+    """Insert the devices; those whose identifier is claimed already become held with a Conflict.
+
+    A constant number of statements whatever the number of devices. Rows go in in hash order, so
+    concurrent registrations of overlapping devices wait for each other without deadlocking; the
+    loop only repeats if a claim was withdrawn between our insert and our read of it.
+    """
+    if not devices:
+        return []
+    pending = devices
+    held: list[tuple[_NewDevice, int]] = []
+    with connection.cursor() as cursor:
+        for _ in range(_CLAIM_ATTEMPTS):
+            cursor.execute(_CLAIM_DEVICES, {**_columns(pending), "status": DeviceStatus.CLAIMED})
+            won = {(row[0], row[1]) for row in cursor.fetchall()}
+            lost = [d for d in pending if (d.registration_id, d.position) not in won]
+            if not lost:
+                break
+            cursor.execute(_CLAIMED_BY, [sorted({d.identifier_hash for d in lost})])
+            claimed_by = dict(cursor.fetchall())
+            held.extend(
+                (d, claimed_by[d.identifier_hash]) for d in lost if d.identifier_hash in claimed_by
+            )
+            pending = [d for d in lost if d.identifier_hash not in claimed_by]
+            if not pending:
+                break
+        else:
+            raise RuntimeError("device claims kept changing under this registration; try again")
+        if held:
+            losers = [d for d, _ in held]
+            cursor.execute(_INSERT_DEVICES, {**_columns(losers), "status": DeviceStatus.HELD})
+            cursor.execute(
+                _RAISE_CONFLICTS,
+                {
+                    **_columns(losers),
+                    "firsts": [first for _, first in held],
+                    "now": now,
+                },
+            )
+    return [d for d, _ in held]
+
+
+def _set_excluded(registrations: list[Registration], excluded: dict[int, int]) -> None:
+    """Store how many listed devices each new registration does not owe (one statement)."""
+    if not excluded:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE partners_registration r SET devices_excluded = e.n
+            FROM unnest(%s::bigint[], %s::integer[]) AS e(id, n)
+            WHERE r.id = e.id
+            RETURNING r.id, r.devices_excluded, r.units_owed
+            """,
+            [list(excluded), list(excluded.values())],
+        )
+        stored = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    for registration in registrations:
+        if registration.pk in stored:
+            registration.devices_excluded, registration.units_owed = stored[registration.pk]
 
 
 def check_rows(
@@ -88,6 +261,7 @@ def check_rows(
     if not rows:
         return [RegistrationProblem(0, "no registrations given", "")]
     seen: dict[str, int] = {}
+    devices_seen: dict[tuple[str, str], tuple[int, int]] = {}
     for line, row in rows:
         if row.category not in category_codes:
             problems.append(
@@ -106,6 +280,17 @@ def check_rows(
                 )
             )
         seen.setdefault(row.reference, line)
+        for position, device in enumerate(row.devices or [], start=1):
+            first = devices_seen.setdefault((device.kind, device.value), (line, position))
+            if first != (line, position):
+                problems.append(
+                    RegistrationProblem(
+                        line,
+                        f"device {position} is the same {device.kind.label} as device "
+                        f"{first[1]} of line {first[0]}",
+                        "devices",
+                    )
+                )
     existing = set(
         Registration.objects.filter(partner=partner, reference__in=list(seen)).values_list(
             "reference", flat=True
@@ -117,3 +302,152 @@ def check_rows(
         if row.reference in existing
     )
     return sorted(problems, key=lambda p: p.line)
+
+
+# Resolving conflicts -------------------------------------------------------------------------------
+
+
+class Decision(models.TextChoices):
+    KEEP_FIRST = "keep_first", "Keep the first claim: the second device is not compensated"
+    TRANSFER = "transfer", "Transfer the claim: the second registration is compensated instead"
+    REJECT = "reject", "Reject both claims: the identifier is invalid or fraudulent"
+
+
+class ConflictRefused(Exception):
+    """The conflict cannot be resolved this way; the message says why."""
+
+
+_OUTCOMES: dict[str, str] = {
+    Decision.KEEP_FIRST: ConflictStatus.KEPT_FIRST,
+    Decision.TRANSFER: ConflictStatus.TRANSFERRED,
+    Decision.REJECT: ConflictStatus.REJECTED,
+}
+# pg_advisory_xact_lock(namespace, hashtext(identifier hash)): one resolution per identifier at once.
+_CONFLICT_LOCK_NAMESPACE = 0x0402
+
+
+@transaction.atomic
+def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: str) -> Conflict:
+    """The operator decides a second claim of a device identifier.
+
+    keep_first: the held device is declined; the first claim stays.
+    transfer:   the claimed device is withdrawn and the held one claimed: the second registration
+                owes the unit, the first one no longer does.
+    reject:     both are withdrawn: the identifier is invalid or fraudulent.
+
+    Both registrations' devices_excluded (so units_owed) follow. Afterwards `claims_withdrawn` is
+    sent, in this transaction, with the registrations whose units owed went down.
+    """
+    require_operator(actor)
+    if decision not in Decision.values:
+        raise ConflictRefused(
+            f"unknown decision {decision!r}; use one of {', '.join(Decision.values)}"
+        )
+    reason = reason.strip()
+    if not reason:
+        raise ConflictRefused("give the reason for the decision; the partners may ask for it")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [_CONFLICT_LOCK_NAMESPACE, conflict.identifier_hash],
+        )
+    conflict = Conflict.objects.select_for_update().get(pk=conflict.pk)
+    if conflict.status != ConflictStatus.OPEN:
+        raise ConflictRefused(
+            f"conflict {conflict.pk} was already resolved ({conflict.get_status_display()}) "
+            f"on {conflict.resolved_at:%Y-%m-%d %H:%M}"
+        )
+    claimed = Device.objects.filter(
+        identifier_hash=conflict.identifier_hash, status=DeviceStatus.CLAIMED
+    ).first()
+    first_id = claimed.pk if claimed else conflict.first_device_id
+    device_ids = [first_id, conflict.second_device_id]
+    registrations = {
+        r.pk: r
+        for r in Registration.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .filter(devices__pk__in=device_ids)
+        .order_by("pk")
+    }
+    devices = {
+        d.pk: d for d in Device.objects.select_for_update().filter(pk__in=device_ids).order_by("pk")
+    }
+    first, second = devices[first_id], devices[conflict.second_device_id]
+    if second.status != DeviceStatus.HELD:
+        raise ConflictRefused(f"the second device is {second.status}, not held")
+    owed_before = {pk: r.units_owed for pk, r in registrations.items()}
+
+    if decision in (Decision.TRANSFER, Decision.REJECT) and claimed is not None:
+        _set_status(first, DeviceStatus.WITHDRAWN)  # before the second is claimed: unique index
+    _set_status(
+        second,
+        {
+            Decision.KEEP_FIRST: DeviceStatus.DECLINED,
+            Decision.TRANSFER: DeviceStatus.CLAIMED,
+            Decision.REJECT: DeviceStatus.WITHDRAWN,
+        }[Decision(decision)],
+    )
+    if decision == Decision.TRANSFER:
+        # Other open claims of this identifier now compete with the device that holds the claim.
+        Conflict.objects.filter(
+            identifier_hash=conflict.identifier_hash, status=ConflictStatus.OPEN
+        ).exclude(pk=conflict.pk).update(first_device=second)
+    _recount_excluded(registrations)
+
+    conflict.first_device = first
+    conflict.status = _OUTCOMES[decision]
+    conflict.resolved_at = timezone.now()
+    conflict.resolved_by = actor
+    conflict.reason = reason
+    conflict.save(update_fields=["first_device", "status", "resolved_at", "resolved_by", "reason"])
+    parties = {
+        "first": _party(first, registrations[first.registration_id]),
+        "second": _party(second, registrations[second.registration_id]),
+    }
+    audit.record(
+        actor=actor,
+        code="partners.conflict.resolved",
+        obj=conflict,
+        organisation=registrations[second.registration_id].partner,
+        data={"decision": decision, "reason": reason, **parties},
+    )
+    down = [r for pk, r in registrations.items() if r.units_owed < owed_before[pk]]
+    if down:
+        claims_withdrawn.send(sender=Conflict, registrations=down, actor=actor, reason=reason)
+    return conflict
+
+
+def _set_status(device: Device, status: str) -> None:
+    Device.objects.filter(pk=device.pk).update(status=status)
+    device.status = status
+
+
+def _recount_excluded(registrations: dict[int, Registration]) -> None:
+    """devices_excluded = the registration's devices not claimed; reloads units_owed."""
+    not_claimed = (
+        Device.objects.filter(registration=OuterRef("pk"))
+        .exclude(status=DeviceStatus.CLAIMED)
+        .order_by()
+        .values("registration")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Registration.objects.filter(pk__in=registrations).update(
+        devices_excluded=Coalesce(Subquery(not_claimed), 0)
+    )
+    for pk, excluded, owed in Registration.objects.filter(pk__in=registrations).values_list(
+        "pk", "devices_excluded", "units_owed"
+    ):
+        registrations[pk].devices_excluded = excluded
+        registrations[pk].units_owed = owed
+
+
+def _party(device: Device, registration: Registration) -> dict[str, object]:
+    return {
+        "partner_id": registration.partner_id,
+        "partner": registration.partner.name,
+        "registration_id": registration.pk,
+        "registration": registration.reference,
+        "device": device.position,
+        "status": device.status,
+    }

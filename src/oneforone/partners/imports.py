@@ -1,4 +1,10 @@
-"""Reading a partner's CSV of registrations: every problem reported with its line, nothing half-done."""
+"""Reading a partner's CSV of registrations: every problem reported with its line, nothing half-done.
+
+Two layouts, which may be mixed in one file:
+- one registration per line: reference,category,quantity
+- one device per line: reference,category and an `imei` or `serial` column (or both columns, one
+  of them filled per line); the lines of one reference form one registration of that many devices.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from oneforone.partners.schemas import RegistrationRow
+from oneforone.partners.identifiers import DeviceKind
+from oneforone.partners.schemas import DeviceId, RegistrationRow
+
+DEVICE_COLUMNS = [DeviceKind.IMEI.value, DeviceKind.SERIAL.value]
 
 
 @dataclass(frozen=True)
@@ -24,9 +33,20 @@ class RowError:
 
 
 @dataclass
+class _DeviceGroup:
+    """The device lines of one reference, becoming one registration."""
+
+    line: int  # its first line: where problems of the registration as a whole are reported
+    category: str
+    devices: list[DeviceId] = field(default_factory=list)
+
+
+@dataclass
 class ParsedFile:
     rows: list[tuple[int, RegistrationRow]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    _groups: dict[str, _DeviceGroup] = field(default_factory=dict)
+    _identifiers: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -45,17 +65,20 @@ def parse_registrations_csv(data: bytes, *, max_bytes: int, max_rows: int) -> Pa
     header = _read_header(reader, result)
     if header is None:
         return result
+    read = 0
     for row in _rows(reader, result):
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(result.rows) + len(result.errors) >= max_rows:
+        if read >= max_rows:
             result.errors.append(RowError(line, f"more than {max_rows:,} rows; split the file"))
             break
+        read += 1
         _parse_row(line, header, row, result)
         if len(result.errors) >= MAX_REPORTED_ERRORS:
             result.errors.append(RowError(line, "too many errors; stopped reading here"))
             break
+    _close_groups(result)
     if result.ok and not result.rows:
         result.errors.append(RowError(0, "the file has a header but no rows"))
     return result
@@ -112,8 +135,9 @@ def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] |
         result.errors.append(RowError(1, f"cannot read the header line: {exc}"))
         return None
     expected = RegistrationRow.columns()
-    missing = [c for c in expected if c not in header]
-    unknown = [c for c in header if c not in expected]
+    required = [c for c in expected if c != "quantity" or not set(DEVICE_COLUMNS) & set(header)]
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in expected + DEVICE_COLUMNS]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = []
     if missing:
@@ -123,7 +147,13 @@ def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] |
     if duplicated:
         problems.append(f"repeated column(s) {', '.join(duplicated)}")
     if problems:
-        result.errors.append(RowError(1, "; ".join(problems) + f"; expected {','.join(expected)}"))
+        result.errors.append(
+            RowError(
+                1,
+                "; ".join(problems) + f"; expected {','.join(expected)} "
+                f"(or {' and/or '.join(DEVICE_COLUMNS)} instead of quantity: one device a line)",
+            )
+        )
         return None
     return header
 
@@ -134,12 +164,93 @@ def _parse_row(line: int, header: list[str], row: list[str], result: ParsedFile)
             RowError(line, f"{len(row)} fields where the header has {len(header)}")
         )
         return
+    cells = dict(zip(header, row, strict=True))
+    identifiers = {c: cells[c].strip() for c in DEVICE_COLUMNS if cells.get(c, "").strip()}
+    if identifiers:
+        _parse_device_row(line, cells, identifiers, result)
+        return
+    if set(DEVICE_COLUMNS) & set(header) and not cells.get("quantity", "").strip():
+        result.errors.append(
+            RowError(line, "give the device's imei or serial, or a quantity", "quantity")
+        )
+        return
+    fields = {c: v for c, v in cells.items() if c not in DEVICE_COLUMNS}
     try:
-        parsed = RegistrationRow.model_validate(dict(zip(header, row, strict=True)))
+        parsed = RegistrationRow.model_validate(fields)
     except ValidationError as exc:
         for error in exc.errors():
             column = ".".join(str(part) for part in error["loc"])
-            value = dict(zip(header, row, strict=True)).get(column, "")
+            value = cells.get(column, "")
             result.errors.append(RowError(line, f"{column} {value!r}: {error['msg']}", column))
         return
     result.rows.append((line, parsed))
+
+
+def _parse_device_row(
+    line: int, cells: dict[str, str], identifiers: dict[str, str], result: ParsedFile
+) -> None:
+    """One device line; never repeats the identifier in a message (it must not reach a log)."""
+    if len(identifiers) > 1:
+        result.errors.append(
+            RowError(line, "give either an imei or a serial on a line, not both", "serial")
+        )
+        return
+    [(column, value)] = identifiers.items()
+    quantity = cells.get("quantity", "").strip()
+    if quantity not in ("", "1"):
+        result.errors.append(
+            RowError(
+                line,
+                f"quantity {quantity!r}: a line with an {column} is one device; leave quantity empty",
+                "quantity",
+            )
+        )
+        return
+    try:
+        parsed = RegistrationRow.model_validate(
+            {
+                "reference": cells.get("reference", ""),
+                "category": cells.get("category", ""),
+                "devices": [{column: value}],
+            }
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["loc"][:1] == ("devices",):
+                message = error["msg"].removeprefix("Value error, ")
+                result.errors.append(RowError(line, f"{column}: {message}", column))
+            else:
+                name = ".".join(str(part) for part in error["loc"])
+                shown = cells.get(name, "")
+                result.errors.append(RowError(line, f"{name} {shown!r}: {error['msg']}", name))
+        return
+    [device] = parsed.devices or []
+    first = result._identifiers.setdefault((device.kind, device.value), line)
+    if first != line:
+        result.errors.append(
+            RowError(line, f"{column}: the same {device.kind.label} as line {first}", column)
+        )
+        return
+    group = result._groups.setdefault(parsed.reference, _DeviceGroup(line, parsed.category))
+    if group.category != parsed.category:
+        result.errors.append(
+            RowError(
+                line,
+                f"category {parsed.category!r}: the devices of {parsed.reference!r} are "
+                f"{group.category!r} (line {group.line}); one registration has one category",
+                "category",
+            )
+        )
+        return
+    group.devices.append(device)
+
+
+def _close_groups(result: ParsedFile) -> None:
+    """Each reference's device lines become one registration, at its first line."""
+    for reference, group in result._groups.items():
+        row = RegistrationRow.model_validate(
+            {"reference": reference, "category": group.category, "devices": group.devices}
+        )
+        result.rows.append((group.line, row))
+    result.rows.sort(key=lambda pair: pair[0])
+    result._groups.clear()

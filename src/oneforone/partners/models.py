@@ -4,7 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
+
+from oneforone.partners.identifiers import DeviceKind
 
 
 class DeviceCategory(models.Model):
@@ -47,9 +49,14 @@ class Registration(models.Model):
     reference = models.CharField(max_length=100, help_text="the partner's own reference")
     category = models.ForeignKey(DeviceCategory, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
+    devices_excluded = models.PositiveIntegerField(
+        default=0,
+        help_text="listed devices that do not count: already claimed elsewhere, declined, withdrawn",
+    )
     units_per_device = models.PositiveIntegerField(help_text="copied from the category version")
+    # The registry's allocation trigger reads this column: units are owed for counted devices only.
     units_owed = models.GeneratedField(
-        expression=F("quantity") * F("units_per_device"),
+        expression=(F("quantity") - F("devices_excluded")) * F("units_per_device"),
         output_field=models.BigIntegerField(),
         db_persist=True,
     )
@@ -75,6 +82,10 @@ class Registration(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(reference=""), name="registration_reference_set"
             ),
+            models.CheckConstraint(
+                condition=models.Q(devices_excluded__lte=F("quantity")),
+                name="registration_excluded_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -88,3 +99,124 @@ class Registration(models.Model):
         if versions and not hasattr(versions[-1], "withdrawal"):
             return versions[-1]
         return None
+
+
+class DeviceStatus(models.TextChoices):
+    CLAIMED = "claimed", "claimed"  # the one claim on this identifier that counts
+    HELD = "held", "held"  # a second claim of an identifier claimed elsewhere; operator to review
+    DECLINED = "declined", "declined"  # the operator kept the other claim
+    WITHDRAWN = "withdrawn", "withdrawn"  # the operator moved the claim away or rejected it
+
+
+class Device(models.Model):
+    """One device listed in a registration, known only by the keyed hash of its identifier.
+
+    At most one device per identifier is `claimed` (a partial unique index), across all partners:
+    one device, one claim (DESIGN invariant 3). Every other device of a registration is excluded
+    from what it owes (Registration.devices_excluded).
+    """
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="devices")
+    position = models.PositiveIntegerField(help_text="1-based, in the order the partner listed it")
+    kind = models.CharField(max_length=6, choices=DeviceKind.choices)
+    identifier_hash = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.CLAIMED
+    )
+
+    class Meta:
+        ordering = ["registration", "position"]
+        indexes = [models.Index(fields=["identifier_hash"], name="device_identifier")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "position"], name="device_position_once"
+            ),
+            models.UniqueConstraint(
+                fields=["identifier_hash"],
+                condition=Q(status="claimed"),
+                name="device_claimed_once",
+            ),
+            models.CheckConstraint(condition=Q(position__gte=1), name="device_position_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=DeviceKind.values), name="device_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeviceStatus.values), name="device_status_known"
+            ),
+            # A hash and nothing else: a clear IMEI or serial cannot be stored here by mistake.
+            models.CheckConstraint(
+                condition=Q(identifier_hash__regex=r"^[0-9a-f]{64}$"), name="device_hash_only"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"device {self.position} of registration {self.registration_id} ({self.status})"
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", "open"
+    KEPT_FIRST = "kept_first", "first claim kept"
+    TRANSFERRED = "transferred", "claim transferred"
+    REJECTED = "rejected", "both claims rejected"
+
+
+class Conflict(models.Model):
+    """A second claim of an identifier already claimed: held until the operator decides."""
+
+    identifier_hash = models.CharField(max_length=64)
+    first_device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="conflicts_as_first",
+        help_text="the claimed device the second claim competes with",
+    )
+    second_device = models.OneToOneField(
+        Device, on_delete=models.PROTECT, related_name="conflict", help_text="the held claim"
+    )
+    raised_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=ConflictStatus.choices, default=ConflictStatus.OPEN
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["raised_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "raised_at"], name="conflict_queue"),
+            models.Index(fields=["identifier_hash"], name="conflict_identifier"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="open",
+                        resolved_at__isnull=True,
+                        resolved_by__isnull=True,
+                        reason="",
+                    )
+                    | (
+                        Q(
+                            status__in=["kept_first", "transferred", "rejected"],
+                            resolved_at__isnull=False,
+                            resolved_by__isnull=False,
+                        )
+                        & ~Q(reason="")
+                    )
+                ),
+                name="conflict_resolved_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(first_device=F("second_device")), name="conflict_two_devices"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"conflict {self.pk} ({self.status})"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, normalise
 
 # PostgreSQL text cannot hold NUL characters: refuse them here rather than fail on insert.
 Reference = Annotated[
@@ -14,18 +16,108 @@ Reference = Annotated[
 CategoryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=30)
 ]
+MAX_QUANTITY = 1_000_000
+# An identifier longer than this is wrong whatever it is; refuse it before normalising.
+RawIdentifier = Annotated[str, StringConstraints(max_length=100)]
+
+
+class DeviceId(BaseModel):
+    """One device: its IMEI, or its serial number when it has no IMEI. Exactly one of the two.
+
+    After validation the identifier is normalised (an IMEI's 15 digits; a serial upper-cased).
+    """
+
+    # hide_input_in_errors: an identifier must not reach a log through an exception's text.
+    model_config = ConfigDict(
+        extra="forbid",
+        hide_input_in_errors=True,
+        json_schema_extra={"examples": [{"imei": "490154203237518"}, {"serial": "C02XK1ABJG5H"}]},
+    )
+
+    imei: RawIdentifier | None = Field(
+        default=None, repr=False, description="15 digits with a valid check digit (not an IMEISV)"
+    )
+    serial: RawIdentifier | None = Field(
+        default=None, repr=False, description="for a device without IMEI: 4-40 of A-Z 0-9 - / ."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_normalised(self) -> Self:
+        given = [kind for kind in DeviceKind if getattr(self, kind.value) not in (None, "")]
+        if len(given) != 1:
+            raise ValueError("give one identifier per device: either an IMEI or a serial number")
+        [kind] = given
+        try:
+            setattr(self, kind.value, normalise(kind, getattr(self, kind.value)))
+        except InvalidIdentifier as exc:
+            raise ValueError(f"{kind.label}: {exc}") from None
+        return self
+
+    @property
+    def kind(self) -> DeviceKind:
+        return DeviceKind.IMEI if self.imei else DeviceKind.SERIAL
+
+    @property
+    def value(self) -> str:
+        """The normalised identifier; hash it, never store or log it."""
+        value = self.imei or self.serial
+        assert value is not None
+        return value
 
 
 class RegistrationRow(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     reference: Reference = Field(
         description="your own reference, unique among your registrations",
         examples=["INV-2026-00042"],
     )
     category: CategoryCode = Field(description="device category code", examples=["phone"])
-    quantity: int = Field(ge=1, le=1_000_000, description="number of devices", examples=[250])
+    quantity: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_QUANTITY,
+        description="number of devices; may be left out when `devices` lists them",
+        examples=[250],
+    )
+    devices: list[DeviceId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_QUANTITY,
+        description=(
+            "the devices one by one, if you know them: each is compensated once across all "
+            "partners; a device already registered is held for review and not owed twice"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _quantity_matches_devices(self) -> Self:
+        if self.devices is None:
+            if self.quantity is None:
+                raise ValueError("give the quantity of devices, or list the devices")
+        else:
+            if self.quantity is None:
+                self.quantity = len(self.devices)
+            elif self.quantity != len(self.devices):
+                raise ValueError(
+                    f"quantity {self.quantity} does not match the {len(self.devices)} devices listed"
+                )
+            seen: dict[tuple[str, str], int] = {}
+            for position, device in enumerate(self.devices, start=1):
+                first = seen.setdefault((device.kind, device.value), position)
+                if first != position:
+                    raise ValueError(
+                        f"device {position} is the same {device.kind.label} as device {first}"
+                    )
+        return self
+
+    @property
+    def count(self) -> int:
+        """The number of devices (validation guarantees it is set)."""
+        assert self.quantity is not None
+        return self.quantity
 
     @classmethod
     def columns(cls) -> list[str]:
-        return list(cls.model_fields)
+        """The CSV columns of a registration per line; `imei`/`serial` list devices per line."""
+        return ["reference", "category", "quantity"]

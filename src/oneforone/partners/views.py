@@ -11,13 +11,33 @@ from oneforone.accounts import actions as account_actions
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import ApiKey, Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
-from oneforone.partners import actions
-from oneforone.partners.imports import RowError, parse_registrations_csv
-from oneforone.partners.models import Channel
-from oneforone.partners.queries import registrations_of, search
+from oneforone.partners import actions, queries
+from oneforone.partners.forms import ConflictFilterForm, ResolveConflictForm
+from oneforone.partners.imports import DEVICE_COLUMNS, RowError, parse_registrations_csv
+from oneforone.partners.models import Channel, Conflict, ConflictStatus, Device, DeviceStatus
+from oneforone.partners.queries import (
+    PARTNER_DEVICE_STATUS,
+    DeviceCounts,
+    device_counts,
+    devices_of,
+    registrations_of,
+    search,
+)
 from oneforone.partners.schemas import RegistrationRow
 
 partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
+operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
+DEVICES_PER_PAGE = 100
+STATUS_BADGES: dict[str, str] = {
+    DeviceStatus.CLAIMED: "ok",
+    DeviceStatus.HELD: "warn",
+    DeviceStatus.DECLINED: "",
+    DeviceStatus.WITHDRAWN: "err",
+    ConflictStatus.OPEN: "warn",
+    ConflictStatus.KEPT_FIRST: "ok",
+    ConflictStatus.TRANSFERRED: "ok",
+    ConflictStatus.REJECTED: "err",
+}
 
 
 @partner_page
@@ -27,6 +47,9 @@ def registrations(request: HttpRequest, membership: Membership) -> HttpResponse:
         "certificates__withdrawal"
     )
     page = Paginator(rows.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    counts = device_counts(r.pk for r in page)
+    for registration in page:
+        registration.device_counts = counts.get(registration.pk, DeviceCounts())  # type: ignore[attr-defined]
     return render(request, "partners/registrations.html", {"page": page, "q": query})
 
 
@@ -36,6 +59,9 @@ def registration_detail(request: HttpRequest, membership: Membership, pk: int) -
     if registration is None:
         raise Http404("No such registration of yours")
     allocations = registration.allocations.select_related("batch__consignment__recycler")
+    devices = Paginator(devices_of(registration), DEVICES_PER_PAGE).get_page(
+        request.GET.get("devices")
+    )
     return render(
         request,
         "partners/registration_detail.html",
@@ -43,33 +69,58 @@ def registration_detail(request: HttpRequest, membership: Membership, pk: int) -
             "registration": registration,
             "allocations": allocations,
             "certificate": registration.current_certificate(),
+            "counts": device_counts([registration.pk]).get(registration.pk, DeviceCounts()),
+            "devices": devices,
+            "device_rows": [_device_row(d) for d in devices],
         },
     )
+
+
+def _device_row(device: Device) -> dict[str, object]:
+    """What the partner reads about one of its devices: never who else claimed it."""
+    label, note = PARTNER_DEVICE_STATUS[device.status]
+    return {
+        "position": device.position,
+        "kind": device.get_kind_display(),
+        "label": label,
+        "note": note,
+        "badge": STATUS_BADGES[device.status],
+    }
 
 
 @partner_page
 def upload(request: HttpRequest, membership: Membership) -> HttpResponse:
     context: dict[str, object] = {
         "columns": ",".join(RegistrationRow.columns()),
+        "device_columns": ",".join(["reference", "category", *DEVICE_COLUMNS]),
         "max_mb": settings.CSV_UPLOAD_MAX_BYTES // 1_000_000,
     }
     if request.method == "POST":
         errors, created = _import(request, membership)
-        if not errors:
+        if created is not None:
             messages.success(
                 request,
                 f"{len(created)} registrations of "
                 f"{sum(r.quantity for r in created):,} devices recorded.",
             )
+            held = sum(created.claims(r).already_compensated for r in created)
+            if held:
+                messages.warning(
+                    request,
+                    f"{held:,} of the devices listed were already registered for compensation: "
+                    "they are not compensated twice and the operator is reviewing them.",
+                )
             return redirect("partner-registrations")
         context["errors"] = errors
     return render(request, "partners/upload.html", context)
 
 
-def _import(request: HttpRequest, membership: Membership) -> tuple[list[RowError], list]:
+def _import(
+    request: HttpRequest, membership: Membership
+) -> tuple[list[RowError], actions.Registered | None]:
     upload = request.FILES.get("file")
     if upload is None:
-        return [RowError(0, "choose a CSV file to upload")], []
+        return [RowError(0, "choose a CSV file to upload")], None
     if upload.size and upload.size > settings.CSV_UPLOAD_MAX_BYTES:
         return [
             RowError(
@@ -77,7 +128,7 @@ def _import(request: HttpRequest, membership: Membership) -> tuple[list[RowError
                 f"the file is {upload.size / 1e6:.1f} MB; the limit here is "
                 f"{settings.CSV_UPLOAD_MAX_BYTES / 1e6:.0f} MB: split it or use the API",
             )
-        ], []
+        ], None
     parsed = parse_registrations_csv(
         upload.read(),
         max_bytes=settings.CSV_UPLOAD_MAX_BYTES,
@@ -86,7 +137,7 @@ def _import(request: HttpRequest, membership: Membership) -> tuple[list[RowError
     if not parsed.ok:
         problems = actions.check_rows(membership.organisation, parsed.rows) if parsed.rows else []
         found = parsed.errors + [RowError(p.line, p.message, p.field) for p in problems]
-        return sorted(found, key=lambda e: e.line), []
+        return sorted(found, key=lambda e: e.line), None
     try:
         created = actions.register_devices(
             actor=request.user,  # type: ignore[arg-type]
@@ -95,9 +146,11 @@ def _import(request: HttpRequest, membership: Membership) -> tuple[list[RowError
             channel=Channel.CSV,
         )
     except actions.RegistrationRejected as exc:
-        return [RowError(p.line, p.message, p.field) for p in exc.problems], []
+        return [RowError(p.line, p.message, p.field) for p in exc.problems], None
     except IntegrityError:
-        return [RowError(0, "some references were registered at the same moment; upload again")], []
+        return [
+            RowError(0, "some references were registered at the same moment; upload again")
+        ], None
     return [], created
 
 
@@ -126,3 +179,88 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
             messages.error(request, f"{exc}. Ask an administrator of {organisation.name}.")
     keys = organisation.api_keys.order_by("-created_at")
     return render(request, "partners/api_keys.html", {"keys": keys, "new_key": new_key})
+
+
+# The operator's conflict queue ---------------------------------------------------------------------
+
+
+@operator_page
+def conflict_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = ConflictFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(queries.conflicts(status), 50).get_page(request.GET.get("page"))
+    counts = queries.conflict_counts()
+    return render(
+        request,
+        "partners/conflicts.html",
+        {
+            "page": page,
+            "rows": [_conflict_row(c) for c in page],
+            "status": status,
+            "total": sum(counts.values()),
+            "statuses": [(value, label, counts[value]) for value, label in ConflictStatus.choices],
+        },
+    )
+
+
+@operator_page
+def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    conflict = queries.conflicts().filter(pk=pk).first()
+    if conflict is None:
+        raise Http404("No such conflict")
+    form = ResolveConflictForm(request.POST or None)
+    if request.method == "POST" and conflict.status == ConflictStatus.OPEN and form.is_valid():
+        try:
+            actions.resolve_conflict(
+                actor=request.user,  # type: ignore[arg-type]
+                conflict=conflict,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
+            )
+        except (actions.ConflictRefused, NotAllowed) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Conflict {conflict.pk} resolved.")
+            return redirect("operator-conflict", pk=conflict.pk)
+    elif request.method == "POST" and conflict.status != ConflictStatus.OPEN:
+        messages.error(request, f"Conflict {conflict.pk} was already resolved; nothing changed.")
+        return redirect("operator-conflict", pk=conflict.pk)
+    others = (
+        queries.conflicts().filter(identifier_hash=conflict.identifier_hash).exclude(pk=conflict.pk)
+    )
+    return render(
+        request,
+        "partners/conflict_detail.html",
+        {
+            "conflict": conflict,
+            "row": _conflict_row(conflict),
+            "form": form if conflict.status == ConflictStatus.OPEN else None,
+            "others": [_conflict_row(c) for c in others],
+        },
+    )
+
+
+def _conflict_row(conflict: Conflict) -> dict[str, object]:
+    """Both claims of a conflict, named in full: this is the operator's view."""
+
+    def claim(device: Device) -> dict[str, object]:
+        registration = device.registration
+        return {
+            "partner": registration.partner.name,
+            "reference": registration.reference,
+            "position": device.position,
+            "quantity": registration.quantity,
+            "kind": device.get_kind_display(),
+            "status": device.get_status_display(),
+            "badge": STATUS_BADGES[device.status],
+            "registered_at": registration.created_at,
+            "channel": registration.get_channel_display(),
+            "units_owed": registration.units_owed,
+        }
+
+    return {
+        "conflict": conflict,
+        "badge": STATUS_BADGES[conflict.status],
+        "first": claim(conflict.first_device),
+        "second": claim(conflict.second_device),
+    }

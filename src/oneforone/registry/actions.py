@@ -709,7 +709,9 @@ def release_surplus(
     The most recently allocated units go first; what a revoked range keeps is granted again as a
     child range. A compensated registration gets a new certificate version for its new content.
     """
-    revoked, touched = release_surplus_unaudited(actor=actor, registrations=registrations, reason=reason)
+    revoked, touched = release_surplus_unaudited(
+        actor=actor, registrations=registrations, reason=reason
+    )
     if revoked:
         audit.record(
             actor=actor,

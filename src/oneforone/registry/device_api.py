@@ -63,15 +63,23 @@ class ProblemOut(Schema):
         f"any other device. Limited to {LOOKUP_LIMIT} lookups a minute per client address; past "
         "it the answer is 429 with `Retry-After`."
     ),
-    openapi_extra={"requestBody": {"content": {"application/json": {"example": {"imei": "490154203237518"}}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"example": {"imei": "490154203237518"}}}}
+    },
 )
 @decorate_view(rate_limited("verify-device", limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW))
 def verify_device(request: HttpRequest, payload: DeviceQuery) -> Status[dict[str, Any]]:
-    kind, text = (DeviceKind.IMEI, payload.imei) if payload.imei is not None else (DeviceKind.SERIAL, payload.serial)
+    kind, text = (
+        (DeviceKind.IMEI, payload.imei)
+        if payload.imei is not None
+        else (DeviceKind.SERIAL, payload.serial)
+    )
     try:
         answer = look_up(text or "", kind)
     except InvalidIdentifier as problem:
-        return Status(400, {"code": "invalid_identifier", "message": f"not a valid {kind.label}: {problem}"})
+        return Status(
+            400, {"code": "invalid_identifier", "message": f"not a valid {kind.label}: {problem}"}
+        )
     return Status(
         200,
         {

@@ -33,9 +33,7 @@ def verify_device(request: HttpRequest) -> HttpResponse:
         kind = request.POST.get("kind", "auto")
         context["kind"] = kind
         try:
-            answer = look_up(
-                request.POST.get("identifier", ""), None if kind == "auto" else kind
-            )
+            answer = look_up(request.POST.get("identifier", ""), None if kind == "auto" else kind)
         except InvalidIdentifier as problem:
             context["error"] = f"That is not a valid {_kind_name(kind)}: {problem}."
             status = 400

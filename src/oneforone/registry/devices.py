@@ -42,7 +42,9 @@ class DeviceAnswer:
 def guess_kind(text: str) -> str:
     """Fifteen digits (spaces and dashes aside) are read as an IMEI, anything else as a serial."""
     digits = text.replace(" ", "").replace("-", "")
-    return DeviceKind.IMEI if digits.isdigit() and len(digits) in (14, 15, 16) else DeviceKind.SERIAL
+    return (
+        DeviceKind.IMEI if digits.isdigit() and len(digits) in (14, 15, 16) else DeviceKind.SERIAL
+    )
 
 
 def look_up(text: str, kind: str | None = None) -> DeviceAnswer:
@@ -86,7 +88,9 @@ def units_of(device: Device) -> tuple[CompensatingUnit, ...]:
                 batch = allocation.batch
                 found.append(
                     CompensatingUnit(
-                        serial=serials.format_serial(batch.origin_country, batch.vintage_year, number),
+                        serial=serials.format_serial(
+                            batch.origin_country, batch.vintage_year, number
+                        ),
                         batch=batch,
                         certificate_code=certificate.code if certificate else None,
                     )

@@ -6,7 +6,7 @@ from typing import Any
 from oneforone.accounts.models import User
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
-from oneforone.registry.actions import release_surplus_unaudited, issue_batch
+from oneforone.registry.actions import issue_batch, release_surplus_unaudited
 
 
 def issue_batch_on_treatment(

@@ -1,0 +1,85 @@
+"""Device identifiers: an IMEI, or a serial number for a device without one.
+
+Only a keyed hash of an identifier is ever stored: `HMAC-SHA256(key, "{kind}:{normalised}")` with
+`settings.DEVICE_IDENTIFIER_KEY`. Without the key a hash cannot be tested against guessed IMEIs,
+and with the key the same device always gives the same hash, so a second claim is found. The key
+must therefore never change (there is no clear identifier to hash again); error messages here never
+repeat the identifier either, so it cannot end up in a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+from django.db import models
+from stdnum import imei, luhn
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+class DeviceKind(models.TextChoices):
+    IMEI = "imei", "IMEI"
+    SERIAL = "serial", "serial number"
+
+
+class InvalidIdentifier(ValueError):
+    """The identifier is malformed; the message says what is wrong without repeating it."""
+
+
+_SERIAL = re.compile(r"^[A-Z0-9\-/.]{4,40}$")
+
+
+def normalise_imei(value: str) -> str:
+    """The 15 digits of a valid IMEI; spaces and dashes are dropped, the Luhn check digit tested."""
+    number = imei.compact(value)
+    if not number:
+        raise InvalidIdentifier("empty")
+    if not number.isdigit():
+        raise InvalidIdentifier("only digits are allowed (and spaces or dashes between them)")
+    if len(number) == 16:
+        raise InvalidIdentifier(
+            "16 digits is an IMEISV (IMEI with software version), not an IMEI: "
+            "give the 15-digit IMEI (dial *#06# or see the box)"
+        )
+    if len(number) == 14:
+        raise InvalidIdentifier("14 digits: the IMEI's 15th digit, its check digit, is missing")
+    if len(number) != 15:
+        raise InvalidIdentifier(f"{len(number)} digits; an IMEI has 15")
+    try:
+        luhn.validate(number)
+    except StdnumError:
+        raise InvalidIdentifier(
+            "the check digit (the last digit) does not match the other 14: a typing error?"
+        ) from None
+    return number
+
+
+def normalise_serial(value: str) -> str:
+    """A serial number stripped and upper-cased: 4 to 40 of A-Z, 0-9, '-', '/' and '.'."""
+    serial = value.strip().upper()
+    if not serial:
+        raise InvalidIdentifier("empty")
+    if not 4 <= len(serial) <= 40:
+        raise InvalidIdentifier(f"{len(serial)} characters; a serial number has 4 to 40")
+    if not _SERIAL.match(serial):
+        raise InvalidIdentifier("only letters A-Z, digits and the characters - / . are allowed")
+    return serial
+
+
+def normalise(kind: str, value: str) -> str:
+    if kind == DeviceKind.IMEI:
+        return normalise_imei(value)
+    if kind == DeviceKind.SERIAL:
+        return normalise_serial(value)
+    raise ValueError(f"unknown device identifier kind {kind!r}")
+
+
+def identifier_hash(kind: str, normalised: str) -> str:
+    """The keyed hash stored for an identifier already normalised (64 hex characters)."""
+    key = settings.DEVICE_IDENTIFIER_KEY
+    if not key:
+        raise RuntimeError("settings.DEVICE_IDENTIFIER_KEY is not set")
+    message = f"{kind}:{normalised}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
