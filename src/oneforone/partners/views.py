@@ -217,6 +217,10 @@ def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
             )
         except (actions.ConflictRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))
+        except IntegrityError:
+            form.add_error(
+                None, "This identifier was claimed again at the same moment; decide once more."
+            )
         else:
             messages.success(request, f"Conflict {conflict.pk} resolved.")
             return redirect("operator-conflict", pk=conflict.pk)
