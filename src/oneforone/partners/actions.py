@@ -48,11 +48,7 @@ class DeviceClaims:
 
     listed: int
     claimed: int  # the claim that counts: owed compensation
-    already_compensated: int  # held: claimed before (by anyone); not owed twice; operator reviews
-
-    @property
-    def conflicts(self) -> int:
-        return self.already_compensated
+    already_compensated: int  # held, each with a Conflict: claimed before (by anyone), not owed
 
 
 class Registered(list[Registration]):

@@ -105,10 +105,12 @@ def upload(request: HttpRequest, membership: Membership) -> HttpResponse:
             )
             held = sum(created.claims(r).already_compensated for r in created)
             if held:
+                one = held == 1
                 messages.warning(
                     request,
-                    f"{held:,} of the devices listed were already registered for compensation: "
-                    "they are not compensated twice and the operator is reviewing them.",
+                    f"{held:,} of the devices listed {'was' if one else 'were'} already "
+                    "registered for compensation: not compensated twice; the operator is "
+                    f"reviewing {'it' if one else 'them'}.",
                 )
             return redirect("partner-registrations")
         context["errors"] = errors
@@ -219,6 +221,10 @@ def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
             )
         except (actions.ConflictRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))
+        except IntegrityError:
+            form.add_error(
+                None, "This identifier was claimed again at the same moment; decide once more."
+            )
         else:
             messages.success(request, f"Conflict {conflict.pk} resolved.")
             return redirect("operator-conflict", pk=conflict.pk)
