@@ -172,3 +172,30 @@ def test_withdrawing_a_compensated_claim_gives_its_unit_back_and_supersedes_the_
         assert answer["units"][0]["certificate"] not in (old.code, new.code)
     else:
         assert answer["status"] == "not_registered"
+
+
+def test_a_claim_transferred_to_a_certified_registration_gives_it_a_new_version(
+    world: World, client: Client
+) -> None:
+    other = make_organisation(OrganisationKind.PARTNER)
+    issue(world, 4)
+    register(world, imeis=[imei(1)])
+    second = register(world, imeis=[imei(1), imei(2)], partner=other, actor=world.operator_user)
+    allocate(world)
+    [first_version] = Certificate.objects.filter(registration=second)
+    assert first_version.snapshot["devices"] == 1
+
+    partner_actions.resolve_conflict(
+        actor=world.operator_user,
+        conflict=Conflict.objects.get(),
+        decision="transfer",
+        reason="the first partner never sold it",
+    )
+    allocate(world)
+
+    latest = Certificate.objects.filter(registration=second).latest("version")
+    assert latest.supersedes == first_version
+    assert latest.snapshot["devices"] == 2
+    assert "transferred" in first_version.withdrawal.reason
+    _, answer = ask_api(client, imei=imei(1))
+    assert answer["units"][0]["certificate"] == latest.code

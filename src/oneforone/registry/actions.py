@@ -193,6 +193,13 @@ def _allocate(
         return result
     Allocation.objects.bulk_create(result.allocations)
     ledger.record([_allocation_event(a) for a in result.allocations], now=now)
+    # A certified registration owed more when a device claim was transferred to it: its
+    # certificate no longer covers every device, and the new version will.
+    _withdraw_certificates(
+        sorted({a.registration_id for a in result.allocations}),
+        "a device claim was transferred to the registration; a new version covers it",
+        now,
+    )
     result.certificates = _issue_certificates(completed, now)
     return result
 

@@ -16,7 +16,7 @@ def certificate_snapshot(registration: Registration) -> dict[str, Any]:
         "partner": registration.partner.name,
         "registration": registration.reference,
         "category": registration.category.name,
-        "devices": registration.quantity,
+        "devices": registration.quantity - registration.devices_excluded,
         "units": registration.units_owed,
         "unit_blocks": [a.block for a in allocations],
         "origin_countries": sorted({b.origin_country for b in batches}),
