@@ -675,3 +675,17 @@ def test_the_operator_navigation_links_the_registry_pages(scenario: Scenario) ->
         assert f'href="{reverse(name)}"' in page
     partner_page = text(client_for(scenario.world.partner_admin).get(reverse("dashboard")))
     assert reverse("operator-registry-allocation") not in partner_page
+
+
+def test_the_backlog_chart_escapes_partner_names_and_is_left_out_when_nothing_is_owed(
+    world: World,
+) -> None:
+    from oneforone.registry.operator_views import backlog_chart
+
+    assert backlog_chart(queries.backlog()) is None
+    partner = factories.make_organisation("partner", name="Tools <&> Phones")
+    factories.register(world, quantity=2, partner=partner, actor=factories.make_member(partner))
+    chart = str(backlog_chart(queries.backlog()))
+    assert "Tools &lt;&amp;&gt; Phones" in chart
+    assert "<&>" not in chart
+    assert "2 waiting" in chart

@@ -46,20 +46,21 @@ def stacked_bars(
     rows: Sequence[StackedRow], series: Sequence[tuple[str, str]], *, title: str
 ) -> SafeString:
     """One horizontal bar per row, split into its series (name, colour), with a legend and a note
-    after each bar; e.g. units allocated and units waiting per partner, on one scale."""
-    width, label_w, row_h, legend_h, note_w = 480, 150, 30, 24, 120
+    after each bar; e.g. units allocated and units waiting per partner, on one scale. Narrower
+    than the other charts, so that its text stays readable on a phone."""
+    width, label_w, row_h, legend_h, note_w = 420, 145, 30, 24, 110
     height = legend_h + row_h * len(rows) + 6
     top = max((sum(r.values) for r in rows), default=0) or 1
     parts = []
     for s, (name, color) in enumerate(series):
-        key_x = label_w + s * 130
+        key_x = label_w + s * 125
         parts.append(
             f'<rect x="{key_x}" y="5" width="12" height="12" fill="{color}"/>'
             f'<text x="{key_x + 16}" y="15">{escape(name)}</text>'
         )
     for i, row in enumerate(rows):
         y = legend_h + i * row_h
-        label = row.label if len(row.label) <= 22 else row.label[:21] + "…"
+        label = row.label if len(row.label) <= 18 else row.label[:17] + "…"
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(label)}'
             f"<title>{escape(row.label)}</title></text>"

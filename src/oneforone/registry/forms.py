@@ -22,6 +22,9 @@ from oneforone.registry.models import (
 )
 
 NUMBER = {"inputmode": "numeric", "min": "1"}
+# A select is as wide as its longest option unless told otherwise: long partner names would
+# push it past a phone's screen.
+SELECT = forms.Select(attrs={"style": "width:100%;min-width:0"})
 
 
 def country_name(code: str) -> str:
@@ -48,7 +51,7 @@ class CancellationForm(forms.Form):
         help_text="e.g. O4O-GH-2026-0000120001-0000120050-X; a single serial cancels one unit",
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
-    reason = forms.ChoiceField(choices=CancellationReason.choices)
+    reason = forms.ChoiceField(choices=CancellationReason.choices, widget=SELECT)
     explanation = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -136,7 +139,7 @@ class ReservationForm(forms.Form):
     """Set units aside for a partner's quota (a tender, a programme) before it registers."""
 
     partner = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label="choose the partner"
+        queryset=Organisation.objects.none(), empty_label="choose the partner", widget=SELECT
     )
     label = forms.CharField(
         max_length=100,

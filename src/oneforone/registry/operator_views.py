@@ -164,7 +164,7 @@ def cancellations(request: HttpRequest, membership: Membership) -> HttpResponse:
                 explanation=data["explanation"],
             )
         except actions.CancellationRefused as error:
-            form.add_error(None, f"{explain(error)} Nothing was cancelled; check the units.")
+            form.add_error(None, f"{explain(error)} Check the units and review again.")
             return render(request, "registry/operator/cancellations.html", context)
         messages.success(
             request,
@@ -275,7 +275,7 @@ def reservations(request: HttpRequest, membership: Membership) -> HttpResponse:
                 accept_fewer=data["accept_fewer"],
             )
         except actions.ReservationRefused as error:
-            form.add_error(None, f"{explain(error)} Nothing was reserved.")
+            form.add_error(None, explain(error))
         else:
             reserved = sum(b.quantity for b in blocks)
             note = "" if reserved == data["quantity"] else f" ({data['quantity']:,} were asked)"
