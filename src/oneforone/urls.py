@@ -18,4 +18,5 @@ urlpatterns = [
     path("shipments/", include("oneforone.shipments.urls")),
     path("recycling/", include("oneforone.recycling.urls")),
     path("", include("oneforone.registry.urls")),
+    path("operator/registry/", include("oneforone.registry.operator_urls")),
 ]

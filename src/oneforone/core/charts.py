@@ -35,6 +35,50 @@ def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeS
     return _svg(width, height, title, "".join(rows))
 
 
+@dataclass(frozen=True)
+class StackedRow:
+    label: str
+    values: Sequence[float]
+    note: str = ""
+
+
+def stacked_bars(
+    rows: Sequence[StackedRow], series: Sequence[tuple[str, str]], *, title: str
+) -> SafeString:
+    """One horizontal bar per row, split into its series (name, colour), with a legend and a note
+    after each bar; e.g. units allocated and units waiting per partner, on one scale. Narrower
+    than the other charts, so that its text stays readable on a phone."""
+    width, label_w, row_h, legend_h, note_w = 420, 145, 30, 24, 110
+    height = legend_h + row_h * len(rows) + 6
+    top = max((sum(r.values) for r in rows), default=0) or 1
+    parts = []
+    for s, (name, color) in enumerate(series):
+        key_x = label_w + s * 125
+        parts.append(
+            f'<rect x="{key_x}" y="5" width="12" height="12" fill="{color}"/>'
+            f'<text x="{key_x + 16}" y="15">{escape(name)}</text>'
+        )
+    for i, row in enumerate(rows):
+        y = legend_h + i * row_h
+        label = row.label if len(row.label) <= 18 else row.label[:17] + "…"
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(label)}'
+            f"<title>{escape(row.label)}</title></text>"
+        )
+        x = float(label_w)
+        for value, (name, color) in zip(row.values, series, strict=True):
+            w = (width - label_w - note_w) * value / top
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" '
+                f'fill="{color}"><title>{escape(row.label)} {escape(name)}: {value:,.0f}'
+                "</title></rect>"
+            )
+            x += w
+        if row.note:
+            parts.append(f'<text x="{x + 6:.1f}" y="{y + 19}">{escape(row.note)}</text>')
+    return _svg(width, height, title, "".join(parts))
+
+
 def grouped_columns(
     labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str
 ) -> SafeString:

@@ -79,9 +79,10 @@ def pipeline() -> Pipeline:
              JOIN shipments_consignment c ON c.id = r.consignment_id WHERE c.state = 'received'),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch)
-            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_allocation WHERE revoked_at IS NULL
+            - (SELECT COALESCE(SUM(a.quantity), 0) FROM registry_allocation a
+                 WHERE a.revoked_at IS NULL
                  AND NOT EXISTS (SELECT 1 FROM registry_reservation s
-                                 WHERE s.released_at IS NULL AND s.units @> units))
+                                 WHERE s.released_at IS NULL AND s.units @> a.units))
             - (SELECT COALESCE(SUM(quantity), 0) FROM registry_reservation
                  WHERE released_at IS NULL)
             - (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation),

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from oneforone.accounts.models import OrganisationKind
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import Membership, OrganisationKind, Role, User
+from oneforone.accounts.permissions import NotAllowed, require_admin
 from oneforone.accounts.queries import membership_of
 from oneforone.core.charts import Bar, grouped_columns, horizontal_bars
 from oneforone.impact import queries as impact
+from oneforone.registry import actions as registry_actions
+from oneforone.registry import queries as registry_queries
+from oneforone.registry.forms import AllocationPreferenceForm
+from oneforone.registry.models import AllocationPreference
 
 PIPELINE_COLORS = ["#9ca3af", "#0e7490", "#ca8a04", "#166534"]
 
@@ -35,7 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     partner = organisation if organisation.kind == OrganisationKind.PARTNER else None
     pipeline = impact.pipeline()
     categories = impact.by_category(partner)
-    context = {
+    context: dict[str, Any] = {
         "partner": partner,
         "totals": impact.registry_totals(partner),
         "pipeline": pipeline,
@@ -61,4 +71,44 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             title="Devices registered and compensated by category",
         ),
     }
+    if partner is not None:
+        context["backlog"] = registry_queries.backlog(partner).for_partner(partner)
+        context["preference"] = AllocationPreference.objects.filter(partner=partner).first()
+        context["can_set_preference"] = membership.role == Role.ADMIN
     return render(request, "reporting/dashboard.html", context)
+
+
+@member_of_kind(OrganisationKind.PARTNER, write=True)
+def allocation_preference(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """A partner administrator sets the partner's own allocation preference."""
+    partner = membership.organisation
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        require_admin(user, partner)
+    except NotAllowed as error:
+        raise PermissionDenied(
+            f"{error}: ask an administrator of {partner.name} to change the preference."
+        ) from error
+    form, preference = AllocationPreferenceForm.for_partner(
+        request.POST if request.method == "POST" else None, partner
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        registry_actions.set_allocation_preference(
+            actor=user,
+            partner=partner,
+            origin_countries=data["origin_countries"],
+            vintage_years=data["vintage_years"],
+            strict=data["strict"],
+            allow_partial=data["allow_partial"],
+        )
+        messages.success(
+            request, "Saved your allocation preference; it applies from the next allocation run."
+        )
+        return redirect("dashboard")
+    return render(
+        request,
+        "reporting/allocation_preference.html",
+        {"partner": partner, "form": form, "preference": preference},
+    )
