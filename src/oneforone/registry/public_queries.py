@@ -477,7 +477,9 @@ def _events(
                 HistoryEvent(a.ended_at, "revoked", a.block, f"Revoked because {a.reason}")
             )
     for certificate in certificates:
-        text = f"Certificate {certificate.code} (version {certificate.version}) issued to {certificate.snapshot['partner']}"
+        text = (
+            f"Certificate version {certificate.version} issued to {certificate.snapshot['partner']}"
+        )
         events.append(
             HistoryEvent(certificate.issued_at, "certificate issued", "", text, certificate.code)
         )
@@ -488,7 +490,7 @@ def _events(
                     withdrawal.withdrawn_at,
                     "certificate withdrawn",
                     "",
-                    f"Certificate {certificate.code} withdrawn because {withdrawal.reason}",
+                    f"Certificate withdrawn because {withdrawal.reason}",
                     certificate.code,
                 )
             )

@@ -41,6 +41,7 @@ ALLOCATIONS_PER_PAGE = 50
 ROOTS_PER_PAGE = 30
 _BATCH_NUMBER = re.compile(r"^(?:BATCH\s*)?#?\s*(\d{1,12})$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+_SERIAL_LIKE = re.compile(r"^[O0]4[O0]")  # the prefix, or it typed with zeros
 
 
 class NotFound(Exception):
@@ -70,8 +71,12 @@ def _target_of(query: str) -> str:
     try:
         block = serials.parse(query)
     except serials.SerialError as error:
+        if _SERIAL_LIKE.match(upper) or upper.count(serials.SEPARATOR) >= 3:
+            # Meant as a serial: say what is wrong with it.
+            raise NotFound(str(error)) from None
         raise NotFound(
-            f"Not a certificate code, batch or consignment, nor a serial: {error}"
+            f"Nothing matches {query!r}: it is not a certificate code, a batch number, a "
+            "consignment reference or a unit serial."
         ) from None
     try:
         public_queries.locate(block)
