@@ -82,7 +82,9 @@ def batches() -> QuerySet[IssuanceBatch]:
     """
     this_batch = OuterRef("pk")
     held_in_reservation = Reservation.objects.filter(
-        DataContains(F("units"), OuterRef("units")), released_at__isnull=True
+        DataContains(F("units"), OuterRef("units")),
+        batch=OuterRef("batch"),
+        released_at__isnull=True,
     )
     return (
         IssuanceBatch.objects.select_related("consignment__recycler", "treatment")
