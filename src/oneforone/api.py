@@ -24,6 +24,7 @@ from oneforone.partners.queries import (
 from oneforone.partners.schemas import RegistrationRow
 from oneforone.registry.device_api import router as device_router
 from oneforone.registry.models import Certificate
+from oneforone.registry.public_api import router as public_router
 
 
 class PartnerKey(APIKeyHeader):
@@ -238,3 +239,7 @@ def get_certificate(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
             "verify_url": verification_url(certificate),
         },
     )
+
+
+# The public registry (no key): batches, units, ledger roots; see registry/public_api.py.
+api.add_router("/public/", public_router)

@@ -1,28 +1,31 @@
 from __future__ import annotations
 
-import re
-
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind
 from oneforone.accounts.queries import system_user
+from oneforone.core.ledger import canonical_json
 from oneforone.core.qr import qr_svg
 from oneforone.impact import queries as impact
-from oneforone.registry import actions
+from oneforone.registry import actions, public_queries
 from oneforone.registry.certificate_pdf import verification_url
 from oneforone.registry.models import Certificate
+from oneforone.registry.public_views import public_page
 
-_CODE = re.compile(r"^C-[2-9A-HJ-NP-Z]{10}$")
 
-
+@public_page
 def verify_search(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("code", "").strip().upper()
     if code:
-        if _CODE.match(code) and Certificate.objects.filter(code=code).exists():
+        if (
+            public_queries.CERTIFICATE_CODE.match(code)
+            and Certificate.objects.filter(code=code).exists()
+        ):
             return redirect("verify", code=code)
         messages.error(
             request,
@@ -32,9 +35,19 @@ def verify_search(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/verify_search.html", {"code": code})
 
 
+def _certificate(code: str) -> Certificate:
+    return get_object_or_404(
+        Certificate.objects.select_related("document", "withdrawal", "supersedes", "superseded_by"),
+        code=code,
+    )
+
+
+@public_page
 def verify(request: HttpRequest, code: str) -> HttpResponse:
-    certificate = get_object_or_404(Certificate.objects.select_related("document"), code=code)
+    certificate = _certificate(code)
     url = verification_url(certificate)
+    entry = public_queries.certificate_entry(certificate)
+    proof = public_queries.entry_json(entry) if entry else None
     return render(
         request,
         "registry/verify.html",
@@ -44,10 +57,27 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
             "qr": qr_svg(url),
             "url": url,
             "document": getattr(certificate, "document", None),
+            "withdrawal": getattr(certificate, "withdrawal", None),
+            "superseded_by": getattr(certificate, "superseded_by", None),
+            "entry": entry,
+            "proof": proof,
+            "proof_ok": proof is not None
+            and public_queries.proof_checks(proof["entry_hash"], proof["proof"]),
+            "canonical": canonical_json(proof["fields"]) if proof and proof["fields"] else "",
         },
     )
 
 
+@public_page
+def verify_json(request: HttpRequest, code: str) -> JsonResponse:
+    """Everything a verifier needs: see docs/public-registry.md and docs/verify_certificate.py."""
+    document = public_queries.certificate_json(
+        _certificate(code), base_url=settings.PUBLIC_BASE_URL.rstrip("/")
+    )
+    return JsonResponse(document, json_dumps_params={"indent": 2})
+
+
+@public_page
 def verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
     certificate = get_object_or_404(
         Certificate.objects.select_related("registration__partner"), code=code
