@@ -99,11 +99,14 @@ def test_operator_allocates_from_the_allocation_page(world: World) -> None:
     registration = factories.register(world, quantity=3)
     factories.issue(world, 3)
     client = _client_for(world.operator_user)
-    assert client.get(reverse("operator-allocation")).status_code == 200
-    client.post(reverse("operator-allocation-run"))
+    assert client.get(reverse("operator-registry-allocation")).status_code == 200
+    client.post(reverse("operator-registry-allocation-run"))
     assert Certificate.objects.filter(registration=registration).exists()
     assert (
-        _client_for(world.partner_admin).post(reverse("operator-allocation-run")).status_code == 403
+        _client_for(world.partner_admin)
+        .post(reverse("operator-registry-allocation-run"))
+        .status_code
+        == 403
     )
 
 

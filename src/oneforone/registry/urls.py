@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from oneforone.registry import public_views, views
 
@@ -20,6 +21,8 @@ urlpatterns = [
         name="ledger-entry-json",
     ),
     path("ledger/entry/<str:entry_hash>", public_views.ledger_entry, name="ledger-entry"),
-    path("operator/allocation/", views.allocation, name="operator-allocation"),
-    path("operator/allocation/run/", views.run_allocation, name="operator-allocation-run"),
+    path(
+        "operator/allocation/",
+        RedirectView.as_view(pattern_name="operator-registry-allocation", permanent=True),
+    ),
 ]

@@ -2,16 +2,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
-from oneforone.accounts.models import Membership, Organisation, OrganisationKind
+from oneforone.accounts.models import OrganisationKind
 from oneforone.accounts.queries import system_user
 from oneforone.core.ledger import canonical_json
 from oneforone.core.qr import qr_svg
-from oneforone.impact import queries as impact
 from oneforone.registry import actions, public_queries
 from oneforone.registry.certificate_pdf import verification_url
 from oneforone.registry.models import Certificate
@@ -90,41 +88,3 @@ def verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
 
 
 operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
-
-
-@operator_page
-def allocation(request: HttpRequest, membership: Membership) -> HttpResponse:
-    partners = Organisation.objects.filter(kind=OrganisationKind.PARTNER)
-    backlog = [(p, impact.registry_totals(p)) for p in partners]
-    return render(
-        request,
-        "registry/allocation.html",
-        {
-            "pipeline": impact.pipeline(),
-            "totals": impact.registry_totals(),
-            "backlog": backlog,
-        },
-    )
-
-
-@require_POST
-@operator_page
-def run_allocation(request: HttpRequest, membership: Membership) -> HttpResponse:
-    partner = None
-    if partner_id := request.POST.get("partner"):
-        partner = Organisation.objects.filter(pk=partner_id, kind=OrganisationKind.PARTNER).first()
-        if partner is None:
-            raise Http404("No such partner")
-    result = actions.allocate(actor=request.user, partner=partner)  # type: ignore[arg-type]
-    if result.allocations:
-        messages.success(
-            request,
-            f"Allocated {result.units:,} units to "
-            f"{len({a.registration_id for a in result.allocations}):,} "
-            f"registrations; {len(result.certificates):,} certificates issued.",
-        )
-    else:
-        messages.warning(
-            request, "Nothing to allocate: no open registrations or no available units."
-        )
-    return redirect("operator-allocation")
