@@ -163,7 +163,7 @@ def test_demo_loads_every_stage_over_a_history():
     assert "1 superseded" in summary
     assert "1 open" in summary
     assert reservation.label in summary
-    assert f"{len(ledger_days)} daily Merkle roots" in summary
+    assert f"{len(ledger_days)} daily Merkle roots published" in summary
     assert f"http://demo.test/verify/device: IMEI {demo.DEMO_IMEI}" in summary
     answer = devices.look_up(demo.DEMO_IMEI)
     assert answer.status == "compensated"

@@ -32,7 +32,7 @@ from decimal import Decimal
 
 import time_machine
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum import luhn
 
@@ -351,9 +351,11 @@ def _load(*, scale: float) -> str:
     demo = Demo()
     timeline = Timeline()
 
-    timeline.at(_moment(rng, first_day - dt.timedelta(days=28), 9, 11), lambda: _setup(demo))
+    # The organisations join a few weeks before the first month of registrations and intakes.
+    first_month = first_day.replace(day=1)
+    timeline.at(_moment(rng, first_month - dt.timedelta(days=21), 9, 11), lambda: _setup(demo))
     timeline.at(
-        _moment(rng, first_day - dt.timedelta(days=14), 10, 16),
+        _moment(rng, first_month - dt.timedelta(days=14), 10, 16),
         lambda: set_allocation_preference(
             actor=demo.users["telco"],
             partner=demo.orgs["telco"],
@@ -362,7 +364,7 @@ def _load(*, scale: float) -> str:
         ),
     )
     timeline.at(
-        _moment(rng, first_day - dt.timedelta(days=10), 10, 16),
+        _moment(rng, first_month - dt.timedelta(days=10), 10, 16),
         lambda: set_allocation_preference(
             actor=demo.users["ministry"], partner=demo.orgs["ministry"], allow_partial=False
         ),
@@ -382,17 +384,14 @@ def _load(*, scale: float) -> str:
             actor=demo.users["operator"],
             partner=demo.orgs["ministry"],
             label=_tender(first_day),
-            quantity=round(TENDER_RESERVED_UNITS * scale),
+            quantity=max(1, round(TENDER_RESERVED_UNITS * scale)),
             accept_fewer=True,
         ),
     )
-    # Some months on, the recycler corrects a count, the morning after a treatment (so that units
-    # are free to compensate the registrations it touches again).
+    # Some months on, the recycler corrects a count, an hour after a treatment: the new units are
+    # still free (allocation runs on Monday mornings) to compensate the registration it touches.
     correction = treatments[round(len(treatments) * 0.6)]
-    timeline.at(
-        dt.datetime.combine(correction.date() + dt.timedelta(days=1), dt.time(9, 30), dt.UTC),
-        lambda: _correct_count(demo),
-    )
+    timeline.at(correction + dt.timedelta(hours=1), lambda: _correct_count(demo))
 
     _schedule_registrations(
         timeline,
@@ -782,7 +781,7 @@ def _correct_count(demo: Demo) -> None:
     """The recycler finds it counted a few phones too many in a batch treated weeks ago.
 
     Cancelling them revokes the allocation that holds them; its registration, certified until
-    now, is compensated again from the units issued the day before and gets certificate version 2.
+    now, is compensated again from the units issued an hour before and gets certificate version 2.
     """
     now = timezone.now()
     batch = (
@@ -792,9 +791,11 @@ def _correct_count(demo: Demo) -> None:
         .first()
     )
     assert batch is not None
-    for allocation in Allocation.objects.filter(batch=batch, reservation__isnull=True).order_by(
-        "-units"
-    ):
+    # Not the tender's units: its deliveries are compensated all at once or not at all.
+    candidates = Allocation.objects.filter(batch=batch).exclude(
+        registration__partner=demo.orgs["ministry"]
+    )
+    for allocation in candidates.order_by("-units"):
         registration = allocation.registration
         if registration.certificates.filter(withdrawal__isnull=True).exists():
             break
@@ -859,10 +860,10 @@ def _schedule_registrations(
         for line, row in enumerate(batch.rows, start=1):
             quantity = max(1, round(row.drawn * factor))
             if row.tac is None:
-                rows.append(
-                    (line, RegistrationRow(reference=row.reference, category=row.category,
-                                           quantity=quantity))
-                )  # fmt: skip
+                counted = RegistrationRow(
+                    reference=row.reference, category=row.category, quantity=quantity
+                )
+                rows.append((line, counted))
                 continue
             imeis = [imei(row.tac, next(serials[row.tac])) for _ in range(max(2, quantity))]
             if row.double_claim:
@@ -871,10 +872,10 @@ def _schedule_registrations(
             elif batch.partner == "brand":
                 brand_imeis = imeis
             devices = [DeviceId(imei=number) for number in imeis]
-            rows.append(
-                (line, RegistrationRow(reference=row.reference, category=row.category,
-                                       devices=devices))
-            )  # fmt: skip
+            listed = RegistrationRow(
+                reference=row.reference, category=row.category, devices=devices
+            )
+            rows.append((line, listed))
         timeline.at(batch.at, _register(demo, batch.partner, rows))
         for row in batch.rows:
             if row.double_claim and not resolved:
@@ -944,15 +945,12 @@ def _plan_registrations(rng: random.Random, first_day: dt.date, today: dt.date) 
             rows = []
             for model in models:
                 code = model.replace(" ", "")
+                reference = f"LUM-{sold:%Y-%m}-{code}"
                 if model in LISTED_LINES:  # lower volumes, each device listed by its IMEI
-                    rows.append(
-                        RowPlan(f"LUM-{sold:%Y-%m}-{code}", "phone", rng.randint(30, 90),
-                                tac=LISTED_LINES[model])
-                    )  # fmt: skip
+                    tac = LISTED_LINES[model]
+                    rows.append(RowPlan(reference, "phone", rng.randint(30, 90), tac=tac))
                 else:
-                    rows.append(
-                        RowPlan(f"LUM-{sold:%Y-%m}-{code}", "phone", rng.randint(400, 1_500))
-                    )
+                    rows.append(RowPlan(reference, "phone", rng.randint(400, 1_500)))
             day = month + dt.timedelta(days=rng.randint(1, 4))
             batches.append(BatchPlan(_moment(rng, day, 6, 8), "brand", rows))
         for number in range(rng.randint(2, 4)):
@@ -1065,7 +1063,6 @@ def _summary(base_url: str, raw_key: str) -> str:
     )
     free = sum(s.size for s in supply.free_stretches())
     cancelled = Cancellation.objects.aggregate(units=Sum("quantity"))["units"] or 0
-    roots = LedgerRoot.objects.aggregate(n=Count("id"), first=Min("day"))
     lines = [
         "oneforone demo data loaded.",
         "",
@@ -1100,12 +1097,9 @@ def _summary(base_url: str, raw_key: str) -> str:
         *_preference_lines(),
         *_reservation_lines(),
         *_cancellation_lines(),
-        _certificate_line(),
+        _certificate_line(base_url),
         _conflict_line(base_url),
-        f"Unit ledger: {LedgerEntry.objects.count():,} entries; {roots['n']:,} daily Merkle roots "
-        f"published since {roots['first']:%d %B %Y}"
-        if roots["n"]
-        else "Unit ledger: no roots",
+        _ledger_line(),
         "",
         f"Open {base_url}/ and sign in with one of these logins:",
         *_logins(),
@@ -1150,16 +1144,29 @@ def _cancellation_lines() -> list[str]:
     return lines
 
 
-def _certificate_line() -> str:
+def _certificate_line(base_url: str) -> str:
     total = Certificate.objects.count()
-    superseded = Certificate.objects.filter(superseded_by__isnull=False).count()
+    superseded = Certificate.objects.filter(superseded_by__isnull=False).order_by("issued_at")
     withdrawn = Certificate.objects.filter(
         withdrawal__isnull=False, superseded_by__isnull=True
     ).count()
-    line = f"Certificates: {total:,}, of which {superseded} superseded by a later version"
+    line = f"Certificates: {total:,}, of which {superseded.count()} superseded by a later version"
     if withdrawn:
         line += f" and {withdrawn} withdrawn, awaiting units"
+    if example := superseded.first():
+        line += f" (see {base_url}/verify/{example.code})"
     return line
+
+
+def _ledger_line() -> str:
+    roots = LedgerRoot.objects.aggregate(n=Count("id"), first=Min("day"), last=Max("day"))
+    line = f"Unit ledger: {LedgerEntry.objects.count():,} entries, "
+    if not roots["n"]:
+        return line + "no daily root published yet"
+    return line + (
+        f"{roots['n']:,} daily Merkle roots published ({roots['first']:%d %B %Y} to "
+        f"{roots['last']:%d %B %Y}; `oneforone verify-ledger` recomputes them)"
+    )
 
 
 def _conflict_line(base_url: str) -> str:
@@ -1189,10 +1196,15 @@ def _preference_lines() -> list[str]:
                 n for country, n in units.items() if country in preference.origin_countries
             )
             share = f"{matching / sum(units.values()):.0%}" if units else "none"
+            issued = IssuanceBatch.objects.aggregate(
+                all=Sum("quantity"),
+                there=Sum("quantity", filter=Q(origin_country__in=preference.origin_countries)),
+            )
             wishes.append(
                 f"prefers units collected in {countries}"
                 + (" only" if preference.strict else ", else any")
-                + f" ({share} of its units so far)"
+                + f" ({share} of its units so far; {countries} issued "
+                f"{(issued['there'] or 0) / (issued['all'] or 1):.0%} of all units)"
             )
         if not preference.allow_partial:
             wishes.append("takes a registration's units all at once or waits")
