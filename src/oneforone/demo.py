@@ -149,7 +149,6 @@ DRAFT = "draft"
 # consignment): the last phone collected to the consignment packed, to its dispatch (export
 # papers, container stuffing), to the vessel's loading, sea freight from Tema, Lagos or Douala to
 # Antwerp, and the recycler's queue to completed treatment.
-STEPS = ("packed", "dispatched", "picked_up", "received", "treated")
 STEP_DAYS = ((1, 10), (3, 10), (2, 7), (28, 42), (14, 28))
 LAST_STEP = {DRAFT: 0, DISPATCHED: 1, IN_TRANSIT: 2, RECEIVED: 3, RECEIVED_SHORT: 3, TREATED: 4}
 # When a consignment's last step took place, in days before the load, for it to be at its stage
@@ -164,7 +163,7 @@ STAGE_WINDOW = {
     RECEIVED_SHORT: (13, 1),
     TREATED: (None, 2),
 }
-LAST_TREATMENT_WITHIN = 35  # days: each hub's last treated consignment was treated since
+LAST_TREATMENT_WITHIN = 35  # days before the load: each hub's latest treatment, supply stays fresh
 MIN_COLLECTION_DAYS = 7  # a consignment's phones take at least this long to collect
 
 
