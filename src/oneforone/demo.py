@@ -1,51 +1,98 @@
 """The demo data set: a year and a half of a one-for-one service, loaded through the actions.
 
 `load_if_empty` is what `oneforone demo` calls. Every state change goes through the action that
-owns it (organisations, members, API key, registrations, intakes, lots, consignments, custody
-signatures, reception, treatment with its issuance, allocation with its certificates), so the demo
-carries the same audit trail, signatures and invariants as real use. Only hubs and collectors are
-written directly: there are no actions for them yet.
+owns it (organisations, members, API key, registrations with listed devices, intakes, lots,
+consignments, custody signatures, reception, treatment with its issuance, reservation, allocation
+preferences, allocation with its certificates, a conflict decision, a unit cancellation, the
+ledger's daily roots), so the demo carries the same audit trail, signatures, ledger and invariants
+as real use. Only hubs and collectors are written directly: there are no actions for them yet.
 
-The data is made up (organisation names, collector codes, containers, vessels) but sized and priced
-after DOMAIN.md: collectors paid per phone in local currency (GHS 2.60, NGN 650-700, XAF 250),
-about 55 g a phone without battery, regional collectors delivering 100-400 phones at a time.
-A seeded random generator makes every load identical for a given day and scale.
+The load is a timeline of about eighteen months ending yesterday. Each action runs with the clock
+set to the moment it happened: intakes on their collection days, consignments packed, dispatched,
+picked up, received after four to six weeks at sea and treated two to four weeks later, partners
+registering every month, an allocation run every Monday. Once back at the real now, the Merkle
+root of every finished day of the unit ledger is published.
+
+The data is made up (organisation names, collector codes, containers, vessels, IMEIs) but sized
+and priced after DOMAIN.md: collectors paid per phone in local currency (GHS 2.60, NGN 650-700,
+XAF 250), about 55 g a phone without battery, regional collectors delivering 100-400 phones at a
+time. A seeded random generator makes every load identical for a given day and scale.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import time_machine
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
+from stdnum import luhn
 
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
 from oneforone.collection.actions import record_intake, seal_lot
 from oneforone.collection.models import Area, Collector, Hub, Intake, Lot
-from oneforone.partners.actions import register_devices
-from oneforone.partners.models import Channel, Registration
-from oneforone.partners.schemas import RegistrationRow
+from oneforone.partners.actions import Decision, register_devices, resolve_conflict
+from oneforone.partners.models import Channel, Conflict, ConflictStatus, Registration
+from oneforone.partners.schemas import DeviceId, RegistrationRow
 from oneforone.recycling.actions import complete_treatment, record_reception
 from oneforone.recycling.models import Reception
-from oneforone.registry.actions import allocate
-from oneforone.registry.models import Allocation, Certificate, IssuanceBatch
+from oneforone.registry import supply
+from oneforone.registry.actions import (
+    allocate,
+    cancel_units,
+    publish_ledger_roots,
+    reserve_units,
+    set_allocation_preference,
+)
+from oneforone.registry.models import (
+    Allocation,
+    AllocationPreference,
+    Cancellation,
+    CancellationReason,
+    Certificate,
+    IssuanceBatch,
+    LedgerEntry,
+    LedgerRoot,
+    Reservation,
+)
 from oneforone.shipments.actions import create_consignment, sign_dispatch, sign_pickup
 from oneforone.shipments.models import Consignment, ConsignmentState
 
 DEMO_PASSWORD = "demo-pass-1234"  # noqa: S105 - documented, public demo password
 SEED = 20250106
-FIRST_COLLECTION_DAY = dt.date(2025, 1, 6)
+HISTORY_WEEKS = 78  # collection starts on the Monday about eighteen months before the load
 LOT_PHONES = 2_500  # phones in a sealed lot (a packed box or bag) at scale 1
 OPEN_INTAKES_PER_HUB = 8  # intakes not yet packed, at scale 1
 UNITS_OWED_PER_UNIT_ISSUED = 1.35  # registrations exceed issuance: a backlog remains
+TENDER_RESERVED_UNITS = 3_000  # the ministry's quota, set aside after the first treatment, scale 1
+UNITS_CANCELLED = 12  # the recycler's count correction
+
+# Type allocation codes (the first 8 digits of an IMEI), made up: the brand's two product lines
+# whose devices are registered one by one, and the phones the telco buys from another maker.
+LISTED_LINES = {"X2 Pro": "35840917", "Flip 3": "35840924"}
+TELCO_TAC = "35291106"
+FIRST_SERIAL = 100_001
+
+
+def imei(tac: str, serial: int) -> str:
+    """A valid IMEI: type allocation code, six-digit serial, Luhn check digit."""
+    body = f"{tac}{serial:06d}"
+    return body + luhn.calc_check_digit(body)
+
+
+# The first device of the brand's first registration that lists devices: compensated early on,
+# it is the IMEI the summary suggests trying on /verify/device.
+DEMO_IMEI = imei(LISTED_LINES["X2 Pro"], FIRST_SERIAL)
 
 
 # --- organisations and logins -------------------------------------------------------------------
@@ -98,6 +145,27 @@ IN_TRANSIT = "in_transit"
 DISPATCHED = "dispatched"
 DRAFT = "draft"
 
+# The custody steps in order, and the days each takes after the one before (drawn per
+# consignment): the last phone collected to the consignment packed, to its dispatch (export
+# papers, container stuffing), to the vessel's loading, sea freight from Tema, Lagos or Douala to
+# Antwerp, and the recycler's queue to completed treatment.
+STEP_DAYS = ((1, 10), (3, 10), (2, 7), (28, 42), (14, 28))
+LAST_STEP = {DRAFT: 0, DISPATCHED: 1, IN_TRANSIT: 2, RECEIVED: 3, RECEIVED_SHORT: 3, TREATED: 4}
+# When a consignment's last step took place, in days before the load, for it to be at its stage
+# today: a draft waits for its container, a dispatched one for the vessel, one in transit is
+# still at sea, a received one in the recycler's queue. Treated ones finish two days before the
+# load at the latest, so that their ledger day is over when the roots are published.
+STAGE_WINDOW = {
+    DRAFT: (30, 1),
+    DISPATCHED: (6, 1),
+    IN_TRANSIT: (27, 1),
+    RECEIVED: (13, 1),
+    RECEIVED_SHORT: (13, 1),
+    TREATED: (None, 2),
+}
+LAST_TREATMENT_WITHIN = 35  # days before the load: each hub's latest treatment, supply stays fresh
+MIN_COLLECTION_DAYS = 7  # a consignment's phones take at least this long to collect
+
 
 @dataclass(frozen=True)
 class HubPlan:
@@ -110,12 +178,12 @@ class HubPlan:
     currency: str
     prefix: str  # collector and seal prefix, e.g. GH-ACC
     collectors: int
-    first_day: dt.date
-    phones_per_consignment: int
-    consignments: tuple[str, ...]  # stages, oldest first
-    loose_lots: int
+    start_week: int  # weeks after the demo's first collection day
+    phones_per_day: int  # at scale 1, over the whole history (it grows: see `_pace`)
+    cadence_days: int  # a consignment is packed about this often; all but the last are treated
+    in_flight: tuple[str, ...]  # the stages of the last consignments, oldest first
     intake_size: tuple[int, int]
-    price_by_year: dict[int, Decimal]
+    prices: tuple[Decimal, ...]  # per phone in the first calendar year, the next, ... (last stays)
 
 
 # fmt: off
@@ -123,42 +191,37 @@ HUBS: tuple[HubPlan, ...] = (
     HubPlan(
         org="gh", code="gh-accra", name="Accra hub", city="Accra", country="GH",
         area=Area.URBAN, currency="GHS", prefix="GH-ACC", collectors=12,
-        first_day=FIRST_COLLECTION_DAY, phones_per_consignment=11_000,
-        consignments=(TREATED, TREATED, TREATED, TREATED, TREATED, RECEIVED, IN_TRANSIT, DRAFT),
-        loose_lots=2, intake_size=(100, 400),
-        price_by_year={2025: Decimal("2.60"), 2026: Decimal("2.60")},
+        start_week=0, phones_per_day=180, cadence_days=35,
+        in_flight=(RECEIVED, IN_TRANSIT, DRAFT),
+        intake_size=(100, 400), prices=(Decimal("2.60"),),
     ),
     HubPlan(
         org="gh", code="gh-kumasi", name="Kumasi hub", city="Kumasi", country="GH",
         area=Area.URBAN, currency="GHS", prefix="GH-KUM", collectors=12,
-        first_day=dt.date(2025, 2, 3), phones_per_consignment=6_000,
-        consignments=(TREATED, TREATED, RECEIVED, DISPATCHED),
-        loose_lots=1, intake_size=(100, 400),
-        price_by_year={2025: Decimal("2.60"), 2026: Decimal("2.60")},
+        start_week=4, phones_per_day=55, cadence_days=60,
+        in_flight=(RECEIVED, DISPATCHED),
+        intake_size=(100, 400), prices=(Decimal("2.60"),),
     ),
     HubPlan(
         org="ng", code="ng-lagos", name="Lagos hub", city="Lagos", country="NG",
         area=Area.URBAN, currency="NGN", prefix="NG-LAG", collectors=12,
-        first_day=FIRST_COLLECTION_DAY, phones_per_consignment=11_000,
-        consignments=(TREATED, TREATED, TREATED, RECEIVED, IN_TRANSIT, DISPATCHED),
-        loose_lots=2, intake_size=(100, 400),
-        price_by_year={2025: Decimal("650"), 2026: Decimal("700")},
+        start_week=0, phones_per_day=135, cadence_days=42,
+        in_flight=(RECEIVED, IN_TRANSIT, DISPATCHED),
+        intake_size=(100, 400), prices=(Decimal("650"), Decimal("700")),
     ),
     HubPlan(
         org="cm", code="cm-douala", name="Douala hub", city="Douala", country="CM",
         area=Area.URBAN, currency="XAF", prefix="CM-DLA", collectors=12,
-        first_day=dt.date(2025, 1, 20), phones_per_consignment=9_000,
-        consignments=(TREATED, RECEIVED_SHORT, DRAFT),
-        loose_lots=1, intake_size=(100, 400),
-        price_by_year={2025: Decimal("250"), 2026: Decimal("250")},
+        start_week=2, phones_per_day=65, cadence_days=60,
+        in_flight=(RECEIVED_SHORT, DRAFT),
+        intake_size=(100, 400), prices=(Decimal("250"),),
     ),
     HubPlan(
         org="cm", code="cm-bafoussam", name="Bafoussam hub", city="Bafoussam", country="CM",
         area=Area.RURAL, currency="XAF", prefix="CM-BAF", collectors=11,
-        first_day=dt.date(2025, 4, 7), phones_per_consignment=4_000,
-        consignments=(TREATED, DRAFT),
-        loose_lots=1, intake_size=(100, 250),
-        price_by_year={2025: Decimal("250"), 2026: Decimal("250")},
+        start_week=13, phones_per_day=25, cadence_days=120,
+        in_flight=(DRAFT,),
+        intake_size=(100, 250), prices=(Decimal("250"),),
     ),
 )
 # fmt: on
@@ -172,7 +235,7 @@ class IntakePlan:
     phones: int
     grams_per_phone: float
     battery_share: float
-    collected_on: dt.date = FIRST_COLLECTION_DAY
+    collected_on: dt.date = dt.date.min
 
 
 @dataclass
@@ -188,15 +251,27 @@ class LotPlan:
 class ConsignmentPlan:
     stage: str
     lots: list[LotPlan] = field(default_factory=list)
+    collected_until: dt.date = dt.date.min  # no phone of it is collected later
+    step_days: list[int] = field(default_factory=list)  # days after the step before, STEP_DAYS
 
     @property
     def phones(self) -> int:
         return sum(lot.phones for lot in self.lots)
 
+    def step_dates(self) -> list[dt.date]:
+        """The dates of its custody steps, up to the one that puts it at its stage."""
+        dates = []
+        day = self.collected_until
+        for days in self.step_days[: LAST_STEP[self.stage] + 1]:
+            day += dt.timedelta(days=days)
+            dates.append(day)
+        return dates
+
 
 @dataclass
 class HubPipeline:
     plan: HubPlan
+    first_day: dt.date
     consignments: list[ConsignmentPlan]
     loose_lots: list[LotPlan]
     open_intakes: list[IntakePlan]
@@ -204,6 +279,43 @@ class HubPipeline:
     def intakes_in_order(self) -> list[IntakePlan]:
         lots = [lot for c in self.consignments for lot in c.lots] + self.loose_lots
         return [i for lot in lots for i in lot.intakes] + self.open_intakes
+
+
+# --- the timeline --------------------------------------------------------------------------------
+
+
+class Timeline:
+    """Actions in the order they happened, each run with the clock at its moment."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[dt.datetime, int, Callable[[], object]]] = []
+        self._order = itertools.count()
+
+    def at(self, moment: dt.datetime, action: Callable[[], object]) -> None:
+        heapq.heappush(self._steps, (moment, next(self._order), action))
+
+    def run(self) -> None:
+        while self._steps:
+            moment, _, action = heapq.heappop(self._steps)
+            # The actions take their timestamps from the clock (timezone.now(), localdate()), as
+            # they do in production, and check dates against it (no intake from the future, no
+            # treatment before the arrival). Rather than back-date rows afterwards, which would
+            # break the audit chain, the signatures and the ledger's hashes, the loader sets the
+            # clock to the moment and lets each action write exactly what it would have written
+            # that day. tick=False: every row of one action carries the same moment.
+            with time_machine.travel(moment, tick=False):
+                action()
+
+
+def _moment(rng: random.Random, day: dt.date, first_hour: int, last_hour: int) -> dt.datetime:
+    """A time on `day` (UTC) between the two hours."""
+    minute = rng.randint(first_hour * 60, last_hour * 60)
+    return dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=dt.UTC)
+
+
+def _first_collection_day(today: dt.date) -> dt.date:
+    start = today - dt.timedelta(weeks=HISTORY_WEEKS)
+    return start - dt.timedelta(days=start.weekday())
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -220,13 +332,100 @@ def load_if_empty(*, base_url: str, scale: float = 1.0) -> str:
     return _summary(base_url, raw_key)
 
 
+@dataclass
+class Demo:
+    """What the scheduled actions share: the organisations, their logins, what was made so far."""
+
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    hubs: dict[str, Hub] = field(default_factory=dict)
+    collectors: dict[str, list[Collector]] = field(default_factory=dict)
+    registrations: dict[tuple[str, str], Registration] = field(default_factory=dict)
+
+
 def _load(*, scale: float) -> str:
     rng = random.Random(SEED)
     today = timezone.localdate()
-    system = system_user()
+    first_day = _first_collection_day(today)
+    demo = Demo()
+    timeline = Timeline()
 
-    orgs: dict[str, Organisation] = {}
-    users: dict[str, User] = {}
+    # The organisations join a few weeks before the first month of registrations and intakes.
+    first_month = first_day.replace(day=1)
+    timeline.at(_moment(rng, first_month - dt.timedelta(days=21), 9, 11), lambda: _setup(demo))
+    timeline.at(
+        _moment(rng, first_month - dt.timedelta(days=14), 10, 16),
+        lambda: set_allocation_preference(
+            actor=demo.users["telco"],
+            partner=demo.orgs["telco"],
+            origin_countries=["GH"],
+            strict=False,
+        ),
+    )
+    timeline.at(
+        _moment(rng, first_month - dt.timedelta(days=10), 10, 16),
+        lambda: set_allocation_preference(
+            actor=demo.users["ministry"], partner=demo.orgs["ministry"], allow_partial=False
+        ),
+    )
+
+    pipelines = [_plan_hub(rng, plan, scale, first_day, today) for plan in HUBS]
+    treatments: list[dt.datetime] = []
+    for pipeline in pipelines:
+        treatments += _schedule_hub(timeline, rng, pipeline, demo)
+    treatments.sort()
+    expected_units = sum(c.phones for p in pipelines for c in p.consignments if c.stage == TREATED)
+
+    # The tender's quota is set aside from the first treated consignment, before any allocation.
+    timeline.at(
+        treatments[0] + dt.timedelta(hours=2),
+        lambda: reserve_units(
+            actor=demo.users["operator"],
+            partner=demo.orgs["ministry"],
+            label=_tender(first_day),
+            quantity=max(1, round(TENDER_RESERVED_UNITS * scale)),
+            accept_fewer=True,
+        ),
+    )
+    # Some months on, the recycler corrects a count, an hour after a treatment: the new units are
+    # still free (allocation runs on Monday mornings) to compensate the registration it touches.
+    correction = treatments[round(len(treatments) * 0.6)]
+    timeline.at(correction + dt.timedelta(hours=1), lambda: _correct_count(demo))
+
+    _schedule_registrations(
+        timeline,
+        rng,
+        demo,
+        first_day,
+        today,
+        units_wanted=expected_units * UNITS_OWED_PER_UNIT_ISSUED,
+    )
+
+    # The operator's allocation run, every Monday morning once there are units.
+    monday = treatments[0].date() + dt.timedelta(days=7 - treatments[0].weekday())
+    while monday <= today - dt.timedelta(days=2):
+        timeline.at(
+            dt.datetime.combine(monday, dt.time(6, 0), dt.UTC),
+            lambda: allocate(actor=demo.users["operator"]),
+        )
+        monday += dt.timedelta(weeks=1)
+
+    timeline.run()
+
+    # Back at the real now.
+    _, raw_key = create_api_key(
+        actor=demo.users["brand"], organisation=demo.orgs["brand"], name="Demo webshop integration"
+    )
+    publish_ledger_roots(actor=demo.users["operator"])
+    return raw_key
+
+
+def _tender(first_day: dt.date) -> str:
+    return f"MIN-T{first_day.year - 1}-017"
+
+
+def _setup(demo: Demo) -> None:
+    system = system_user()
     for plan in ORGANISATIONS:
         org = create_organisation(
             actor=system, name=plan.name, slug=plan.slug, kind=plan.kind, country=plan.country
@@ -241,39 +440,17 @@ def _load(*, scale: float) -> str:
             is_staff=plan.superuser,
             is_superuser=plan.superuser,
         )
-        orgs[plan.key] = org
-        users[plan.key] = membership.user
-
-    _, raw_key = create_api_key(
-        actor=users["brand"], organisation=orgs["brand"], name="Demo webshop integration"
-    )
-
-    hubs, collectors = _create_hubs_and_collectors(orgs)
-    pipelines = [_plan_hub(rng, plan, scale, today) for plan in HUBS]
-    packed: list[tuple[dt.date, Consignment, str, User]] = []
-    for pipeline in pipelines:
-        hub = hubs[pipeline.plan.code]
-        packed += _collect_and_pack(pipeline, hub, collectors[hub.code], users, orgs)
-    # Consignments travel oldest first whatever their origin, so issuance interleaves countries.
-    for _, consignment, stage, hub_user in sorted(packed, key=lambda p: (p[0], p[1].pk)):
-        _advance(rng, consignment, stage, hub_user, users, today)
-    expected_units = sum(c.phones for p in pipelines for c in p.consignments if c.stage == TREATED)
-
-    _register(rng, orgs, users, today, units_wanted=expected_units * UNITS_OWED_PER_UNIT_ISSUED)
-    allocate(actor=users["operator"])
-    return raw_key
+        demo.orgs[plan.key] = org
+        demo.users[plan.key] = membership.user
+    _create_hubs_and_collectors(demo)
 
 
-def _create_hubs_and_collectors(
-    orgs: dict[str, Organisation],
-) -> tuple[dict[str, Hub], dict[str, list[Collector]]]:
+def _create_hubs_and_collectors(demo: Demo) -> None:
     """Hubs and collectors have no actions yet: written directly, in one transaction."""
-    hubs: dict[str, Hub] = {}
-    collectors: dict[str, list[Collector]] = {}
     with transaction.atomic():
         for plan in HUBS:
             hub = Hub.objects.create(
-                organisation=orgs[plan.org],
+                organisation=demo.orgs[plan.org],
                 code=plan.code,
                 name=plan.name,
                 country=plan.country,
@@ -281,22 +458,38 @@ def _create_hubs_and_collectors(
                 area=plan.area,
                 currency=plan.currency,
             )
-            hubs[plan.code] = hub
-            collectors[plan.code] = Collector.objects.bulk_create(
+            demo.hubs[plan.code] = hub
+            demo.collectors[plan.code] = Collector.objects.bulk_create(
                 Collector(hub=hub, code=f"{plan.prefix}-{n:03d}")
                 for n in range(1, plan.collectors + 1)
             )
-    return hubs, collectors
 
 
 # --- collection, packing and shipping ------------------------------------------------------------
 
 
-def _plan_hub(rng: random.Random, plan: HubPlan, scale: float, today: dt.date) -> HubPipeline:
-    """Intakes packed into lots packed into consignments, oldest first, dated along the way."""
+def _pace(position: float) -> float:
+    """The service grows: collection runs at 60% of its average pace at the start of the history
+    (`position` 0) and 140% at its end (1)."""
+    return 0.6 + 0.8 * min(max(position, 0.0), 1.0)
+
+
+def _plan_hub(
+    rng: random.Random, plan: HubPlan, scale: float, first_day: dt.date, today: dt.date
+) -> HubPipeline:
+    """A hub's consignments, each closing about every `cadence_days` and sized by the pace of
+    collection over its period, the sealed lots and open intakes collected since the last one
+    closed; intakes packed into lots packed into consignments, oldest first, dated along the way."""
     # Some collectors are busier than others; the same ones stay busy.
     weights = [rng.uniform(0.4, 1.6) for _ in range(plan.collectors)]
     lot_target = LOT_PHONES * scale
+    start = first_day + dt.timedelta(weeks=plan.start_week)
+    yesterday = today - dt.timedelta(days=1)
+    history = (yesterday - first_day).days
+
+    def phones(since: dt.date, until: dt.date) -> float:
+        middle = (since - first_day).days + (until - since).days / 2
+        return plan.phones_per_day * scale * (until - since).days * _pace(middle / history)
 
     def intake() -> IntakePlan:
         return IntakePlan(
@@ -312,24 +505,100 @@ def _plan_hub(rng: random.Random, plan: HubPlan, scale: float, today: dt.date) -
             packed.intakes.append(intake())
         return packed
 
-    consignments = []
-    for stage in plan.consignments:
-        target = plan.phones_per_consignment * scale * rng.uniform(0.85, 1.15)
-        consignment = ConsignmentPlan(stage, [lot(min(lot_target, target))])
-        while consignment.phones + lot_target / 2 < target:
-            consignment.lots.append(lot(lot_target))
-        consignments.append(consignment)
-    loose = [lot(lot_target * rng.uniform(0.8, 1.2)) for _ in range(plan.loose_lots)]
-    open_intakes = [intake() for _ in range(max(1, round(OPEN_INTAKES_PER_HUB * scale)))]
-    pipeline = HubPipeline(plan, consignments, loose, open_intakes)
-    _date_intakes(rng, pipeline.intakes_in_order(), plan.first_day, today)
+    def lots(target: float) -> list[LotPlan]:
+        """Lots of about `lot_target` phones, `target` phones in all."""
+        count = max(1, round(target / lot_target))
+        return [lot(target / count) for _ in range(count)]
+
+    # The last consignment closed two to four weeks ago; the ones before close a cadence apart.
+    last_close = yesterday - dt.timedelta(days=rng.randint(14, 28))
+    count = max((last_close - start).days // plan.cadence_days, len(plan.in_flight) + 1)
+    stages = [TREATED] * (count - len(plan.in_flight)) + list(plan.in_flight)
+    consignments = [ConsignmentPlan(stage) for stage in stages]
+    for number, consignment in enumerate(consignments):
+        jitter = rng.uniform(-0.15, 0.15) if number < count - 1 else 0.0
+        before = count - 1 - number + jitter
+        consignment.collected_until = last_close - dt.timedelta(
+            days=round(before * plan.cadence_days)
+        )
+    _plan_custody(rng, consignments, start, today)
+
+    since = start
+    for consignment in consignments:
+        target = phones(since, consignment.collected_until) * rng.uniform(0.9, 1.1)
+        consignment.lots = lots(target)
+        since = consignment.collected_until
+    # Since the last consignment closed: a third in intakes not packed yet, the rest sealed.
+    tail = phones(since, yesterday)
+    loose = lots(tail * 2 / 3)
+    open_intakes = [intake()]
+    while sum(lot.phones for lot in loose) + LotPlan(open_intakes).phones < tail:
+        open_intakes.append(intake())
+    pipeline = HubPipeline(plan, start, consignments, loose, open_intakes)
+    _date_intakes(rng, pipeline, yesterday)
     return pipeline
 
 
-def _date_intakes(
+def _plan_custody(
+    rng: random.Random, consignments: list[ConsignmentPlan], start: dt.date, today: dt.date
+) -> None:
+    """How long each custody step of each consignment takes, so that each is at its stage today.
+
+    Each consignment's steps take durations drawn from STEP_DAYS after its collection closes on
+    its natural day. Where that would not leave it at its planned stage today, the durations
+    stretch or shrink within their ranges, and only then does its collection close earlier or
+    later.
+    """
+    last_treated = max(n for n, c in enumerate(consignments) if c.stage == TREATED)
+    for number, consignment in enumerate(consignments):
+        days = [rng.randint(*bounds) for bounds in STEP_DAYS]
+        last = LAST_STEP[consignment.stage]
+        earliest, latest = STAGE_WINDOW[consignment.stage]
+        if number == last_treated:  # supply keeps coming: each hub's latest treatment is recent
+            earliest = LAST_TREATMENT_WITHIN
+        natural = consignment.collected_until + dt.timedelta(days=sum(days[: last + 1]))
+        latest_day = today - dt.timedelta(days=latest)
+        earliest_day = latest_day - dt.timedelta(days=(earliest or latest + 10) - latest)
+        if earliest_day <= natural <= latest_day or (earliest is None and natural <= latest_day):
+            target = natural
+        else:  # a day in the window, not its edge, so that no two consignments move in step
+            target = earliest_day + dt.timedelta(
+                days=rng.randint(0, (latest_day - earliest_day).days)
+            )
+        shift = (target - natural).days
+        for step in range(last + 1):
+            low, high = STEP_DAYS[step]
+            change = min(shift, high - days[step]) if shift > 0 else max(shift, low - days[step])
+            days[step] += change
+            shift -= change
+        consignment.collected_until += dt.timedelta(days=shift)
+        consignment.step_days = days
+    # Consignments are collected one after the other: where a later one had to close early, the
+    # one before closes earlier still and its lots wait longer for packing.
+    for later, earlier in itertools.pairwise(reversed(consignments)):
+        overlap = (earlier.collected_until - later.collected_until).days + MIN_COLLECTION_DAYS
+        if overlap > 0:
+            earlier.collected_until -= dt.timedelta(days=overlap)
+            earlier.step_days[0] += overlap
+    if consignments[0].collected_until < start + dt.timedelta(days=MIN_COLLECTION_DAYS):
+        raise ValueError("too many consignments for the demo's history")
+
+
+def _date_intakes(rng: random.Random, pipeline: HubPipeline, last_day: dt.date) -> None:
+    """Spread each consignment's intakes evenly by phones over its collection period, then the
+    loose lots' and the open intakes' over the days since the last consignment closed."""
+    start = pipeline.first_day
+    for consignment in pipeline.consignments:
+        intakes = [i for lot in consignment.lots for i in lot.intakes]
+        _spread(rng, intakes, start, consignment.collected_until)
+        start = consignment.collected_until
+    tail = [i for lot in pipeline.loose_lots for i in lot.intakes] + pipeline.open_intakes
+    _spread(rng, tail, start, last_day)
+
+
+def _spread(
     rng: random.Random, intakes: Sequence[IntakePlan], first: dt.date, last: dt.date
 ) -> None:
-    """Spread collection dates evenly by phones collected, so the pipeline is in date order."""
     total = sum(i.phones for i in intakes)
     span = max((last - first).days, 0)
     days = []
@@ -343,103 +612,142 @@ def _date_intakes(
         item.collected_on = first + dt.timedelta(days=day)
 
 
-def _collect_and_pack(
-    pipeline: HubPipeline,
-    hub: Hub,
-    collectors: list[Collector],
-    users: dict[str, User],
-    orgs: dict[str, Organisation],
-) -> list[tuple[dt.date, Consignment, str, User]]:
-    """Record a hub's intakes and pack them; return its consignments with their planned stage."""
+def _schedule_hub(
+    timeline: Timeline, rng: random.Random, pipeline: HubPipeline, demo: Demo
+) -> list[dt.datetime]:
+    """Put a hub's intakes, lots and custody steps on the timeline; return its treatment moments."""
     plan = pipeline.plan
-    hub_user = users[plan.org]
-    seals = iter(range(1, 10_000))
+    seals = itertools.count(1)
+    first_year = pipeline.first_day.year
 
-    def record(item: IntakePlan) -> Intake:
-        return record_intake(
-            actor=hub_user,
-            hub=hub,
-            collector=collectors[item.collector],
-            collected_on=item.collected_on,
-            phones=item.phones,
-            net_weight_kg=_kg(item.phones * item.grams_per_phone / 1000),
-            batteries_removed=round(item.phones * item.battery_share),
-            price_per_phone=plan.price_by_year.get(
-                item.collected_on.year, plan.price_by_year[max(plan.price_by_year)]
-            ),
-            currency=plan.currency,
-        )
+    def record(item: IntakePlan, into: list[Intake]) -> Callable[[], object]:
+        price = plan.prices[min(item.collected_on.year - first_year, len(plan.prices) - 1)]
 
-    def pack(lot: LotPlan) -> Lot:
-        intakes = [record(item) for item in lot.intakes]
-        year = lot.intakes[-1].collected_on.year
-        return seal_lot(
-            actor=hub_user,
-            hub=hub,
-            seal_number=f"{plan.prefix}-{year}-S{next(seals):05d}",
-            intakes=intakes,
-        )
+        def action() -> None:
+            into.append(
+                record_intake(
+                    actor=demo.users[plan.org],
+                    hub=demo.hubs[plan.code],
+                    collector=demo.collectors[plan.code][item.collector],
+                    collected_on=item.collected_on,
+                    phones=item.phones,
+                    net_weight_kg=_kg(item.phones * item.grams_per_phone / 1000),
+                    batteries_removed=round(item.phones * item.battery_share),
+                    price_per_phone=price,
+                    currency=plan.currency,
+                )
+            )
 
-    packed = []
+        return action
+
+    def pack(lot: LotPlan, into: list[Lot]) -> None:
+        """The lot's intakes, each on its day, then its seal the same evening."""
+        intakes: list[Intake] = []
+        moments = []
+        for item in lot.intakes:
+            moments.append(_moment(rng, item.collected_on, 8, 16))
+            timeline.at(moments[-1], record(item, intakes))
+        seal_number = f"{plan.prefix}-{lot.intakes[-1].collected_on.year}-S{next(seals):05d}"
+
+        def action() -> None:
+            into.append(
+                seal_lot(
+                    actor=demo.users[plan.org],
+                    hub=demo.hubs[plan.code],
+                    seal_number=seal_number,
+                    intakes=intakes,
+                )
+            )
+
+        timeline.at(max(moments) + dt.timedelta(minutes=rng.randint(30, 240)), action)
+
+    treatments = []
     for number, planned in enumerate(pipeline.consignments, start=1):
-        lots = [pack(lot) for lot in planned.lots]
-        last_collected = planned.lots[-1].intakes[-1].collected_on
-        consignment = create_consignment(
-            actor=hub_user,
-            reference=f"CSG-{plan.prefix}-{last_collected.year}-{number:03d}",
-            hub=hub,
-            lots=lots,
-            carrier=orgs["carrier"],
-            recycler=orgs["recycler"],
-        )
-        packed.append((last_collected, consignment, planned.stage, hub_user))
+        lots: list[Lot] = []
+        for lot in planned.lots:
+            pack(lot, lots)
+        reference = f"CSG-{plan.prefix}-{planned.collected_until.year}-{number:03d}"
+        steps = _custody_steps(rng, planned, reference, lots, demo, plan)
+        for day, (first_hour, last_hour), action in steps:
+            moment = _moment(rng, day, first_hour, last_hour)
+            timeline.at(moment, action)
+        if planned.stage == TREATED:
+            treatments.append(moment)
     for lot in pipeline.loose_lots:
-        pack(lot)
+        pack(lot, [])
     for item in pipeline.open_intakes:
-        record(item)
-    return packed
+        timeline.at(_moment(rng, item.collected_on, 8, 16), record(item, []))
+    return treatments
 
 
-def _advance(
+def _custody_steps(
     rng: random.Random,
-    consignment: Consignment,
-    stage: str,
-    hub_user: User,
-    users: dict[str, User],
-    today: dt.date,
-) -> None:
-    """Sign the custody steps up to the consignment's planned stage."""
-    if stage == DRAFT:
-        return
-    consignment = sign_dispatch(
-        actor=hub_user, consignment=consignment, container_number=_container_number(rng)
-    )
-    if stage == DISPATCHED:
-        return
-    voyage = f"{rng.randint(1, 52):03d}{rng.choice('NS')}"
-    consignment = sign_pickup(
-        actor=users["carrier"],
-        consignment=consignment,
-        vehicle=f"{rng.choice(VESSELS)}, voyage {voyage}",
-    )
-    if stage == IN_TRANSIT:
-        return
-    dispatched = consignment.phones_dispatched or 0
-    weight = consignment.net_weight_kg_dispatched or Decimal(0)
-    if stage == RECEIVED_SHORT:
+    planned: ConsignmentPlan,
+    reference: str,
+    lots: list[Lot],
+    demo: Demo,
+    plan: HubPlan,
+) -> list[tuple[dt.date, tuple[int, int], Callable[[], object]]]:
+    """A consignment's steps up to its planned stage: (day, working hours, action)."""
+    # Drawn now, so that the random sequence does not depend on the order the actions run in.
+    container = _container_number(rng)
+    vessel = f"{rng.choice(VESSELS)}, voyage {rng.randint(1, 52):03d}{rng.choice('NS')}"
+    dispatched = planned.phones
+    if planned.stage == RECEIVED_SHORT:
         counted = round(dispatched * 0.98)
     else:  # a phone or two per thousand lost or miscounted, within tolerance
         counted = dispatched - rng.randint(0, dispatched // 500)
     # The recycler weighs a little less than the hub: dust, moisture, a scale of its own.
-    received_kg = _kg(float(weight) * counted / dispatched * rng.uniform(0.990, 1.000))
-    record_reception(
-        actor=users["recycler"],
-        consignment=consignment,
-        counted_phones=counted,
-        net_weight_kg=received_kg,
-    )
-    if stage == TREATED:
-        complete_treatment(actor=users["recycler"], consignment=consignment, completed_on=today)
+    weighed = rng.uniform(0.990, 1.000)
+    held: list[Consignment] = []
+
+    def create() -> None:
+        held.append(
+            create_consignment(
+                actor=demo.users[plan.org],
+                reference=reference,
+                hub=demo.hubs[plan.code],
+                lots=lots,
+                carrier=demo.orgs["carrier"],
+                recycler=demo.orgs["recycler"],
+            )
+        )
+
+    def dispatch() -> None:
+        held[0] = sign_dispatch(
+            actor=demo.users[plan.org], consignment=held[0], container_number=container
+        )
+
+    def pickup() -> None:
+        held[0] = sign_pickup(actor=demo.users["carrier"], consignment=held[0], vehicle=vessel)
+
+    def receive() -> None:
+        consignment = held[0]
+        assert consignment.phones_dispatched == dispatched
+        weight = float(consignment.net_weight_kg_dispatched or 0)
+        record_reception(
+            actor=demo.users["recycler"],
+            consignment=consignment,
+            counted_phones=counted,
+            net_weight_kg=_kg(weight * counted / dispatched * weighed),
+        )
+
+    def treat() -> None:
+        complete_treatment(
+            actor=demo.users["recycler"], consignment=held[0], completed_on=timezone.localdate()
+        )
+
+    actions: list[tuple[tuple[int, int], Callable[[], object]]] = [
+        ((8, 12), create),
+        ((7, 15), dispatch),
+        ((6, 18), pickup),
+        ((8, 15), receive),
+        ((13, 17), treat),
+    ]
+    return [
+        (day, hours, action)
+        for day, (hours, action) in zip(planned.step_dates(), actions, strict=False)
+    ]
 
 
 def _kg(value: float) -> Decimal:
@@ -465,13 +773,71 @@ def _iso6346_check_digit(code: str) -> int:
     return total % 11 % 10
 
 
+# --- the count correction ------------------------------------------------------------------------
+
+
+def _correct_count(demo: Demo) -> None:
+    """The recycler finds it counted a few phones too many in a batch treated weeks ago.
+
+    Cancelling them revokes the allocation that holds them; its registration, certified until
+    now, is compensated again from the units issued an hour before and gets certificate version 2.
+    """
+    now = timezone.now()
+    batch = (
+        IssuanceBatch.objects.filter(issued_at__lte=now - dt.timedelta(days=14))
+        .select_related("consignment")
+        .order_by("-issued_at")
+        .first()
+    )
+    assert batch is not None
+    # Not the tender's units: its deliveries are compensated all at once or not at all.
+    candidates = Allocation.objects.filter(batch=batch).exclude(
+        registration__partner=demo.orgs["ministry"]
+    )
+    for allocation in candidates.order_by("-units"):
+        registration = allocation.registration
+        if registration.certificates.filter(withdrawal__isnull=True).exists():
+            break
+    else:
+        return
+    cancelled = min(UNITS_CANCELLED, allocation.quantity)
+    cancel_units(
+        actor=demo.users["recycler"],
+        batch=batch,
+        first=allocation.units.upper - cancelled,
+        last=allocation.units.upper - 1,
+        reason=CancellationReason.COUNT_CORRECTED,
+        explanation=(
+            f"Recount of consignment {batch.consignment.reference} at the shredder infeed: "
+            f"{cancelled} phones fewer than counted at reception (a crate was counted twice)."
+        ),
+    )
+
+
 # --- registrations -------------------------------------------------------------------------------
 
 
-def _register(
+@dataclass
+class RowPlan:
+    reference: str
+    category: str
+    drawn: int  # quantity before scaling to the supply
+    tac: str | None = None  # devices listed one by one, with IMEIs of this type allocation code
+    double_claim: bool = False  # one listed IMEI was registered by the brand before
+
+
+@dataclass
+class BatchPlan:
+    at: dt.datetime
+    partner: str
+    rows: list[RowPlan]
+
+
+def _schedule_registrations(
+    timeline: Timeline,
     rng: random.Random,
-    orgs: dict[str, Organisation],
-    users: dict[str, User],
+    demo: Demo,
+    first_day: dt.date,
     today: dt.date,
     *,
     units_wanted: float,
@@ -481,63 +847,130 @@ def _register(
     Quantities are drawn first and then scaled so the units owed exceed the units issued:
     allocation (oldest registration first) compensates the early months and leaves a backlog.
     """
+    batches = _plan_registrations(rng, first_day, today)
     units = {"phone": 1, "tablet": 2, "laptop": 3}
-    months: list[tuple[str, list[tuple[str, str, int]]]] = []  # (partner, [(ref, category, qty)])
-    month = FIRST_COLLECTION_DAY.replace(day=1)
+    drawn = sum(row.drawn * units[row.category] for b in batches for row in b.rows)
+    factor = units_wanted / drawn
+    serials = {tac: itertools.count(FIRST_SERIAL) for tac in [*LISTED_LINES.values(), TELCO_TAC]}
+    brand_imeis: list[str] = []  # the last brand registration's listed devices, so far
+    resolved = False
+    for batch in sorted(batches, key=lambda b: b.at):
+        rows = []
+        for line, row in enumerate(batch.rows, start=1):
+            quantity = max(1, round(row.drawn * factor))
+            if row.tac is None:
+                counted = RegistrationRow(
+                    reference=row.reference, category=row.category, quantity=quantity
+                )
+                rows.append((line, counted))
+                continue
+            imeis = [imei(row.tac, next(serials[row.tac])) for _ in range(max(2, quantity))]
+            if row.double_claim:
+                # The telco resold a phone the brand had registered at sale, and lists it too.
+                imeis[rng.randrange(len(imeis))] = brand_imeis[min(2, len(brand_imeis) - 1)]
+            elif batch.partner == "brand":
+                brand_imeis = imeis
+            devices = [DeviceId(imei=number) for number in imeis]
+            listed = RegistrationRow(
+                reference=row.reference, category=row.category, devices=devices
+            )
+            rows.append((line, listed))
+        timeline.at(batch.at, _register(demo, batch.partner, rows))
+        for row in batch.rows:
+            if row.double_claim and not resolved:
+                # The first double claim is decided a few days later; the last stays open.
+                resolved = True
+                timeline.at(
+                    batch.at + dt.timedelta(days=4, hours=2), _keep_first(demo, row.reference)
+                )
+
+
+def _register(
+    demo: Demo, partner: str, rows: list[tuple[int, RegistrationRow]]
+) -> Callable[[], object]:
+    def action() -> None:
+        registered = register_devices(
+            actor=demo.users[partner], partner=demo.orgs[partner], rows=rows, channel=Channel.DEMO
+        )
+        for registration in registered:
+            demo.registrations[(partner, registration.reference)] = registration
+
+    return action
+
+
+def _keep_first(demo: Demo, reference: str) -> Callable[[], object]:
+    """The operator decides the telco's second claim: the brand's registration keeps the phone."""
+
+    def action() -> None:
+        registration = demo.registrations[("telco", reference)]
+        conflict = Conflict.objects.get(
+            second_device__registration=registration, status=ConflictStatus.OPEN
+        )
+        resolve_conflict(
+            actor=demo.users["operator"],
+            conflict=conflict,
+            decision=Decision.KEEP_FIRST,
+            reason=(
+                "The brand registered this phone when it sold it; the telco's order is a resale "
+                "of the same phone. One device, one unit: the brand's claim stands."
+            ),
+        )
+
+    return action
+
+
+def _plan_registrations(rng: random.Random, first_day: dt.date, today: dt.date) -> list[BatchPlan]:
+    """What each partner registers and when: the brand at the start of each month for the month
+    before (two product lines with their IMEIs), the telco's orders as they come, the ministry's
+    tender deliveries each quarter. Nothing after yesterday."""
+    batches: list[BatchPlan] = []
+    first_month = first_day.replace(day=1)
+    months = []
+    month = first_month
+    while month <= today:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    # The telco registers a resold phone of the brand twice: mid-way (the operator keeps the
+    # brand's claim) and in the last full month (the conflict is still open).
+    double_claims = {months[len(months) // 2], months[-2]}
     tender_deliveries = 0
     order = 0
-    while month <= today:
-        tag = f"{month:%Y-%m}"
-        models = rng.sample(
-            ["A15", "A25", "A35", "A55", "X2", "X2 Pro", "Note 7", "Flip 3"], rng.randint(5, 7)
-        )
-        months.append(
-            (
-                "brand",
-                [
-                    (f"LUM-{tag}-{m.replace(' ', '')}", "phone", rng.randint(400, 1_500))
-                    for m in models
-                ],
+    for month in months:
+        if month > first_month:
+            sold = (month - dt.timedelta(days=1)).replace(day=1)
+            models = rng.sample(
+                ["A15", "A25", "A35", "A55", "X2", "X2 Pro", "Note 7", "Flip 3"], rng.randint(5, 7)
             )
-        )
-        orders = []
-        for _ in range(rng.randint(2, 4)):
+            rows = []
+            for model in models:
+                code = model.replace(" ", "")
+                reference = f"LUM-{sold:%Y-%m}-{code}"
+                if model in LISTED_LINES:  # lower volumes, each device listed by its IMEI
+                    tac = LISTED_LINES[model]
+                    rows.append(RowPlan(reference, "phone", rng.randint(30, 90), tac=tac))
+                else:
+                    rows.append(RowPlan(reference, "phone", rng.randint(400, 1_500)))
+            day = month + dt.timedelta(days=rng.randint(1, 4))
+            batches.append(BatchPlan(_moment(rng, day, 6, 8), "brand", rows))
+        for number in range(rng.randint(2, 4)):
             order += 1
             category = rng.choices(["phone", "tablet", "laptop"], [6, 2, 2])[0]
             high = {"phone": 600, "tablet": 150, "laptop": 120}[category]
-            orders.append((f"TNB-{month:%Y%m}-{order:04d}", category, rng.randint(20, high)))
-        months.append(("telco", orders))
+            row = RowPlan(f"TNB-{month:%Y%m}-{order:04d}", category, rng.randint(20, high))
+            if month in double_claims and number == 0:
+                row = RowPlan(row.reference, "phone", rng.randint(20, 60), TELCO_TAC, True)
+            day = month + dt.timedelta(days=rng.randint(0, 27))
+            batches.append(BatchPlan(_moment(rng, day, 9, 17), "telco", [row]))
         if month.month % 3 == 0:  # the tender delivers quarterly
             tender_deliveries += 1
-            ref = f"MIN-T2024-017-D{tender_deliveries:02d}"
-            months.append(
-                (
-                    "ministry",
-                    [
-                        (f"{ref}-LAPTOP", "laptop", rng.randint(800, 2_000)),
-                        (f"{ref}-PHONE", "phone", rng.randint(1_500, 3_500)),
-                    ],
-                )
-            )
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-
-    drawn = sum(qty * units[cat] for _, rows in months for _, cat, qty in rows)
-    factor = units_wanted / drawn
-    for partner, rows in months:
-        register_devices(
-            actor=users[partner],
-            partner=orgs[partner],
-            channel=Channel.DEMO,
-            rows=[
-                (
-                    line,
-                    RegistrationRow(
-                        reference=ref, category=cat, quantity=max(1, round(qty * factor))
-                    ),
-                )
-                for line, (ref, cat, qty) in enumerate(rows, start=1)
-            ],
-        )
+            ref = f"{_tender(first_day)}-D{tender_deliveries:02d}"
+            rows = [
+                RowPlan(f"{ref}-LAPTOP", "laptop", rng.randint(400, 1_000)),
+                RowPlan(f"{ref}-PHONE", "phone", rng.randint(1_000, 2_500)),
+            ]
+            day = month + dt.timedelta(days=rng.randint(9, 19))
+            batches.append(BatchPlan(_moment(rng, day, 10, 15), "ministry", rows))
+    return [b for b in batches if b.at.date() < today]
 
 
 # --- summaries -----------------------------------------------------------------------------------
@@ -555,6 +988,13 @@ def _logins() -> list[str]:
     return lines
 
 
+def _device_line(base_url: str) -> str:
+    return (
+        f"Look a device up at {base_url}/verify/device: IMEI {DEMO_IMEI} "
+        "(a Lumen X2 Pro, compensated)"
+    )
+
+
 def _already_loaded_summary(base_url: str) -> str:
     intakes = Intake.objects.aggregate(phones=Sum("phones"))["phones"] or 0
     lines = [
@@ -563,6 +1003,7 @@ def _already_loaded_summary(base_url: str) -> str:
         f"{Certificate.objects.count():,} certificates.",
         f"Open {base_url}/ and sign in (password for every demo login: {DEMO_PASSWORD}):",
         *_logins(),
+        _device_line(base_url),
         "The brand's API key was shown when the data was loaded and cannot be shown again;",
         "sign in as `brand` and make a new one on the API keys page.",
         "(`oneforone demo --reset` drops the demo database and loads everything again.)",
@@ -583,7 +1024,9 @@ def _summary(base_url: str, raw_key: str) -> str:
         .values("consignment__state")
         .annotate(n=Count("consignment", distinct=True), phones=Sum("phones"))
     }
-    total = Intake.objects.aggregate(phones=Sum("phones"), kg=Sum("net_weight_kg"))
+    total = Intake.objects.aggregate(
+        phones=Sum("phones"), kg=Sum("net_weight_kg"), first=Min("collected_on")
+    )
     flagged = sum(1 for r in Reception.objects.only("flags") if r.flags)
     issued = IssuanceBatch.objects.aggregate(units=Sum("quantity"), n=Count("id"))
     allocated = Allocation.objects.aggregate(units=Sum("quantity"))["units"] or 0
@@ -598,23 +1041,33 @@ def _summary(base_url: str, raw_key: str) -> str:
         status["full" if got >= reg["units_owed"] else "partial" if got else "none"] += 1
     per_partner = (
         Registration.objects.values("partner__name")
-        .annotate(
-            n=Count("id"),
-            device_count=Sum("quantity"),
-            certs=Count("certificates"),
-        )
+        .annotate(n=Count("id"), device_count=Sum("quantity"))
         .order_by("partner__name")
+    )
+    listed = dict(
+        Registration.objects.values_list("partner__name").annotate(n=Count("devices")).order_by()
+    )
+    certificates = dict(
+        Certificate.objects.filter(withdrawal__isnull=True)
+        .values_list("registration__partner__name")
+        .annotate(n=Count("id"))
+        .order_by()
     )
 
     def row(label: str, n: int | None, what: str, phones: int | None) -> str:
         return f"  {label:<30} {n or 0:>6,} {what:<12} {phones or 0:>10,} phones"
 
+    reserved_left = sum(
+        s.size for stretches in supply.reserved_stretches().values() for s in stretches
+    )
+    free = sum(s.size for s in supply.free_stretches())
+    cancelled = Cancellation.objects.aggregate(units=Sum("quantity"))["units"] or 0
     lines = [
         "oneforone demo data loaded.",
         "",
-        f"Phones collected: {total['phones'] or 0:,} ({total['kg'] or 0:,.1f} kg net, "
-        f"{Intake.objects.count():,} intakes at {Hub.objects.count()} hubs, "
-        f"{Collector.objects.count()} collectors)",
+        f"Phones collected since {total['first']:%d %B %Y}: {total['phones'] or 0:,} "
+        f"({total['kg'] or 0:,.1f} kg net, {Intake.objects.count():,} intakes at "
+        f"{Hub.objects.count()} hubs, {Collector.objects.count()} collectors)",
         row("open intakes (not packed)", open_intakes["n"], "intakes", open_intakes["phones"]),
         row("sealed lots, not shipped", loose["n"], "lots", loose["phones"]),
     ]
@@ -629,17 +1082,130 @@ def _summary(base_url: str, raw_key: str) -> str:
         f"compensated, {status['partial']:,} partly, {status['none']:,} waiting",
         *(
             f"  {p['partner__name']:<40} {p['n']:>4} registrations {p['device_count']:>9,} devices "
-            f"{p['certs']:>4} certificates"
+            f"{certificates.get(p['partner__name'], 0):>4} certificates"
+            + (
+                f", {listed[p['partner__name']]:,} devices listed by IMEI"
+                if listed.get(p["partner__name"])
+                else ""
+            )
             for p in per_partner
         ),
         f"Units issued: {issued['units'] or 0:,} in {issued['n']} batches; allocated: "
-        f"{allocated:,}; available: {(issued['units'] or 0) - allocated:,}",
-        f"Certificates: {Certificate.objects.count():,}",
+        f"{allocated:,}; reserved, not yet allocated: {reserved_left:,}; cancelled: "
+        f"{cancelled:,}; available: {free:,}",
+        *_preference_lines(),
+        *_reservation_lines(),
+        *_cancellation_lines(),
+        _certificate_line(base_url),
+        _conflict_line(base_url),
+        _ledger_line(),
         "",
         f"Open {base_url}/ and sign in with one of these logins:",
         *_logins(),
+        "",
+        _device_line(base_url),
         "",
         "The brand partner's API key (shown once; send it in the `X-API-Key` header):",
         f"API key: {raw_key}",
     ]
     return "\n".join(lines)
+
+
+def _reservation_lines() -> list[str]:
+    lines = []
+    reservations = (
+        Reservation.objects.filter(parent__isnull=True)
+        .values("label", "partner__name")
+        .annotate(units=Sum("quantity"), at=Min("reserved_at"))
+        .order_by("at")
+    )
+    for reservation in reservations:
+        drawn = Allocation.objects.filter(reservation__label=reservation["label"]).aggregate(
+            n=Sum("quantity")
+        )["n"]
+        lines.append(
+            f"Reservation {reservation['label']} for {reservation['partner__name']}: "
+            f"{reservation['units']:,} units set aside on {reservation['at']:%d %B %Y}, "
+            f"{drawn or 0:,} allocated to its deliveries so far"
+        )
+    return lines
+
+
+def _cancellation_lines() -> list[str]:
+    lines = []
+    for cancellation in Cancellation.objects.select_related("batch"):
+        revoked = cancellation.revocations.count()
+        lines.append(
+            f"Units cancelled: {cancellation.quantity} ({cancellation.block}, "
+            f"{cancellation.get_reason_display().lower()} on {cancellation.cancelled_at:%d %B %Y}; "
+            f"{revoked} allocation{'s' if revoked != 1 else ''} revoked)"
+        )
+    return lines
+
+
+def _certificate_line(base_url: str) -> str:
+    total = Certificate.objects.count()
+    superseded = Certificate.objects.filter(superseded_by__isnull=False).order_by("issued_at")
+    withdrawn = Certificate.objects.filter(
+        withdrawal__isnull=False, superseded_by__isnull=True
+    ).count()
+    line = f"Certificates: {total:,}, of which {superseded.count()} superseded by a later version"
+    if withdrawn:
+        line += f" and {withdrawn} withdrawn, awaiting units"
+    if example := superseded.first():
+        line += f" (see {base_url}/verify/{example.code})"
+    return line
+
+
+def _ledger_line() -> str:
+    roots = LedgerRoot.objects.aggregate(n=Count("id"), first=Min("day"), last=Max("day"))
+    line = f"Unit ledger: {LedgerEntry.objects.count():,} entries, "
+    if not roots["n"]:
+        return line + "no daily root published yet"
+    return line + (
+        f"{roots['n']:,} daily Merkle roots published ({roots['first']:%d %B %Y} to "
+        f"{roots['last']:%d %B %Y}; `oneforone verify-ledger` recomputes them)"
+    )
+
+
+def _conflict_line(base_url: str) -> str:
+    conflicts = Counter(Conflict.objects.values_list("status", flat=True))
+    open_ = conflicts[ConflictStatus.OPEN]
+    return (
+        f"Device conflicts (an IMEI registered twice): {sum(conflicts.values())}, "
+        f"{open_} open for the operator at {base_url}/conflicts/"
+    )
+
+
+def _preference_lines() -> list[str]:
+    lines = []
+    for preference in AllocationPreference.objects.select_related("partner").order_by("partner"):
+        wishes = []
+        if preference.origin_countries:
+            countries = ", ".join(preference.origin_countries)
+            units = Counter(
+                dict(
+                    Allocation.objects.filter(registration__partner=preference.partner)
+                    .values_list("batch__origin_country")
+                    .annotate(n=Sum("quantity"))
+                    .order_by()
+                )
+            )
+            matching = sum(
+                n for country, n in units.items() if country in preference.origin_countries
+            )
+            share = f"{matching / sum(units.values()):.0%}" if units else "none"
+            issued = IssuanceBatch.objects.aggregate(
+                all=Sum("quantity"),
+                there=Sum("quantity", filter=Q(origin_country__in=preference.origin_countries)),
+            )
+            wishes.append(
+                f"prefers units collected in {countries}"
+                + (" only" if preference.strict else ", else any")
+                + f" ({share} of its units so far; {countries} issued "
+                f"{(issued['there'] or 0) / (issued['all'] or 1):.0%} of all units)"
+            )
+        if not preference.allow_partial:
+            wishes.append("takes a registration's units all at once or waits")
+        lines.append(f"Preference: {preference.partner.name} {' and '.join(wishes)}")
+    return lines
