@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from babel import Locale
+
 from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, identifier_hash, normalise
 from oneforone.partners.models import Device, DeviceStatus
 from oneforone.registry import serials
@@ -24,6 +26,12 @@ class CompensatingUnit:
     @property
     def origin_country(self) -> str:
         return self.batch.origin_country
+
+    @property
+    def origin_country_name(self) -> str:
+        return str(
+            Locale("en").territories.get(self.batch.origin_country, self.batch.origin_country)
+        )
 
     @property
     def collection_months(self) -> tuple[dt.date, dt.date]:
