@@ -608,9 +608,16 @@ def _bounds(units: NumericRange) -> tuple[int, int]:
 
 
 def _allocated_within(block: NumericRange, window: tuple[int, int]) -> int:
-    """Active allocated units inside both a reserved block and a window of it."""
+    """Active allocated units inside both a reserved block and a window of it.
+
+    Counted by overlap: an allocation that straddles the cut lies in no piece of the block whole,
+    yet its units on each side of the cut are allocated."""
+    lower, upper = max(block.lower, window[0]), min(block.upper, window[1])
+    if lower >= upper:
+        return 0
     return sum(
-        _overlap(a.units, window) for a in Allocation.objects.filter(units__contained_by=block)
+        _overlap(a.units, (lower, upper))
+        for a in Allocation.objects.filter(units__overlap=NumericRange(lower, upper))
     )
 
 
@@ -634,7 +641,7 @@ def _cut_allocations(
             registration_id=a.registration_id,
             batch=batch,
             units=NumericRange(*piece),
-            reservation=_reservation_holding(a, piece, children_of),
+            reservation=_reservation_holding(piece, children_of),
             parent=a,
             allocated_at=now,
             allocated_by=actor,
@@ -665,13 +672,15 @@ def _cut_allocations(
 
 
 def _reservation_holding(
-    allocation: Allocation, piece: tuple[int, int], children_of: dict[int, list[Reservation]]
+    piece: tuple[int, int], children_of: dict[int, list[Reservation]]
 ) -> Reservation | None:
-    if allocation.reservation_id is None:
-        return None
-    for child in children_of.get(allocation.reservation_id, []):
-        if child.units.lower <= piece[0] and piece[1] <= child.units.upper:
-            return child
+    """The re-made reserved block a kept piece of a revoked allocation lies in, if any."""
+    # The block that held the units is not always the allocation's own reservation: an earlier
+    # cancellation may have re-made that block as a child, and the allocation kept its old link.
+    for children in children_of.values():
+        for child in children:
+            if child.units.lower <= piece[0] and piece[1] <= child.units.upper:
+                return child
     return None
 
 
