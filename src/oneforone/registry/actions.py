@@ -910,9 +910,11 @@ def publish_ledger_roots(*, actor: User, now: dt.datetime | None = None) -> list
     now = now or timezone.now()
     last_day = (now - ROOT_GRACE).astimezone(dt.UTC).date() - dt.timedelta(days=1)
     published = set(LedgerRoot.objects.values_list("day", flat=True))
+    # order_by(): the model's default ordering by id would make DISTINCT keep one row per entry.
     days = sorted(
         day
         for day in LedgerEntry.objects.annotate(day=TruncDate("recorded_at", tzinfo=dt.UTC))
+        .order_by()
         .values_list("day", flat=True)
         .distinct()
         if day <= last_day and day not in published

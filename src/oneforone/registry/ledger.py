@@ -240,7 +240,9 @@ def _event_problems() -> list[str]:
             f"event {kind} {reference or '(no reference)'}: entries "
             f"{', '.join(str(i) for i in ids)} sum to {total:+d}, not 0 "
             "(an entry of the event was removed, changed or forged)"
-            for kind, reference, total, ids in cursor.fetchall()
+            for kind, reference, total, ids in (
+                (k, r, int(t), i) for k, r, t, i in cursor.fetchall()
+            )
         ]
 
 
