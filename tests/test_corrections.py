@@ -577,3 +577,21 @@ def test_release_surplus_of_a_partly_allocated_registration_completes_it(world: 
     [certificate] = Certificate.objects.all()
     assert (certificate.registration_id, certificate.version) == (registration.pk, 1)
     assert_sound()
+
+
+def test_a_short_registration_that_now_owes_what_it_holds_gets_its_certificate(
+    world: World,
+) -> None:
+    """No surplus to give back, yet the registration is compensated now."""
+    registration = register(world, quantity=5)
+    issue(world, 3)
+    allocate(world)
+    owe_fewer(registration, 3)
+
+    assert release_surplus(world, registration) == []
+
+    [certificate] = Certificate.objects.all()
+    assert (certificate.registration_id, certificate.version) == (registration.pk, 1)
+    assert certificate.snapshot["units"] == 3
+    assert AuditEvent.objects.filter(code="registry.surplus.released").count() == 1
+    assert_sound()

@@ -636,6 +636,8 @@ def _cut_allocations(
         )
     )
     Allocation.objects.filter(pk__in=[a.pk for a in revoked]).update(revoked_at=now)
+    for a in revoked:
+        a.revoked_at = now  # the rows returned to the caller say what the database holds
     children = Allocation.objects.bulk_create(
         Allocation(
             registration_id=a.registration_id,
@@ -719,7 +721,7 @@ def release_surplus(
     child range. A compensated registration gets a new certificate version for its new content.
     """
     revoked, touched = _release_surplus(actor=actor, registrations=registrations, reason=reason)
-    if revoked:
+    if touched:
         audit.record(
             actor=actor,
             code="registry.surplus.released",
@@ -756,6 +758,7 @@ def _release_surplus(
             keep_upper = allocation.units.upper - give_back
             holder = _active_holder(allocation.units)
             Allocation.objects.filter(pk=allocation.pk).update(revoked_at=now)
+            allocation.revoked_at = now
             child = None
             if keep_upper > allocation.units.lower:
                 child = Allocation.objects.create(
@@ -793,8 +796,12 @@ def _release_surplus(
     )
     ledger.record(events, now=now)
     _withdraw_certificates(touched, f"the registration changed: {reason}", now)
-    still_owed = {n.registration_id for n in supply.open_needs(registration_ids=touched)}
-    _issue_certificates([n for n in touched if n not in still_owed], now)
+    # A registration that was short and now owes no more than it holds has no surplus, yet it is
+    # compensated: it gets its certificate too (one whose certificate is in force is skipped).
+    ids = [r.pk for r in registrations]
+    still_owed = {n.registration_id for n in supply.open_needs(registration_ids=ids)}
+    certified = _issue_certificates([n for n in ids if n not in still_owed], now)
+    touched.extend(c.registration_id for c in certified if c.registration_id not in touched)
     return revoked, touched
 
 
@@ -876,7 +883,10 @@ def render_certificate_document(*, actor: User, certificate: Certificate) -> Cer
     """Render the certificate's PDF once and keep it with its SHA-256; later calls return it."""
     from oneforone.registry.certificate_pdf import render_pdf
 
-    Certificate.objects.select_for_update().filter(pk=certificate.pk).first()
+    # One renderer at a time per certificate. FOR NO KEY UPDATE, not FOR UPDATE: a correction
+    # that withdraws or supersedes the certificate checks its foreign key (FOR KEY SHARE) at
+    # commit, after it has taken the audit chain's lock, which this transaction waits for.
+    Certificate.objects.select_for_update(no_key=True).filter(pk=certificate.pk).first()
     existing = CertificateDocument.objects.filter(certificate=certificate).first()
     if existing is not None:
         return existing
