@@ -394,3 +394,48 @@ def test_reserving_follows_the_partners_preference_across_batches(world: World) 
 
     assert [(b.batch_id, b.quantity) for b in blocks] == [(cameroon.pk, 2), (more_cameroon.pk, 1)]
     assert ghana.pk not in {b.batch_id for b in blocks}
+
+
+def insert_reservation(
+    partner_id: int, batch_id: int, lower: int, upper: int, parent_id: int | None = None
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO registry_reservation (partner_id, label, batch_id, units, reserved_at,
+                reserved_by_id, parent_id)
+            SELECT %s, 'by hand', %s, int8range(%s, %s), now(),
+                   (SELECT id FROM accounts_user LIMIT 1), %s
+            """,
+            [partner_id, batch_id, lower, upper, parent_id],
+        )
+
+
+def test_database_refuses_a_reservation_of_allocated_or_reserved_units(world: World) -> None:
+    batch = issue(world, 20)
+    first = batch.units.lower
+    register(world, quantity=3)
+    allocate(world)  # [first, first + 3), from free supply
+    [block] = reserve(world, 5)  # [first + 3, first + 8)
+    other_partner, _ = make_partner()
+
+    for lower, upper, parent, match in [
+        (first + 2, first + 3, None, "takes units already allocated"),
+        (first, first + 3, block.pk, "takes units already allocated"),  # not its lineage
+        (first + 7, first + 9, None, "reservation_units_never_twice"),
+        (batch.units.upper - 1, batch.units.upper + 1, None, "not inside its batch"),
+    ]:
+        with pytest.raises(IntegrityError, match=match), transaction.atomic():
+            insert_reservation(other_partner.pk, batch.pk, lower, upper, parent)
+
+    insert_reservation(other_partner.pk, batch.pk, first + 8, first + 10)  # free units
+    assert Reservation.objects.filter(partner=other_partner).count() == 1
+
+
+def test_a_budget_of_no_units_allocates_nothing(world: World) -> None:
+    registration = register(world, quantity=3)
+    issue(world, 5)
+
+    for budget in (0, -1):
+        assert allocate(world, max_units=budget).allocations == []
+    assert batches_of(registration) == {}

@@ -169,7 +169,7 @@ def _allocate(
             for p in AllocationPreference.objects.filter(partner__in={n.partner_id for n in needs})
         },
     )
-    budget = max_units if max_units is not None else 10**18
+    budget = max(max_units, 0) if max_units is not None else 10**18
     completed: list[int] = []
     for need in needs:
         for stretch, (lower, upper) in planner.plan(need, budget):

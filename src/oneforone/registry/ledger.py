@@ -184,7 +184,8 @@ class LedgerReport:
 
 
 def verify(*, stop_at_first: bool = False) -> LedgerReport:
-    """Recompute every chain, every balance and every published root from the entries."""
+    """Recompute every chain, every event's balance, every certificate event, every account's
+    balance against the registry's tables and every published root from the entries."""
     report = LedgerReport()
     balances: dict[str, int] = defaultdict(int)
     previous: LedgerEntry | None = None
