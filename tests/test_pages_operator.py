@@ -233,8 +233,9 @@ def test_batches_are_found_by_consignment_reference_unit_number_and_block_serial
     batch = scenario.batch2
     by_reference = client.get(url, {"q": batch.consignment.reference})
     assert list(by_reference.context["batches"]) == [batch]
+    # A number is read as a unit number or a batch id, so another batch may match by its id.
     by_unit = client.get(url, {"q": str(batch.units.lower + 3)})
-    assert list(by_unit.context["batches"]) == [batch]
+    assert batch in list(by_unit.context["batches"])
     serial = serials.format_serial(batch.origin_country, batch.vintage_year, batch.units.lower)
     assert list(client.get(url, {"q": serial}).context["batches"]) == [batch]
     nothing = client.get(url, {"q": "NO-SUCH-CONSIGNMENT"})

@@ -169,7 +169,7 @@ def _allocate(
             for p in AllocationPreference.objects.filter(partner__in={n.partner_id for n in needs})
         },
     )
-    budget = max_units if max_units is not None else 10**18
+    budget = max(max_units, 0) if max_units is not None else 10**18
     completed: list[int] = []
     for need in needs:
         for stretch, (lower, upper) in planner.plan(need, budget):
@@ -615,9 +615,16 @@ def _bounds(units: NumericRange) -> tuple[int, int]:
 
 
 def _allocated_within(block: NumericRange, window: tuple[int, int]) -> int:
-    """Active allocated units inside both a reserved block and a window of it."""
+    """Active allocated units inside both a reserved block and a window of it.
+
+    Counted by overlap: an allocation that straddles the cut lies in no piece of the block whole,
+    yet its units on each side of the cut are allocated."""
+    lower, upper = max(block.lower, window[0]), min(block.upper, window[1])
+    if lower >= upper:
+        return 0
     return sum(
-        _overlap(a.units, window) for a in Allocation.objects.filter(units__contained_by=block)
+        _overlap(a.units, (lower, upper))
+        for a in Allocation.objects.filter(units__overlap=NumericRange(lower, upper))
     )
 
 
@@ -636,12 +643,14 @@ def _cut_allocations(
         )
     )
     Allocation.objects.filter(pk__in=[a.pk for a in revoked]).update(revoked_at=now)
+    for a in revoked:
+        a.revoked_at = now  # the rows returned to the caller say what the database holds
     children = Allocation.objects.bulk_create(
         Allocation(
             registration_id=a.registration_id,
             batch=batch,
             units=NumericRange(*piece),
-            reservation=_reservation_holding(a, piece, children_of),
+            reservation=_reservation_holding(piece, children_of),
             parent=a,
             allocated_at=now,
             allocated_by=actor,
@@ -672,13 +681,15 @@ def _cut_allocations(
 
 
 def _reservation_holding(
-    allocation: Allocation, piece: tuple[int, int], children_of: dict[int, list[Reservation]]
+    piece: tuple[int, int], children_of: dict[int, list[Reservation]]
 ) -> Reservation | None:
-    if allocation.reservation_id is None:
-        return None
-    for child in children_of.get(allocation.reservation_id, []):
-        if child.units.lower <= piece[0] and piece[1] <= child.units.upper:
-            return child
+    """The re-made reserved block a kept piece of a revoked allocation lies in, if any."""
+    # The block that held the units is not always the allocation's own reservation: an earlier
+    # cancellation may have re-made that block as a child, and the allocation kept its old link.
+    for children in children_of.values():
+        for child in children:
+            if child.units.lower <= piece[0] and piece[1] <= child.units.upper:
+                return child
     return None
 
 
@@ -719,7 +730,7 @@ def release_surplus(
     revoked, touched = release_surplus_unaudited(
         actor=actor, registrations=registrations, reason=reason
     )
-    if revoked:
+    if touched:
         audit.record(
             actor=actor,
             code="registry.surplus.released",
@@ -756,6 +767,7 @@ def release_surplus_unaudited(
             keep_upper = allocation.units.upper - give_back
             holder = _active_holder(allocation.units)
             Allocation.objects.filter(pk=allocation.pk).update(revoked_at=now)
+            allocation.revoked_at = now
             child = None
             if keep_upper > allocation.units.lower:
                 child = Allocation.objects.create(
@@ -793,8 +805,12 @@ def release_surplus_unaudited(
     )
     ledger.record(events, now=now)
     _withdraw_certificates(touched, f"the registration changed: {reason}", now)
-    still_owed = {n.registration_id for n in supply.open_needs(registration_ids=touched)}
-    _issue_certificates([n for n in touched if n not in still_owed], now)
+    # A registration that was short and now owes no more than it holds has no surplus, yet it is
+    # compensated: it gets its certificate too (one whose certificate is in force is skipped).
+    ids = [r.pk for r in registrations]
+    still_owed = {n.registration_id for n in supply.open_needs(registration_ids=ids)}
+    certified = _issue_certificates([n for n in ids if n not in still_owed], now)
+    touched.extend(c.registration_id for c in certified if c.registration_id not in touched)
     return revoked, touched
 
 
@@ -876,7 +892,10 @@ def render_certificate_document(*, actor: User, certificate: Certificate) -> Cer
     """Render the certificate's PDF once and keep it with its SHA-256; later calls return it."""
     from oneforone.registry.certificate_pdf import render_pdf
 
-    Certificate.objects.select_for_update().filter(pk=certificate.pk).first()
+    # One renderer at a time per certificate. FOR NO KEY UPDATE, not FOR UPDATE: a correction
+    # that withdraws or supersedes the certificate checks its foreign key (FOR KEY SHARE) at
+    # commit, after it has taken the audit chain's lock, which this transaction waits for.
+    Certificate.objects.select_for_update(no_key=True).filter(pk=certificate.pk).first()
     existing = CertificateDocument.objects.filter(certificate=certificate).first()
     if existing is not None:
         return existing

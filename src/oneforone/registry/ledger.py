@@ -184,7 +184,8 @@ class LedgerReport:
 
 
 def verify(*, stop_at_first: bool = False) -> LedgerReport:
-    """Recompute every chain, every balance and every published root from the entries."""
+    """Recompute every chain, every event's balance, every certificate event, every account's
+    balance against the registry's tables and every published root from the entries."""
     report = LedgerReport()
     balances: dict[str, int] = defaultdict(int)
     previous: LedgerEntry | None = None
@@ -202,6 +203,8 @@ def verify(*, stop_at_first: bool = False) -> LedgerReport:
                 return report
         balances[entry.account] += entry.delta
         previous = entry
+    report.problems.extend(_event_problems())
+    report.problems.extend(_certificate_problems())
     if sum(balances.values()) != 0:
         report.problems.append(
             f"the ledger does not balance: accounts sum to {sum(balances.values())}"
@@ -220,6 +223,59 @@ def _entry_problem(entry: LedgerEntry, sequence: int, prev_hash: str) -> str | N
     if hashing.entry_hash(hashed_fields(entry)) != entry.entry_hash:
         return f"{where}: its hash does not match its content (the entry was changed)"
     return None
+
+
+def _event_problems() -> list[str]:
+    """Every event's entries sum to zero. The chains cannot show an entry removed from the end of
+    an account, or one appended with a correct hash; the other legs of its event can."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT kind, reference, SUM(delta), array_agg(id ORDER BY id)
+            FROM registry_ledgerentry
+            GROUP BY kind, reference HAVING SUM(delta) <> 0
+            ORDER BY MIN(id)
+            """
+        )
+        return [
+            f"event {kind} {reference or '(no reference)'}: entries "
+            f"{', '.join(str(i) for i in ids)} sum to {total:+d}, not 0 "
+            "(an entry of the event was removed, changed or forged)"
+            for kind, reference, total, ids in (
+                (k, r, int(t), i) for k, r, t, i in cursor.fetchall()
+            )
+        ]
+
+
+def _certificate_problems() -> list[str]:
+    """Certificate events move no units, so balances cannot miss them: every certificate and
+    withdrawal has its entry, and every certificate entry its row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT 'certificate ' || c.code || ' (version ' || c.version || ') has no '
+                   || e.kind || ' entry in the ledger'
+            FROM registry_certificate c
+            CROSS JOIN (VALUES ('certificate.issued'), ('certificate.withdrawn')) AS e(kind)
+            WHERE (e.kind = 'certificate.issued' OR EXISTS (
+                       SELECT 1 FROM registry_certificatewithdrawal w
+                       WHERE w.certificate_id = c.id))
+              AND NOT EXISTS (SELECT 1 FROM registry_ledgerentry l
+                              WHERE l.reference = 'certificate:' || c.code AND l.kind = e.kind)
+            UNION ALL
+            SELECT 'entry ' || l.id || ' (' || l.account || ' #' || l.sequence || ', ' || l.kind
+                   || '): ' || l.reference || ' was not ' || CASE l.kind
+                       WHEN 'certificate.issued' THEN 'issued' ELSE 'withdrawn' END
+            FROM registry_ledgerentry l
+            WHERE l.kind IN ('certificate.issued', 'certificate.withdrawn')
+              AND NOT EXISTS (
+                  SELECT 1 FROM registry_certificate c
+                  LEFT JOIN registry_certificatewithdrawal w ON w.certificate_id = c.id
+                  WHERE l.reference = 'certificate:' || c.code
+                    AND (l.kind = 'certificate.issued' OR w.id IS NOT NULL))
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def table_balances() -> dict[str, int]:

@@ -10,7 +10,8 @@ from oneforone.registry import ledger
 class Command(BaseCommand):
     help = (
         "Recompute the unit ledger from its entries: every account's hash chain and sequence, "
-        "every balance against the registry's tables, every published daily Merkle root. "
+        "every event's balance, an entry for every certificate issued or withdrawn, every "
+        "balance against the registry's tables, every published daily Merkle root. "
         "Exits non-zero naming the first broken entry."
     )
 

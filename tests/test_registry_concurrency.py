@@ -1,0 +1,178 @@
+"""Allocators, cancellations, reservations, releases and issuance at the same moment, each on its
+own connection: afterwards every invariant holds and the ledger verifies."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+import registry_invariants
+from factories import World, ensure_categories, issue, make_partner, make_world, register
+from oneforone.accounts.models import Organisation, User
+from oneforone.registry import actions as registry_actions
+from oneforone.registry import certificate_pdf
+from oneforone.registry.models import (
+    Allocation,
+    Cancellation,
+    Certificate,
+    CertificateDocument,
+    IssuanceBatch,
+)
+
+# Refusals a racing action may meet: the race decided, and the action said so.
+EXPECTED_REFUSALS = (registry_actions.ReservationRefused, registry_actions.CancellationRefused)
+
+
+def race(actions: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Start every action at once (a barrier), each in its own thread and connection; return
+    each one's result or the exception it raised."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, action: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[name] = action()
+        except BaseException as exc:
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in actions.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an action hung"
+    return outcomes
+
+
+def one_round(world: World, other: Organisation, other_admin: User, label: str) -> None:
+    actor = world.operator_user
+    batch = issue(world, 24)
+    older = IssuanceBatch.objects.exclude(pk=batch.pk).order_by("-id").first()
+    for quantity in (3, 5, 2):
+        register(world, quantity=quantity)
+        register(world, quantity=quantity, partner=other, actor=other_admin)
+    registry_actions.reserve_units(
+        actor=actor, partner=world.partner, label=label, quantity=6, accept_fewer=True
+    )
+    # Cut where allocations are about to be made, in the new batch, and in an older batch that
+    # is allocated already (its last units, never cut before).
+    lower = batch.units.lower
+    cuts = [(batch, lower + 1, lower + 4), (batch, lower + 10, lower + 12)]
+    if older is not None:
+        cuts.append((older, older.units.upper - 3, older.units.upper - 1))
+
+    def cancel(cut: tuple[IssuanceBatch, int, int]) -> Callable[[], Any]:
+        return lambda: registry_actions.cancel_units(
+            actor=actor,
+            batch=cut[0],
+            first=cut[1],
+            last=cut[2],
+            reason="fraud",
+            explanation=f"found while {label} was open",
+        )
+
+    outcomes = race(
+        {
+            "allocate everyone": lambda: registry_actions.allocate(actor=actor),
+            "allocate one partner": lambda: registry_actions.allocate(
+                actor=actor, partner=other, max_units=7
+            ),
+            "allocate again": lambda: registry_actions.allocate(actor=actor),
+            **{f"cancel {i}": cancel(cut) for i, cut in enumerate(cuts)},
+            "reserve": lambda: registry_actions.reserve_units(
+                actor=actor, partner=other, label=f"{label}-other", quantity=5, accept_fewer=True
+            ),
+            "release": lambda: registry_actions.release_reservation(
+                actor=actor, partner=world.partner, label=label, reason="closed"
+            ),
+            "issue": lambda: issue(world, 4),
+        }
+    )
+
+    unexpected = {
+        name: repr(outcome)
+        for name, outcome in outcomes.items()
+        if isinstance(outcome, BaseException) and not isinstance(outcome, EXPECTED_REFUSALS)
+    }
+    assert unexpected == {}
+    # None of the cuts overlaps an earlier one: each happened, whatever it raced with.
+    for i in range(len(cuts)):
+        assert isinstance(outcomes[f"cancel {i}"], registry_actions.CancellationResult)
+    assert registry_invariants.problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registry_actions_keep_every_invariant() -> None:
+    ensure_categories()
+    world = make_world()
+    other, other_admin = make_partner()
+    rounds = 6
+
+    for n in range(rounds):
+        one_round(world, other, other_admin, label=f"T-{n}")
+
+    assert Allocation.objects.exists()
+    assert Cancellation.objects.count() == rounds * 3 - 1
+    out = io.StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert "ledger intact" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rendering_a_certificate_does_not_hold_up_its_withdrawal(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renderer locks the certificate, then waits for the audit chain; a cancellation that
+    withdraws the certificate holds the audit chain and checks its foreign key to the
+    certificate at commit. The renderer's lock must not block that check, or they deadlock."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ensure_categories()
+    world = make_world()
+    register(world, quantity=2)
+    batch = issue(world, 4)
+    [certificate] = registry_actions.allocate(actor=world.operator_user).certificates
+    locked, withdrawn = threading.Event(), threading.Event()
+
+    def slow_render(certificate: Certificate) -> bytes:
+        locked.set()
+        assert withdrawn.wait(timeout=10), "the withdrawal waited for the renderer"
+        return b"%PDF-1.4 rendered while the certificate was withdrawn"
+
+    monkeypatch.setattr(certificate_pdf, "render_pdf", slow_render)
+
+    def cancel() -> registry_actions.CancellationResult:
+        assert locked.wait(timeout=10)
+        try:
+            return registry_actions.cancel_units(
+                actor=world.operator_user,
+                batch=batch,
+                first=batch.units.lower,
+                last=batch.units.lower,
+                reason="fraud",
+                explanation="a phone was counted twice",
+            )
+        finally:
+            withdrawn.set()
+
+    outcomes = race(
+        {
+            "render": lambda: registry_actions.render_certificate_document(
+                actor=world.operator_user, certificate=certificate
+            ),
+            "cancel": cancel,
+        }
+    )
+
+    assert isinstance(outcomes["render"], CertificateDocument), outcomes["render"]
+    assert isinstance(outcomes["cancel"], registry_actions.CancellationResult), outcomes["cancel"]
+    assert outcomes["cancel"].withdrawn == [certificate]
+    assert registry_invariants.problems() == []
