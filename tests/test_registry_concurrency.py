@@ -176,3 +176,51 @@ def test_rendering_a_certificate_does_not_hold_up_its_withdrawal(
     assert isinstance(outcomes["cancel"], registry_actions.CancellationResult), outcomes["cancel"]
     assert outcomes["cancel"].withdrawn == [certificate]
     assert registry_invariants.problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_inserts_racing_past_the_actions_are_still_decided_one_after_the_other() -> None:
+    """A unit claim written straight into the tables, bypassing the actions, takes the
+    allocator's lock in its trigger: a cancellation racing an allocation of the same units waits
+    for it, then sees it and is refused."""
+    ensure_categories()
+    world = make_world()
+    batch = issue(world, 10)
+    registration = register(world, quantity=5)
+    allocation_written = threading.Event()
+
+    def allocate_without_committing_at_once() -> None:
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO registry_allocation (registration_id, batch_id, units, allocated_at,"
+                " allocated_by_id) VALUES (%s, %s, int8range(%s, %s), now(), %s)",
+                [
+                    registration.pk,
+                    batch.pk,
+                    batch.units.lower,
+                    batch.units.lower + 5,
+                    world.operator_user.pk,
+                ],
+            )
+            allocation_written.set()
+            threading.Event().wait(0.5)  # the cancellation is waiting on the lock meanwhile
+
+    def cancel_the_same_units() -> None:
+        allocation_written.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO registry_cancellation (batch_id, units, reason, explanation,"
+                " cancelled_at, cancelled_by_id) VALUES (%s, int8range(%s, %s), 'fraud', 'x',"
+                " now(), %s)",
+                [batch.pk, batch.units.lower, batch.units.lower + 1, world.operator_user.pk],
+            )
+
+    outcomes = race(
+        {"allocate": allocate_without_committing_at_once, "cancel": cancel_the_same_units}
+    )
+
+    assert outcomes["allocate"] is None
+    assert "still allocated or reserved" in str(outcomes["cancel"])
+    assert not Cancellation.objects.exists()

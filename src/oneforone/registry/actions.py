@@ -929,10 +929,17 @@ def publish_ledger_roots(*, actor: User, now: dt.datetime | None = None) -> list
     now = now or timezone.now()
     last_day = (now - ROOT_GRACE).astimezone(dt.UTC).date() - dt.timedelta(days=1)
     published = set(LedgerRoot.objects.values_list("day", flat=True))
+    # Only the days after the last sealed one are looked at (the index on recorded_at serves it).
+    since = dt.datetime.combine(
+        max(published) + dt.timedelta(days=1) if published else dt.date.min,
+        dt.time.min,
+        tzinfo=dt.UTC,
+    )
     # order_by(): the model's default ordering by id would make DISTINCT keep one row per entry.
     days = sorted(
         day
-        for day in LedgerEntry.objects.annotate(day=TruncDate("recorded_at", tzinfo=dt.UTC))
+        for day in LedgerEntry.objects.filter(recorded_at__gte=since)
+        .annotate(day=TruncDate("recorded_at", tzinfo=dt.UTC))
         .order_by()
         .values_list("day", flat=True)
         .distinct()
