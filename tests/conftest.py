@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from factories import World, make_world
@@ -22,3 +24,17 @@ def world(db: None) -> World:
     """An operator, a partner, a collection partner with a hub and a collector, a carrier and a
     recycler, each with a writing member."""
     return make_world()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_teardown(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The live server's request threads keep their connections (CONN_MAX_AGE) after the
+    threads end; close them so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
