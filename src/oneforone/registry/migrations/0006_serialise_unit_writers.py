@@ -20,10 +20,13 @@ FOR EACH ROW EXECUTE FUNCTION registry_serialise_units();
     for table in ("registry_allocation", "registry_reservation", "registry_cancellation")
 )
 
-REVERSE = "".join(
-    f"DROP TRIGGER IF EXISTS a_serialise_units ON {table};\n"
-    for table in ("registry_allocation", "registry_reservation", "registry_cancellation")
-) + "DROP FUNCTION IF EXISTS registry_serialise_units();"
+REVERSE = (
+    "".join(
+        f"DROP TRIGGER IF EXISTS a_serialise_units ON {table};\n"
+        for table in ("registry_allocation", "registry_reservation", "registry_cancellation")
+    )
+    + "DROP FUNCTION IF EXISTS registry_serialise_units();"
+)
 
 
 class Migration(migrations.Migration):
