@@ -30,7 +30,8 @@ BEGIN
     END IF;
     IF NEW.reservation_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM registry_reservation s
-        WHERE s.id = NEW.reservation_id AND s.units @> NEW.units AND s.partner_id = partner) THEN
+        WHERE s.id = NEW.reservation_id AND s.units @> NEW.units AND s.partner_id = partner
+          AND s.released_at IS NULL) THEN
         RAISE EXCEPTION 'allocation % is not inside the partner''s reservation %',
             NEW.units, NEW.reservation_id
             USING ERRCODE = 'integrity_constraint_violation';
@@ -58,10 +59,20 @@ BEGIN
         RAISE EXCEPTION 'reservation % holds cancelled units', NEW.units
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    -- Only units allocated from the block this one replaces may lie inside it.
-    IF EXISTS (SELECT 1 FROM registry_allocation a
-               WHERE a.revoked_at IS NULL AND a.units && NEW.units
-                 AND a.reservation_id IS DISTINCT FROM NEW.parent_id) THEN
+    -- Only units allocated from the blocks this one replaces may lie inside it: a block re-made
+    -- by a cancellation (a child) may hold units allocated from any block it descends from, as
+    -- an allocation keeps the link to the block it was drawn from.
+    IF EXISTS (
+        WITH RECURSIVE lineage(id, parent_id) AS (
+            SELECT s.id, s.parent_id FROM registry_reservation s WHERE s.id = NEW.parent_id
+            UNION
+            SELECT s.id, s.parent_id FROM registry_reservation s JOIN lineage l ON s.id = l.parent_id
+        )
+        SELECT 1 FROM registry_allocation a
+        WHERE a.revoked_at IS NULL AND a.units && NEW.units
+          AND (a.reservation_id IS NULL
+               OR a.reservation_id NOT IN (SELECT id FROM lineage))
+    ) THEN
         RAISE EXCEPTION 'reservation % takes units already allocated', NEW.units
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
@@ -95,11 +106,34 @@ CREATE TRIGGER registry_cancellation_fits BEFORE INSERT ON registry_cancellation
 FOR EACH ROW EXECUTE FUNCTION registry_cancellation_fits();
 """
 
+# The fits triggers read other tables to decide; under READ COMMITTED two concurrent inserts could
+# each miss the other. Every insert into these tables therefore first takes the allocator's
+# advisory lock (0x04010003, the key registry.actions holds while it plans), so the checks always
+# see every committed unit claim. Triggers fire in name order: "a_serialise_units" runs first.
+SERIALISE = """
+CREATE FUNCTION registry_serialise_units() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(67174403);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+""" + "".join(
+    f"""
+CREATE TRIGGER a_serialise_units BEFORE INSERT ON {table}
+FOR EACH ROW EXECUTE FUNCTION registry_serialise_units();
+"""
+    for table in ("registry_allocation", "registry_reservation", "registry_cancellation")
+)
+
 REVERSE = """
 DROP TRIGGER IF EXISTS registry_cancellation_fits ON registry_cancellation;
 DROP FUNCTION IF EXISTS registry_cancellation_fits();
 DROP TRIGGER IF EXISTS registry_reservation_fits ON registry_reservation;
 DROP FUNCTION IF EXISTS registry_reservation_fits();
+DROP TRIGGER IF EXISTS a_serialise_units ON registry_allocation;
+DROP TRIGGER IF EXISTS a_serialise_units ON registry_reservation;
+DROP TRIGGER IF EXISTS a_serialise_units ON registry_cancellation;
+DROP FUNCTION IF EXISTS registry_serialise_units();
 """
 
 
@@ -109,7 +143,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(ALLOCATION_FITS, REVERSE),
+        migrations.RunSQL(ALLOCATION_FITS + SERIALISE, REVERSE),
         migrations.RunSQL(
             "DROP TRIGGER registry_allocation_append_only ON registry_allocation;",
             reverse_sql="""
