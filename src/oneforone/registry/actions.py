@@ -21,7 +21,7 @@ from oneforone.core.db import advisory_xact_lock
 from oneforone.core.ledger import merkle_root
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
-from oneforone.registry import ledger, serials, supply
+from oneforone.registry import ledger, supply
 from oneforone.registry.models import (
     Allocation,
     AllocationPreference,
@@ -502,7 +502,7 @@ def cancel_units(
     ledger.record(events, now=now)
     affected = sorted({a.registration_id for a in revoked})
     withdrawn = _withdraw_certificates(
-        affected, f"units {format_block(batch, *cut)} were cancelled: {explanation.strip()}", now
+        affected, f"units {batch.block_of(*cut)} were cancelled: {explanation.strip()}", now
     )
     reallocated = _allocate(actor=actor, registration_ids=affected, now=now)
     audit.record(
@@ -523,10 +523,6 @@ def cancel_units(
         },
     )
     return CancellationResult(cancellation, revoked, withdrawn, reallocated)
-
-
-def format_block(batch: IssuanceBatch, lower: int, upper: int) -> str:
-    return serials.format_block(batch.origin_country, batch.vintage_year, lower, upper - 1)
 
 
 def _pieces(units: NumericRange, cut: tuple[int, int]) -> list[tuple[int, int]]:

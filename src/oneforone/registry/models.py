@@ -56,9 +56,11 @@ class IssuanceBatch(models.Model):
 
     @property
     def block(self) -> str:
-        return serials.format_block(
-            self.origin_country, self.vintage_year, self.units.lower, self.units.upper - 1
-        )
+        return self.block_of(self.units.lower, self.units.upper)
+
+    def block_of(self, lower: int, upper: int) -> str:
+        """The serial notation of units [lower, upper) of this batch."""
+        return serials.format_block(self.origin_country, self.vintage_year, lower, upper - 1)
 
 
 class BatchIncome(models.Model):
@@ -145,12 +147,7 @@ class Allocation(models.Model):
 
     @property
     def block(self) -> str:
-        return serials.format_block(
-            self.batch.origin_country,
-            self.batch.vintage_year,
-            self.units.lower,
-            self.units.upper - 1,
-        )
+        return self.batch.block_of(self.units.lower, self.units.upper)
 
 
 class Certificate(models.Model):
@@ -247,12 +244,7 @@ class Reservation(models.Model):
 
     @property
     def block(self) -> str:
-        return serials.format_block(
-            self.batch.origin_country,
-            self.batch.vintage_year,
-            self.units.lower,
-            self.units.upper - 1,
-        )
+        return self.batch.block_of(self.units.lower, self.units.upper)
 
 
 class CancellationReason(models.TextChoices):
@@ -290,12 +282,7 @@ class Cancellation(models.Model):
 
     @property
     def block(self) -> str:
-        return serials.format_block(
-            self.batch.origin_country,
-            self.batch.vintage_year,
-            self.units.lower,
-            self.units.upper - 1,
-        )
+        return self.batch.block_of(self.units.lower, self.units.upper)
 
 
 class Revocation(models.Model):
