@@ -214,7 +214,7 @@ def test_cancelling_allocated_units_revokes_regrants_withdraws_and_reallocates(
     assert result.withdrawn == [version_1]
     withdrawal = Certificate.objects.get(pk=version_1.pk).withdrawal
     assert "were cancelled: two phones were counted twice" in withdrawal.reason
-    assert registry_actions.format_block(batch, first + 2, first + 4) in withdrawal.reason
+    assert batch.block_of(first + 2, first + 4) in withdrawal.reason
     [version_2] = result.reallocated.certificates
     assert (version_2.version, version_2.supersedes) == (2, version_1)
     assert version_2.snapshot["supersedes"] == version_1.code
