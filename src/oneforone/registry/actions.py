@@ -256,8 +256,8 @@ def reserve_units(
     advisory_xact_lock(_ALLOCATION_LOCK)
     preferences = {p.partner_id: p for p in AllocationPreference.objects.filter(partner=partner)}
     planner = supply.Planner(supply.free_stretches(), {}, preferences)
-    need = supply.Need(registration_id=0, partner_id=partner.pk, open_units=quantity)
-    plan = _plan_all(planner, need)
+    # A quota is reserved in part or refused as a whole below, whatever allow_partial says.
+    plan = planner.take(partner.pk, quantity)
     available = sum(upper - lower for _, (lower, upper) in plan)
     if available < quantity and not accept_fewer:
         raise ReservationRefused(
@@ -292,22 +292,6 @@ def reserve_units(
         },
     )
     return reservations
-
-
-def _plan_all(
-    planner: supply.Planner, need: supply.Need
-) -> list[tuple[supply.Stretch, tuple[int, int]]]:
-    """What a reservation takes: free units in the partner's order of preference (a quota is
-    reserved in part or refused as a whole by the caller, whatever `allow_partial` says)."""
-    taken = []
-    wanted = need.open_units
-    for stretch in planner.candidates(need.partner_id):
-        if not wanted:
-            break
-        quantity = min(wanted, stretch.size)
-        taken.append((stretch, stretch.take(quantity)))
-        wanted -= quantity
-    return taken
 
 
 def _reservation_event(reservation: Reservation, quantity: int | None = None) -> ledger.Event:

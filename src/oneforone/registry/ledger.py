@@ -21,6 +21,7 @@ from oneforone.core import ledger as hashing
 from oneforone.registry.models import LedgerEntry, LedgerRoot
 
 SUPPLY = "supply"
+LOCK_BUCKETS = 256
 
 
 def batch_account(batch_id: int) -> str:
@@ -76,8 +77,8 @@ def move(
     )
 
 
-def hashed_fields(entry: LedgerEntry) -> dict[str, Any]:
-    """Exactly what an entry's hash covers."""
+def hashed_fields(entry: Any) -> dict[str, Any]:
+    """Exactly what an entry's hash covers; `entry` is a LedgerEntry or a row with its names."""
     units = [entry.units.lower, entry.units.upper] if entry.units is not None else None
     return {
         "account": entry.account,
@@ -149,13 +150,17 @@ def _walk(value: Any) -> Iterator[Any]:
 
 
 def _lock_and_read_heads(accounts: list[str]) -> dict[str, tuple[int, str]]:
-    """Serialise writers per account (advisory locks taken in a fixed order, so no deadlock),
-    then read each account's last sequence number and hash."""
+    """Serialise writers per account, then read each account's last sequence number and hash.
+
+    Accounts are locked by bucket (at most LOCK_BUCKETS advisory locks, taken in a fixed order
+    so that no two writers deadlock): one lock per account would exhaust PostgreSQL's lock table
+    when an allocation run touches tens of thousands of registrations."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(a, 4011)) "
-            "FROM unnest(%s::text[]) AS a ORDER BY a",
-            [accounts],
+            "SELECT pg_advisory_xact_lock(4011, bucket) FROM ("
+            "  SELECT DISTINCT abs(hashtext(a) %% %s) AS bucket FROM unnest(%s::text[]) AS a"
+            ") AS buckets ORDER BY bucket",
+            [LOCK_BUCKETS, accounts],
         )
         cursor.execute(
             """
@@ -188,8 +193,10 @@ def verify(*, stop_at_first: bool = False) -> LedgerReport:
     balance against the registry's tables and every published root from the entries."""
     report = LedgerReport()
     balances: dict[str, int] = defaultdict(int)
-    previous: LedgerEntry | None = None
-    for entry in LedgerEntry.objects.order_by("account", "sequence").iterator(chunk_size=5000):
+    previous: Any = None
+    # Plain rows (named tuples) rather than model instances: half the time of a full pass.
+    rows = LedgerEntry.objects.order_by("account", "sequence").values_list(*_ROW_FIELDS, named=True)
+    for entry in rows.iterator(chunk_size=5000):
         report.entries += 1
         if previous is None or previous.account != entry.account:
             report.accounts += 1
@@ -214,8 +221,24 @@ def verify(*, stop_at_first: bool = False) -> LedgerReport:
     return report
 
 
-def _entry_problem(entry: LedgerEntry, sequence: int, prev_hash: str) -> str | None:
-    where = f"entry {entry.pk} ({entry.account} #{entry.sequence}, {entry.kind})"
+_ROW_FIELDS = (
+    "id",
+    "account",
+    "sequence",
+    "kind",
+    "delta",
+    "batch_id",
+    "units",
+    "reference",
+    "data",
+    "recorded_at",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+def _entry_problem(entry: Any, sequence: int, prev_hash: str) -> str | None:
+    where = f"entry {entry.id} ({entry.account} #{entry.sequence}, {entry.kind})"
     if entry.sequence != sequence:
         return f"{where}: sequence {entry.sequence} where {sequence} was expected (an entry is missing or reordered)"
     if entry.prev_hash != prev_hash:

@@ -140,7 +140,6 @@ class Allocation(models.Model):
                 condition=models.Q(revoked_at__isnull=True),
             ),
         ]
-        indexes = [models.Index(fields=["batch"], name="allocation_by_batch")]
 
     def __str__(self) -> str:
         return f"{self.block} -> registration {self.registration_id}"

@@ -123,18 +123,27 @@ class Planner:
         self.free = free
         self.reserved = reserved
         self.preferences = preferences
+        # Oldest first means the front of `free` empties first: skip it in one step instead of
+        # walking every used-up stretch for every registration.
+        self._first_free = 0
+        self._units_left = sum(s.size for s in free) + sum(
+            s.size for stretches in reserved.values() for s in stretches
+        )
+
+    def _free(self) -> Iterator[Stretch]:
+        while self._first_free < len(self.free) and not self.free[self._first_free].size:
+            self._first_free += 1
+        return (s for s in self.free[self._first_free :] if s.size)
 
     def candidates(self, partner_id: int) -> Iterator[Stretch]:
         yield from (s for s in self.reserved.get(partner_id, []) if s.size)
         preference = self.preferences.get(partner_id)
         if preference is None:
-            yield from (s for s in self.free if s.size)
+            yield from self._free()
             return
-        yield from (s for s in self.free if s.size and preference.matches(s.country, s.vintage))
+        yield from (s for s in self._free() if preference.matches(s.country, s.vintage))
         if not preference.strict:
-            yield from (
-                s for s in self.free if s.size and not preference.matches(s.country, s.vintage)
-            )
+            yield from (s for s in self._free() if not preference.matches(s.country, s.vintage))
 
     def plan(self, need: Need, budget: int) -> list[tuple[Stretch, tuple[int, int]]]:
         """Take up to min(need, budget) units; nothing if the partner refuses partial allocation
@@ -146,13 +155,19 @@ class Planner:
             wanted < need.open_units or self._available(need.partner_id, wanted) < wanted
         ):
             return []
+        return self.take(need.partner_id, wanted)
+
+    def take(self, partner_id: int, wanted: int) -> list[tuple[Stretch, tuple[int, int]]]:
+        """Up to `wanted` units in the partner's order of preference, whatever it says about
+        partial allocation."""
         taken = []
-        for stretch in self.candidates(need.partner_id):
+        for stretch in self.candidates(partner_id):
             if not wanted:
                 break
             quantity = min(wanted, stretch.size)
             taken.append((stretch, stretch.take(quantity)))
             wanted -= quantity
+            self._units_left -= quantity
         return taken
 
     def _available(self, partner_id: int, enough: int) -> int:
@@ -164,6 +179,4 @@ class Planner:
         return total
 
     def exhausted(self) -> bool:
-        return not any(s.size for s in self.free) and not any(
-            s.size for stretches in self.reserved.values() for s in stretches
-        )
+        return self._units_left <= 0

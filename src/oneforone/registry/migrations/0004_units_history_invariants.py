@@ -5,8 +5,6 @@ from oneforone.core.db import append_only, stamped_once
 ALLOCATION_FITS = """
 CREATE OR REPLACE FUNCTION registry_allocation_fits() RETURNS trigger AS $$
 DECLARE
-    owed bigint;
-    given bigint;
     partner bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM registry_issuancebatch b
@@ -19,9 +17,7 @@ BEGIN
         RAISE EXCEPTION 'allocation % holds cancelled units', NEW.units
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    -- Lock the registration so concurrent allocations to it are counted one after the other.
-    SELECT units_owed, partner_id INTO owed, partner
-    FROM partners_registration WHERE id = NEW.registration_id FOR UPDATE;
+    SELECT partner_id INTO partner FROM partners_registration WHERE id = NEW.registration_id;
     IF EXISTS (SELECT 1 FROM registry_reservation s
                WHERE s.released_at IS NULL AND s.units && NEW.units
                  AND (s.id IS DISTINCT FROM NEW.reservation_id OR s.partner_id <> partner)) THEN
@@ -36,16 +32,36 @@ BEGIN
             NEW.units, NEW.reservation_id
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    SELECT COALESCE(SUM(upper(units) - lower(units)), 0) INTO given
-    FROM registry_allocation WHERE registration_id = NEW.registration_id AND revoked_at IS NULL;
-    IF given + upper(NEW.units) - lower(NEW.units) > owed THEN
-        RAISE EXCEPTION 'registration % owes % units; % allocated already, % more refused',
-            NEW.registration_id, owed, given, upper(NEW.units) - lower(NEW.units)
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
+
+-- What a registration holds is checked once per statement, over the registrations the
+-- statement touched, with one set-based query: a bulk insert of N allocations costs one join,
+-- not N sums (writers are serialised by a_serialise_units, so the sums cannot race).
+CREATE FUNCTION registry_allocations_within_owed() RETURNS trigger AS $$
+DECLARE
+    over record;
+BEGIN
+    SELECT r.id, r.units_owed, SUM(a.quantity) AS held INTO over
+    FROM (SELECT DISTINCT registration_id FROM new_allocations) n
+    JOIN partners_registration r ON r.id = n.registration_id
+    JOIN registry_allocation a ON a.registration_id = r.id AND a.revoked_at IS NULL
+    GROUP BY r.id, r.units_owed
+    HAVING SUM(a.quantity) > r.units_owed
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'registration % owes % units; % would be allocated',
+            over.id, over.units_owed, over.held
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER registry_allocations_within_owed AFTER INSERT ON registry_allocation
+REFERENCING NEW TABLE AS new_allocations
+FOR EACH STATEMENT EXECUTE FUNCTION registry_allocations_within_owed();
 
 CREATE FUNCTION registry_reservation_fits() RETURNS trigger AS $$
 BEGIN
@@ -126,6 +142,8 @@ FOR EACH ROW EXECUTE FUNCTION registry_serialise_units();
 )
 
 REVERSE = """
+DROP TRIGGER IF EXISTS registry_allocations_within_owed ON registry_allocation;
+DROP FUNCTION IF EXISTS registry_allocations_within_owed();
 DROP TRIGGER IF EXISTS registry_cancellation_fits ON registry_cancellation;
 DROP FUNCTION IF EXISTS registry_cancellation_fits();
 DROP TRIGGER IF EXISTS registry_reservation_fits ON registry_reservation;
