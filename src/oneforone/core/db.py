@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from django.db import migrations
 
 REFUSE_CHANGE_FUNCTION = """
@@ -69,3 +72,15 @@ def stamped_once(table: str, column: str, *, generated: tuple[str, ...] = ()) ->
         """,
         reverse_sql=f"DROP TRIGGER IF EXISTS {table}_stamp_once ON {table};",
     )
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows with COPY: several times faster than a bulk INSERT for thousands of rows
+    (no SQL to build and parse), with every constraint and trigger still applied. Wrap JSON
+    values in psycopg's `Jsonb`. Returns no ids: use it where the caller needs none."""
+    from django.db import connection
+
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -16,8 +16,10 @@ from typing import Any
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from oneforone.core import ledger as hashing
+from oneforone.core.db import copy_rows
 from oneforone.registry.models import LedgerEntry, LedgerRoot
 
 SUPPLY = "supply"
@@ -94,10 +96,10 @@ def hashed_fields(entry: Any) -> dict[str, Any]:
     }
 
 
-def record(events: Sequence[Event], *, now: dt.datetime | None = None) -> list[LedgerEntry]:
+def record(events: Sequence[Event], *, now: dt.datetime | None = None) -> None:
     """Append the events' entries, chaining each account's entries; call inside a transaction."""
     if not events:
-        return []
+        return
     for event in events:
         if sum(leg.delta for leg in event.legs) != 0:
             raise ValueError(f"ledger event {event.kind} does not balance: {event.legs}")
@@ -124,7 +126,41 @@ def record(events: Sequence[Event], *, now: dt.datetime | None = None) -> list[L
             entry.entry_hash = hashing.entry_hash(hashed_fields(entry))
             heads[leg.account] = (entry.sequence, entry.entry_hash)
             entries.append(entry)
-    return LedgerEntry.objects.bulk_create(entries)
+    copy_rows(
+        LedgerEntry._meta.db_table,
+        _COPY_COLUMNS,
+        (
+            (
+                e.account,
+                e.sequence,
+                e.kind,
+                e.delta,
+                e.batch_id,
+                e.units,
+                e.reference,
+                Jsonb(e.data),
+                e.recorded_at,
+                e.prev_hash,
+                e.entry_hash,
+            )
+            for e in entries
+        ),
+    )
+
+
+_COPY_COLUMNS = (
+    "account",
+    "sequence",
+    "kind",
+    "delta",
+    "batch_id",
+    "units",
+    "reference",
+    "data",
+    "recorded_at",
+    "prev_hash",
+    "entry_hash",
+)
 
 
 def hashing_safe(data: dict[str, Any]) -> dict[str, Any]:

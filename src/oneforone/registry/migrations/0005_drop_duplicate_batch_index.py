@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0004_units_history_invariants'),
+        ("registry", "0004_units_history_invariants"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='allocation',
-            name='allocation_by_batch',
+            model_name="allocation",
+            name="allocation_by_batch",
         ),
     ]
