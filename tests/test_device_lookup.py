@@ -199,3 +199,39 @@ def test_a_claim_transferred_to_a_certified_registration_gives_it_a_new_version(
     assert "transferred" in first_version.withdrawal.reason
     _, answer = ask_api(client, imei=imei(1))
     assert answer["units"][0]["certificate"] == latest.code
+
+
+def test_the_database_refuses_to_leave_a_registration_holding_more_than_it_owes(
+    world: World,
+) -> None:
+    """Were the registry's receiver missing, withdrawing a compensated claim would leave its
+    unit allocated; the deferred check refuses that at commit."""
+    from django.db import IntegrityError, connection, transaction
+
+    from oneforone.partners.signals import claims_withdrawn
+    from oneforone.registry.receivers import release_surplus_on_withdrawn_claims
+
+    other = make_organisation(OrganisationKind.PARTNER)
+    issue(world, 2)
+    register(world, imeis=[imei(1)])
+    allocate(world)
+    register(world, imeis=[imei(1)], partner=other, actor=world.operator_user)
+    claims_withdrawn.disconnect(dispatch_uid="registry.release_surplus")
+    try:
+        with transaction.atomic():
+            partner_actions.resolve_conflict(
+                actor=world.operator_user,
+                conflict=Conflict.objects.get(),
+                decision="transfer",
+                reason="resold",
+            )
+            with (
+                pytest.raises(IntegrityError, match="owes 0 units but holds 1"),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            transaction.set_rollback(True)
+    finally:
+        claims_withdrawn.connect(
+            release_surplus_on_withdrawn_claims, dispatch_uid="registry.release_surplus"
+        )
