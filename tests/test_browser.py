@@ -135,3 +135,25 @@ def test_public_verification_page_shows_the_certificates_facts(browser_page, dem
     response = page.request.get(f"/verify/{certificate.code}.pdf")
     assert response.ok
     assert response.body().startswith(b"%PDF")
+
+
+def test_a_buyer_finds_the_phone_that_compensated_their_device(browser_page, demo_data):
+    from oneforone import demo
+
+    page = browser_page
+    page.goto("/")
+    page.click("text=Find the recycled phone that compensated it")
+    page.fill("#identifier", demo.DEMO_IMEI)
+    page.click("[data-testid=device-form] button[type=submit]")
+    answer = page.inner_text("[data-testid=device-answer]")
+    assert "compensated" in answer
+    assert "Scheldt" in answer or "Recycler" in answer
+    assert page.locator(".qr svg").count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SHOTS / "device-lookup-phone.png"), full_page=True)
+
+    page.click("[data-testid=device-answer] dd.mono a")
+    page.wait_for_url("**/registry/unit/**")
+    history = page.inner_text("main")
+    assert "issued" in history.lower()
+    page.screenshot(path=str(SHOTS / "unit-history-phone.png"), full_page=True)
