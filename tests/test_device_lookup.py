@@ -235,3 +235,41 @@ def test_the_database_refuses_to_leave_a_registration_holding_more_than_it_owes(
         claims_withdrawn.connect(
             release_surplus_on_withdrawn_claims, dispatch_uid="registry.release_surplus"
         )
+
+
+def test_an_identifier_rejected_as_fraudulent_is_held_again_when_registered_anew(
+    world: World, client: Client
+) -> None:
+    other = make_organisation(OrganisationKind.PARTNER)
+    third = make_organisation(OrganisationKind.PARTNER)
+    issue(world, 5)
+    register(world, imeis=[imei(1)])
+    register(world, imeis=[imei(1)], partner=other, actor=world.operator_user)
+    partner_actions.resolve_conflict(
+        actor=world.operator_user,
+        conflict=Conflict.objects.get(),
+        decision="reject",
+        reason="a made-up IMEI",
+    )
+
+    late = register(world, imeis=[imei(1)], partner=third, actor=world.operator_user)
+    allocate(world)
+
+    late.refresh_from_db()
+    assert late.units_owed == 0
+    newest = Conflict.objects.latest("raised_at")
+    assert newest.status == "open"
+    assert newest.second_device.registration == late
+    assert ask_api(client, imei=imei(1)) == (200, {"status": "not_registered", "units": []})
+
+    partner_actions.resolve_conflict(
+        actor=world.operator_user,
+        conflict=newest,
+        decision="transfer",
+        reason="the third partner showed the purchase invoice",
+    )
+    allocate(world)
+
+    late.refresh_from_db()
+    assert late.units_owed == 1
+    assert ask_api(client, imei=imei(1))[1]["status"] == "compensated"

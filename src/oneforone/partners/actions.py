@@ -173,6 +173,16 @@ _RAISE_CONFLICTS = """
                 %(firsts)s::bigint[]) AS c(registration_id, position, identifier_hash, first_id)
     JOIN partners_device d ON d.registration_id = c.registration_id AND d.position = c.position
 """
+# Identifiers the operator rejected (invalid or fraudulent) and nobody holds since: a new claim
+# of one is held for the operator like a double claim, against the rejected device.
+_REJECTED = """
+    SELECT DISTINCT ON (c.identifier_hash) c.identifier_hash, c.first_device_id
+    FROM partners_conflict c
+    WHERE c.identifier_hash = ANY(%s::text[]) AND c.status = 'rejected'
+      AND NOT EXISTS (SELECT 1 FROM partners_device d
+                      WHERE d.identifier_hash = c.identifier_hash AND d.status = 'claimed')
+    ORDER BY c.identifier_hash, c.resolved_at DESC
+"""
 _CLAIM_ATTEMPTS = 5
 
 
@@ -186,7 +196,8 @@ def _columns(devices: Sequence[_NewDevice]) -> dict[str, list[Any]]:
 
 
 def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:
-    """Insert the devices; those whose identifier is claimed already become held with a Conflict.
+    """Insert the devices; those whose identifier is claimed already, or was rejected by the
+    operator, become held with a Conflict.
 
     A constant number of statements whatever the number of devices. Rows go in in hash order, so
     concurrent registrations of overlapping devices wait for each other without deadlocking; the
@@ -194,10 +205,17 @@ def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:
     """
     if not devices:
         return []
-    pending = devices
     held: list[tuple[_NewDevice, int]] = []
     with connection.cursor() as cursor:
+        cursor.execute(_REJECTED, [sorted({d.identifier_hash for d in devices})])
+        rejected = dict(cursor.fetchall())
+        held.extend(
+            (d, rejected[d.identifier_hash]) for d in devices if d.identifier_hash in rejected
+        )
+        pending = [d for d in devices if d.identifier_hash not in rejected]
         for _ in range(_CLAIM_ATTEMPTS):
+            if not pending:
+                break
             cursor.execute(_CLAIM_DEVICES, {**_columns(pending), "status": DeviceStatus.CLAIMED})
             won = {(row[0], row[1]) for row in cursor.fetchall()}
             lost = [d for d in pending if (d.registration_id, d.position) not in won]
