@@ -224,3 +224,38 @@ def test_raw_inserts_racing_past_the_actions_are_still_decided_one_after_the_oth
     assert outcomes["allocate"] is None
     assert "still allocated or reserved" in str(outcomes["cancel"])
     assert not Cancellation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_conflict_resolutions_racing_allocation_runs_neither_deadlock_nor_break_invariants() -> (
+    None
+):
+    """A resolution that withdraws a compensated claim releases units (the allocator's lock)
+    while an allocation run writes the ledger (the audit lock): both take the locks in one order."""
+    from factories import imei
+    from oneforone.partners import actions as partner_actions
+    from oneforone.partners.models import Conflict
+
+    ensure_categories()
+    world = make_world()
+    other, _ = make_partner()
+    for round_number in range(6):
+        issue(world, 6)
+        identifier = imei(1000 + round_number)
+        register(world, imeis=[identifier])
+        registry_actions.allocate(actor=world.operator_user)
+        register(world, imeis=[identifier], partner=other, actor=world.operator_user)
+        register(world, quantity=3)
+        conflict = Conflict.objects.get(status="open")
+
+        outcomes = race(
+            {
+                "resolve": lambda c=conflict: partner_actions.resolve_conflict(
+                    actor=world.operator_user, conflict=c, decision="transfer", reason="resold"
+                ),
+                "allocate": lambda: registry_actions.allocate(actor=world.operator_user),
+            }
+        )
+
+        assert not [o for o in outcomes.values() if isinstance(o, BaseException)], outcomes
+    assert registry_invariants.problems() == []

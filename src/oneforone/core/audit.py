@@ -41,6 +41,14 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+def lock_chain() -> None:
+    """Take the audit chain's lock now rather than at the action's end.
+
+    Writers that take other locks the actions also take (the unit ledger's) call this first, so
+    that every transaction takes the audit lock before them: one order, no deadlock."""
+    advisory_xact_lock(_AUDIT_CHAIN_LOCK)
+
+
 def record(
     *,
     actor: User,

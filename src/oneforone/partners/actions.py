@@ -418,6 +418,11 @@ def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: 
         "first": _party(first, registrations[first.registration_id]),
         "second": _party(second, registrations[second.registration_id]),
     }
+    down = [r for pk, r in registrations.items() if r.units_owed < owed_before[pk]]
+    if down:
+        # Before the audit event: the registry's receiver takes the allocator's lock, and every
+        # action takes that lock before the audit chain's (one order, no deadlock).
+        claims_withdrawn.send(sender=Conflict, registrations=down, actor=actor, reason=reason)
     audit.record(
         actor=actor,
         code="partners.conflict.resolved",
@@ -425,9 +430,6 @@ def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: 
         organisation=registrations[second.registration_id].partner,
         data={"decision": decision, "reason": reason, **parties},
     )
-    down = [r for pk, r in registrations.items() if r.units_owed < owed_before[pk]]
-    if down:
-        claims_withdrawn.send(sender=Conflict, registrations=down, actor=actor, reason=reason)
     return conflict
 
 

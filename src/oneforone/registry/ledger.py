@@ -18,6 +18,7 @@ from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from oneforone.core import audit
 from oneforone.core import ledger as hashing
 from oneforone.core.db import copy_rows
 from oneforone.registry.models import LedgerEntry, LedgerRoot
@@ -105,6 +106,9 @@ def record(events: Sequence[Event], *, now: dt.datetime | None = None) -> None:
             raise ValueError(f"ledger event {event.kind} does not balance: {event.legs}")
     now = (now or timezone.now()).astimezone(dt.UTC)
     accounts = sorted({leg.account for event in events for leg in event.legs})
+    # Locks in one order everywhere: the audit chain's (every action ends by taking it, and the
+    # treatment action takes it before issuing units), then the ledger's account buckets.
+    audit.lock_chain()
     heads = _lock_and_read_heads(accounts)
     entries = []
     for event in events:
