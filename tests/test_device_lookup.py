@@ -273,3 +273,14 @@ def test_an_identifier_rejected_as_fraudulent_is_held_again_when_registered_anew
     late.refresh_from_db()
     assert late.units_owed == 1
     assert ask_api(client, imei=imei(1))[1]["status"] == "compensated"
+
+
+def test_a_double_claim_is_counted_once_in_the_dashboard_figures(world: World) -> None:
+    from oneforone.impact.queries import registry_totals
+
+    other = make_organisation(OrganisationKind.PARTNER)
+    register(world, imeis=[imei(1), imei(2)])
+    register(world, imeis=[imei(2)], partner=other, actor=world.operator_user)
+
+    assert registry_totals().devices_registered == 2
+    assert registry_totals(other).devices_registered == 0

@@ -43,8 +43,9 @@ class RegistryTotals:
 
 
 def registry_totals(partner: Organisation | None = None) -> RegistryTotals:
+    """Devices count once: a device held, declined or withdrawn as a double claim is not owed."""
     sql = f"""
-        SELECT COUNT(*), COALESCE(SUM(r.quantity), 0), COALESCE(SUM(r.units_owed), 0),
+        SELECT COUNT(*), COALESCE(SUM(r.quantity - r.devices_excluded), 0), COALESCE(SUM(r.units_owed), 0),
                COALESCE(SUM(a.units), 0), COALESCE(SUM(COALESCE(a.units, 0) / r.units_per_device), 0)
         FROM partners_registration r
         {_ALLOCATED_PER_REGISTRATION}
@@ -206,7 +207,7 @@ def _benchmark_for(
 def by_category(partner: Organisation | None = None) -> list[tuple[str, int, int]]:
     """(category, devices registered, devices compensated) per device category."""
     sql = f"""
-        SELECT c.name, SUM(r.quantity), SUM(COALESCE(a.units, 0) / r.units_per_device)
+        SELECT c.name, SUM(r.quantity - r.devices_excluded), SUM(COALESCE(a.units, 0) / r.units_per_device)
         FROM partners_registration r
         JOIN partners_devicecategory c ON c.id = r.category_id
         {_ALLOCATED_PER_REGISTRATION}

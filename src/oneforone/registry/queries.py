@@ -112,7 +112,7 @@ _BACKLOG_SQL = """
     )
     SELECT o.id, o.name, o.slug,
            COUNT(r.id),
-           COALESCE(SUM(r.quantity), 0),
+           COALESCE(SUM(r.quantity - r.devices_excluded), 0),
            COALESCE(SUM(COALESCE(a.units, 0) / r.units_per_device), 0),
            COALESCE(SUM(r.units_owed), 0),
            COALESCE(SUM(a.units), 0),
