@@ -204,14 +204,14 @@ def _allocate(
     return result
 
 
-def _allocation_event(allocation: Allocation, kind: str = "allocate") -> ledger.Event:
+def _allocation_event(allocation: Allocation) -> ledger.Event:
     source = (
         ledger.reservation_account(allocation.reservation_id)
         if allocation.reservation_id
         else ledger.batch_account(allocation.batch_id)
     )
     return ledger.move(
-        kind,
+        "allocate",
         source,
         ledger.registration_account(allocation.registration_id),
         quantity=allocation.units.upper - allocation.units.lower,
