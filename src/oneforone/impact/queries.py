@@ -17,6 +17,7 @@ from django.db import connection
 from oneforone.accounts.models import Organisation
 from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core.money import quantize
+from oneforone.registry import supply
 
 # Units allocated per registration, joined as `a` onto registrations `r`.
 _ALLOCATED_PER_REGISTRATION = """
@@ -79,21 +80,13 @@ def pipeline() -> Pipeline:
           (SELECT COALESCE(SUM(r.counted_phones), 0) FROM recycling_reception r
              JOIN shipments_consignment c ON c.id = r.consignment_id WHERE c.state = 'received'),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch),
-          (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch)
-            - (SELECT COALESCE(SUM(a.quantity), 0) FROM registry_allocation a
-                 WHERE a.revoked_at IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM registry_reservation s
-                                 WHERE s.released_at IS NULL AND s.units @> a.units))
-            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_reservation
-                 WHERE released_at IS NULL)
-            - (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation),
-          (SELECT COALESCE(SUM(s.quantity), 0) - COALESCE(SUM(
-             (SELECT COALESCE(SUM(a.quantity), 0) FROM registry_allocation a
-              WHERE a.revoked_at IS NULL AND a.units <@ s.units)), 0)
-             FROM registry_reservation s WHERE s.released_at IS NULL),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation)
     """
-    return Pipeline(*(int(v) for v in _one(sql, {})))
+    at_hubs, in_transit, received, treated, cancelled = (int(v) for v in _one(sql, {}))
+    # Free and reserved units as the allocator itself sees them: one definition of "available".
+    available = sum(s.size for s in supply.free_stretches())
+    reserved = sum(s.size for stretches in supply.reserved_stretches().values() for s in stretches)
+    return Pipeline(at_hubs, in_transit, received, treated, available, reserved, cancelled)
 
 
 def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:

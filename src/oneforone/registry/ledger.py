@@ -23,7 +23,7 @@ from oneforone.core import audit
 from oneforone.core import ledger as hashing
 from oneforone.core.db import copy_rows
 from oneforone.registry import supply
-from oneforone.registry.models import LedgerEntry, LedgerRoot
+from oneforone.registry.models import IssuanceBatch, LedgerEntry, LedgerRoot
 
 SUPPLY = "supply"
 LOCK_BUCKETS = 256
@@ -331,12 +331,15 @@ def _certificate_problems() -> list[str]:
 def table_balances() -> dict[str, int]:
     """What every account should hold, computed from the registry's tables alone: free and
     reserved units as the allocator sees them (`supply`), allocated and cancelled units summed."""
-    expected: dict[str, int] = defaultdict(int)
+    expected: dict[str, int] = {
+        batch_account(pk): 0 for pk in IssuanceBatch.objects.values_list("pk", flat=True)
+    }
     for stretch in supply.free_stretches():
         expected[batch_account(stretch.batch_id)] += stretch.size
     for stretches in supply.reserved_stretches().values():
         for stretch in stretches:
-            expected[reservation_account(stretch.reservation_id or 0)] += stretch.size
+            account = reservation_account(stretch.reservation_id or 0)
+            expected[account] = expected.get(account, 0) + stretch.size
     statements = [
         "SELECT 'supply', -COALESCE(SUM(quantity), 0) FROM registry_issuancebatch",
         """
@@ -349,7 +352,7 @@ def table_balances() -> dict[str, int]:
         for sql in statements:
             cursor.execute(sql)
             expected.update((account, int(value)) for account, value in cursor.fetchall())
-    return dict(expected)
+    return expected
 
 
 def _balance_problems(balances: dict[str, int]) -> list[str]:
