@@ -24,5 +24,13 @@ def release_surplus_on_withdrawn_claims(
     **kwargs: Any,
 ) -> None:
     """A device claim moved or was rejected: its registration gives back the units it no
-    longer owes, in the resolving action's transaction (whose audit event covers it)."""
-    release_surplus_unaudited(actor=actor, registrations=registrations, reason=reason)
+    longer owes, in the resolving action's transaction (whose audit event covers it).
+
+    The operator's own reason may name both partners: it stays in the audit log. Revocations,
+    ledger entries and certificate withdrawals are public, so they get a fixed wording."""
+    release_surplus_unaudited(
+        actor=actor, registrations=registrations, reason=PUBLIC_CLAIM_WITHDRAWN
+    )
+
+
+PUBLIC_CLAIM_WITHDRAWN = "a device claim was withdrawn after the operator reviewed a double claim"
