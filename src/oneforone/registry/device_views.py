@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from oneforone.core.qr import qr_svg
 from oneforone.core.ratelimit import rate_limited
@@ -22,7 +23,7 @@ LOOKUP_WINDOW = timedelta(minutes=1)
 
 
 def unit_url(serial: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/registry/unit/{serial}"
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("registry-unit", args=[serial])
 
 
 @rate_limited("verify-device", limit=LOOKUP_LIMIT, window=LOOKUP_WINDOW)

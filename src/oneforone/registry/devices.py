@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from babel import Locale
-
 from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, identifier_hash, normalise
 from oneforone.partners.models import Device, DeviceStatus
 from oneforone.registry import serials
@@ -29,9 +27,7 @@ class CompensatingUnit:
 
     @property
     def origin_country_name(self) -> str:
-        return str(
-            Locale("en").territories.get(self.batch.origin_country, self.batch.origin_country)
-        )
+        return serials.country_name(self.batch.origin_country)
 
     @property
     def collection_months(self) -> tuple[dt.date, dt.date]:
@@ -64,6 +60,7 @@ def look_up(text: str, kind: str | None = None) -> DeviceAnswer:
     device = (
         Device.objects.filter(identifier_hash=hashed, status=DeviceStatus.CLAIMED)
         .select_related("registration")
+        .prefetch_related("registration__certificates__withdrawal")
         .first()
     )
     if device is None:

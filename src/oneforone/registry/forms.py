@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from babel import Locale
 from django import forms
 from django.db.backends.postgresql.psycopg_any import NumericRange
 
@@ -25,10 +24,6 @@ NUMBER = {"inputmode": "numeric", "min": "1"}
 # A select is as wide as its longest option unless told otherwise: long partner names would
 # push it past a phone's screen.
 SELECT = forms.Select(attrs={"style": "width:100%;min-width:0"})
-
-
-def country_name(code: str) -> str:
-    return str(Locale("en").territories.get(code, code))
 
 
 def _partners() -> Any:
@@ -237,7 +232,7 @@ class AllocationPreferenceForm(forms.Form):
         country_field = self.fields["origin_countries"]
         assert isinstance(country_field, forms.MultipleChoiceField)
         country_field.choices = [
-            (code, f"{code} · {country_name(code)}")
+            (code, f"{code} · {serials.country_name(code)}")
             for code in sorted(set(countries) | held_countries)
         ]
         year_field = self.fields["vintage_years"]

@@ -17,13 +17,12 @@ from oneforone.accounts.models import Membership, Organisation, OrganisationKind
 from oneforone.core.charts import StackedRow, stacked_bars
 from oneforone.core.models import AuditEvent
 from oneforone.impact import queries as impact
-from oneforone.registry import actions, queries
+from oneforone.registry import actions, queries, serials
 from oneforone.registry.forms import (
     AllocationPreferenceForm,
     CancellationForm,
     ReleaseForm,
     ReservationForm,
-    country_name,
 )
 from oneforone.registry.models import (
     AllocationPreference,
@@ -189,7 +188,7 @@ def _chosen_batch(value: str) -> IssuanceBatch | None:
 
 def _batch_facts(batch: IssuanceBatch) -> dict[str, Any]:
     cancelled = sum(c.quantity for c in batch.cancellations.all())
-    return {"cancelled": cancelled, "country": country_name(batch.origin_country)}
+    return {"cancelled": cancelled, "country": serials.country_name(batch.origin_country)}
 
 
 @operator_page

@@ -191,18 +191,12 @@ class BlockRecord:
         }
 
 
-def _block(batch: IssuanceBatch, units: NumericRange) -> str:
-    return serials.format_block(
-        batch.origin_country, batch.vintage_year, units.lower, units.upper - 1
-    )
-
-
 def cancellation_records(batch: IssuanceBatch) -> list[BlockRecord]:
     return [
         BlockRecord(
             "cancellation",
             c.pk,
-            _block(batch, c.units),
+            batch.block_of(c.units.lower, c.units.upper),
             c.units.lower,
             c.units.upper - 1,
             c.cancelled_at,
@@ -229,7 +223,7 @@ def allocation_records(
     codes, partners = _certificates_of({a.registration_id for a in allocations})
     records = []
     for a in allocations:
-        block = _block(batch, a.units)
+        block = batch.block_of(a.units.lower, a.units.upper)
         revocation = getattr(a, "revocation", None) if a.revoked_at else None
         records.append(
             BlockRecord(
@@ -244,7 +238,9 @@ def allocation_records(
                 certificates=codes.get((a.registration_id, block), []),
                 reason=revocation.reason if revocation else "",
                 ended_at=a.revoked_at,
-                parent_block=_block(batch, a.parent.units) if a.parent else "",
+                parent_block=batch.block_of(a.parent.units.lower, a.parent.units.upper)
+                if a.parent
+                else "",
                 parent_id=a.parent_id,
             )
         )
@@ -277,13 +273,15 @@ def reservation_records(
         BlockRecord(
             "reservation",
             r.pk,
-            _block(batch, r.units),
+            batch.block_of(r.units.lower, r.units.upper),
             r.units.lower,
             r.units.upper - 1,
             r.reserved_at,
             "released" if r.released_at else "active",
             ended_at=r.released_at,
-            parent_block=_block(batch, r.parent.units) if r.parent else "",
+            parent_block=batch.block_of(r.parent.units.lower, r.parent.units.upper)
+            if r.parent
+            else "",
             parent_id=r.parent_id,
         )
         for r in reservations

@@ -211,9 +211,7 @@ def _units_block(entry: LedgerEntry) -> str:
     if entry.units is None or entry.batch_id is None:
         return ""
     batch = IssuanceBatch.objects.only("origin_country", "vintage_year").get(pk=entry.batch_id)
-    return serials.format_block(
-        batch.origin_country, batch.vintage_year, entry.units.lower, entry.units.upper - 1
-    )
+    return batch.block_of(entry.units.lower, entry.units.upper)
 
 
 @public_page

@@ -21,7 +21,6 @@ from oneforone.accounts.models import Organisation
 from oneforone.registry import serials
 from oneforone.registry.models import (
     Allocation,
-    Cancellation,
     Certificate,
     IssuanceBatch,
     Reservation,
@@ -86,10 +85,6 @@ class PartnerBacklog:
         if self.oldest_waiting is None:
             return None
         return max(0, (self.as_of - self.oldest_waiting).days)
-
-    @property
-    def share_allocated(self) -> float:
-        return self.units_allocated / self.units_owed if self.units_owed else 1.0
 
 
 @dataclass(frozen=True)
@@ -288,7 +283,6 @@ class CancellationPreview:
     batch: IssuanceBatch
     first: int
     last: int
-    already_cancelled: list[Cancellation] = field(default_factory=list)
     allocations: list[AffectedAllocation] = field(default_factory=list)
     reservations: list[AffectedQuota] = field(default_factory=list)
 
@@ -298,9 +292,7 @@ class CancellationPreview:
 
     @property
     def block(self) -> str:
-        return serials.format_block(
-            self.batch.origin_country, self.batch.vintage_year, self.first, self.last
-        )
+        return self.batch.block_of(self.first, self.last + 1)
 
     @property
     def units_allocated(self) -> int:
@@ -332,7 +324,6 @@ def cancellation_preview(batch: IssuanceBatch, first: int, last: int) -> Cancell
     """The allocations, reservations and certificates a cancellation of [first, last] touches."""
     cut = NumericRange(first, last + 1)
     preview = CancellationPreview(batch, first, last)
-    preview.already_cancelled = list(Cancellation.objects.filter(batch=batch, units__overlap=cut))
     allocations = list(
         Allocation.objects.filter(batch=batch, units__overlap=cut)
         .select_related("registration__partner", "batch")

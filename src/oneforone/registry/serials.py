@@ -46,6 +46,11 @@ def _user_assigned(code: str) -> bool:
 
 
 @functools.cache
+def country_name(code: str) -> str:
+    """The English name of an ISO 3166 country code (the code itself if babel has none)."""
+    return str(Locale("en").territories.get(code, code))
+
+
 def countries() -> frozenset[str]:
     """The ISO 3166-1 alpha-2 codes assigned to countries and territories (babel's CLDR data)."""
     return frozenset(

@@ -5,8 +5,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from oneforone.accounts.decorators import member_of_kind
-from oneforone.accounts.models import OrganisationKind
 from oneforone.accounts.queries import system_user
 from oneforone.core.ledger import canonical_json
 from oneforone.core.qr import qr_svg
@@ -85,6 +83,3 @@ def verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="oneforone-{certificate.code}.pdf"'
     response["X-Content-SHA256"] = document.sha256
     return response
-
-
-operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
