@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from oneforone.accounts.models import Organisation
-from oneforone.registry import serials
+from oneforone.registry import serials, supply
 from oneforone.registry.models import (
     Allocation,
     Certificate,
@@ -204,27 +204,13 @@ class FreeSupply:
     units: int
 
 
-_FREE_SQL = """
-    WITH free AS (
-        SELECT b.origin_country, b.vintage_year,
-               (SELECT COALESCE(SUM(upper(f) - lower(f)), 0) FROM unnest(
-                   int8multirange(b.units)
-                   - COALESCE((SELECT range_agg(units) FROM registry_allocation
-                               WHERE batch_id = b.id AND revoked_at IS NULL), '{}')
-                   - COALESCE((SELECT range_agg(units) FROM registry_reservation
-                               WHERE batch_id = b.id AND released_at IS NULL), '{}')
-                   - COALESCE((SELECT range_agg(units) FROM registry_cancellation
-                               WHERE batch_id = b.id), '{}')) AS f) AS units
-        FROM registry_issuancebatch b
-    )
-    SELECT origin_country, vintage_year, SUM(units) FROM free
-    GROUP BY 1, 2 HAVING SUM(units) > 0 ORDER BY 1, 2
-"""
-
-
 def free_supply() -> list[FreeSupply]:
-    """Units neither allocated, reserved nor cancelled, by origin country and vintage year."""
-    return [FreeSupply(c, int(v), int(n)) for c, v, n in _rows(_FREE_SQL, {})]
+    """Units neither allocated, reserved nor cancelled, by origin country and vintage year, as
+    the allocator sees them."""
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    for stretch in supply.free_stretches():
+        totals[stretch.country, stretch.vintage] += stretch.size
+    return [FreeSupply(c, v, n) for (c, v), n in sorted(totals.items())]
 
 
 def issued_origins() -> tuple[list[str], list[int]]:
