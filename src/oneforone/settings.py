@@ -10,6 +10,9 @@ ONEFORONE_TASKS   "immediate" runs background tasks inline (tests); default: the
 ONEFORONE_RATE_LIMITS  per-scope overrides, e.g. "verify-device=30/minute,login=10/15minutes"
 ONEFORONE_TRUST_X_FORWARDED_FOR  "1": the client is the first X-Forwarded-For address (behind a
                   proxy that sets it); default: REMOTE_ADDR
+EMAIL_HOST (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL)
+                  SMTP server for e-mails; unset: e-mails are printed on the console
+MEDIA_ROOT        where uploaded files are kept; default: the data folder's media/
 """
 
 from __future__ import annotations
@@ -189,6 +192,24 @@ TRUST_X_FORWARDED_FOR = os.environ.get("ONEFORONE_TRUST_X_FORWARDED_FOR", "0").l
 }
 
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")
+
+# E-mail: printed to the console unless an SMTP server is configured (tests use Django's outbox).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0").lower() in {"1", "true", "yes"}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "oneforone <noreply@localhost>")
+
+# Uploaded files (bulk imports, attachments): in the data folder unless MEDIA_ROOT says otherwise.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", embedded_db.data_dir() / "media"))
+MEDIA_URL = "media/"
 
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
