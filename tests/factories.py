@@ -17,12 +17,12 @@ from django.utils import timezone
 from stdnum import luhn
 
 from oneforone.accounts import actions as account_actions
-from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
+from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
 from oneforone.collection import actions as collection_actions
 from oneforone.collection.models import Collector, Hub, Intake, Lot
 from oneforone.partners import actions as partner_actions
-from oneforone.partners.models import Channel, DeviceCategory, Registration
+from oneforone.partners.models import Channel, DeviceCategory, Programme, Registration
 from oneforone.partners.schemas import DeviceId, RegistrationRow
 from oneforone.recycling import actions as recycling_actions
 from oneforone.registry.models import IssuanceBatch
@@ -60,14 +60,68 @@ def bootstrap_actor() -> User:
 
 
 def make_organisation(kind: str, *, name: str | None = None, country: str = "NL") -> Organisation:
+    """An organisation; a partner gets an open-ended default programme to register under."""
     n = next_number()
-    return account_actions.create_organisation(
+    organisation = account_actions.create_organisation(
         actor=bootstrap_actor(),
         name=name or f"{kind.replace('_', ' ').title()} {n}",
         slug=f"{kind.replace('_', '-')}-{n}",
         kind=kind,
         country=country,
     )
+    if kind == OrganisationKind.PARTNER:
+        make_programme(organisation, code="general")
+    return organisation
+
+
+def make_programme(
+    partner: Organisation,
+    *,
+    code: str | None = None,
+    mode: str = "consumer_products",
+    starts_on: dt.date = dt.date(2020, 1, 1),
+    ends_on: dt.date | None = None,
+    quota: int | None = None,
+    is_default: bool = False,
+) -> Programme:
+    tender = mode == "public_tender"
+    return partner_actions.create_programme(
+        actor=operator_actor(),
+        partner=partner,
+        terms=partner_actions.ProgrammeTerms(
+            code=code or f"programme-{next_number()}",
+            name=f"Programme {code}",
+            activation_mode=mode,
+            price_per_unit=Decimal("4.50"),
+            currency="EUR",
+            starts_on=starts_on,
+            ends_on=ends_on,
+            claim_wording="For every device, one end-of-life phone is recycled.",
+            contracting_authority="Ministry of Digital Affairs" if tender else "",
+            tender_reference=f"T-{next_number()}" if tender else "",
+            quota=quota if tender else None,
+        ),
+        is_default=is_default,
+    )
+
+
+def operator_actor() -> User:
+    """A member of an operator organisation (made once), for set-up done by operator staff."""
+    membership = (
+        Membership.objects.filter(organisation__kind=OrganisationKind.OPERATOR, role=Role.ADMIN)
+        .select_related("user")
+        .first()
+    )
+    if membership is not None:
+        return membership.user
+    operator = account_actions.create_organisation(
+        actor=bootstrap_actor(),
+        name=f"Operator staff {next_number()}",
+        slug=f"operator-staff-{next_number()}",
+        kind=OrganisationKind.OPERATOR,
+        country="NL",
+    )
+    return make_member(operator, role=Role.ADMIN)
 
 
 def make_member(organisation: Organisation, *, role: str = Role.MEMBER) -> User:

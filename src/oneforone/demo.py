@@ -41,8 +41,20 @@ from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
 from oneforone.collection.actions import record_intake, seal_lot
 from oneforone.collection.models import Area, Collector, Hub, Intake, Lot
-from oneforone.partners.actions import Decision, register_devices, resolve_conflict
-from oneforone.partners.models import Channel, Conflict, ConflictStatus, Registration
+from oneforone.partners.actions import (
+    Decision,
+    ProgrammeTerms,
+    create_programme,
+    register_devices,
+    resolve_conflict,
+)
+from oneforone.partners.models import (
+    ActivationMode,
+    Channel,
+    Conflict,
+    ConflictStatus,
+    Registration,
+)
 from oneforone.partners.schemas import DeviceId, RegistrationRow
 from oneforone.recycling.actions import complete_treatment, record_reception
 from oneforone.recycling.models import Reception
@@ -74,6 +86,7 @@ HISTORY_WEEKS = 78  # collection starts on the Monday about eighteen months befo
 LOT_PHONES = 2_500  # phones in a sealed lot (a packed box or bag) at scale 1
 OPEN_INTAKES_PER_HUB = 8  # intakes not yet packed, at scale 1
 UNITS_OWED_PER_UNIT_ISSUED = 1.35  # registrations exceed issuance: a backlog remains
+TENDER_QUOTA_DEVICES = 40_000  # the framework contract's ceiling over its four years
 TENDER_RESERVED_UNITS = 3_000  # the ministry's quota, set aside after the first treatment, scale 1
 UNITS_CANCELLED = 12  # the recycler's count correction
 
@@ -341,13 +354,14 @@ class Demo:
     hubs: dict[str, Hub] = field(default_factory=dict)
     collectors: dict[str, list[Collector]] = field(default_factory=dict)
     registrations: dict[tuple[str, str], Registration] = field(default_factory=dict)
+    first_day: dt.date = dt.date(2020, 1, 1)
 
 
 def _load(*, scale: float) -> str:
     rng = random.Random(SEED)
     today = timezone.localdate()
     first_day = _first_collection_day(today)
-    demo = Demo()
+    demo = Demo(first_day=first_day)
     timeline = Timeline()
 
     # The organisations join a few weeks before the first month of registrations and intakes.
@@ -442,7 +456,82 @@ def _setup(demo: Demo) -> None:
         )
         demo.orgs[plan.key] = org
         demo.users[plan.key] = membership.user
+    _create_programmes(demo)
     _create_hubs_and_collectors(demo)
+
+
+def _create_programmes(demo: Demo) -> None:
+    """The partners' programmes, agreed with the operator when they joined."""
+    today = timezone.localdate()
+    for key, terms in _programme_terms(today, demo.first_day).items():
+        for n, term in enumerate(terms):
+            create_programme(
+                actor=demo.users["operator"], partner=demo.orgs[key], terms=term, is_default=n == 0
+            )
+
+
+def _programme_terms(today: dt.date, first_day: dt.date) -> dict[str, list[ProgrammeTerms]]:
+    start = today.replace(day=1) - dt.timedelta(days=800)
+    return {
+        "brand": [
+            ProgrammeTerms(
+                code="lumen-phones",
+                name="Lumen phones: one sold, one recycled",
+                activation_mode=ActivationMode.CONSUMER_PRODUCTS,
+                price_per_unit=Decimal("4.80"),
+                currency="EUR",
+                starts_on=start,
+                ends_on=None,
+                claim_wording=(
+                    "For every Lumen phone sold, one end-of-life phone is collected in West "
+                    "Africa and recycled in Europe."
+                ),
+            )
+        ],
+        "telco": [
+            ProgrammeTerms(
+                code="business-fleet",
+                name="TeleNova Business fleet compensation",
+                activation_mode=ActivationMode.B2B_SERVICE,
+                price_per_unit=Decimal("5.25"),
+                currency="EUR",
+                starts_on=start,
+                ends_on=None,
+                claim_wording=(
+                    "Every device in your TeleNova Business contract is matched by one "
+                    "end-of-life phone recycled in Europe."
+                ),
+            ),
+            ProgrammeTerms(
+                code="own-fleet",
+                name="TeleNova staff devices",
+                activation_mode=ActivationMode.INTERNAL,
+                price_per_unit=Decimal("5.00"),
+                currency="EUR",
+                starts_on=today.replace(day=1),
+                ends_on=None,
+                claim_wording="TeleNova compensates the phones and laptops of its own staff.",
+            ),
+        ],
+        "ministry": [
+            ProgrammeTerms(
+                code="tender-2025",
+                name="Workplace devices framework (tender)",
+                activation_mode=ActivationMode.PUBLIC_TENDER,
+                price_per_unit=Decimal("4.10"),
+                currency="EUR",
+                starts_on=start,
+                ends_on=first_day.replace(month=1, day=1) + dt.timedelta(days=4 * 365),
+                claim_wording=(
+                    "The ministry's workplace phones and laptops are compensated one for one, "
+                    "as required by the tender's circularity clause."
+                ),
+                contracting_authority="Ministry of the Interior (demo)",
+                tender_reference=_tender(first_day),
+                quota=TENDER_QUOTA_DEVICES,
+            )
+        ],
+    }
 
 
 def _create_hubs_and_collectors(demo: Demo) -> None:

@@ -30,6 +30,11 @@ def append_only(table: str) -> migrations.RunSQL:
     )
 
 
+# The allocator's advisory lock: held by every action that changes what a registration owes or
+# holds (allocation, cancellation), always taken before the audit chain's lock.
+ALLOCATION_LOCK = 0x0401_0003
+
+
 def advisory_xact_lock(key: int) -> None:
     from django.db import connection
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction
@@ -11,15 +12,25 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
-from oneforone.accounts.permissions import require_operator
+from oneforone.accounts.permissions import (
+    NotAllowed,
+    require_admin,
+    require_member,
+    require_operator,
+)
 from oneforone.core import audit
+from oneforone.core.db import ALLOCATION_LOCK, advisory_xact_lock
+from oneforone.core.money import CurrencyError, check_currency
 from oneforone.partners.identifiers import identifier_hash
 from oneforone.partners.models import (
+    ActivationMode,
     Channel,
     Conflict,
     ConflictStatus,
     Device,
+    DeviceCategory,
     DeviceStatus,
+    Programme,
     Registration,
 )
 from oneforone.partners.queries import current_categories
@@ -94,10 +105,12 @@ def register_devices(
     if problems:
         raise RegistrationRejected(problems)
     now = timezone.now()
+    programmes = ProgrammeChoice(partner)
     registrations = Registration.objects.bulk_create(
         Registration(
             partner=partner,
             reference=row.reference,
+            programme=programmes.of(row),
             category=categories[row.category],
             quantity=row.count,
             units_per_device=categories[row.category].units_per_device,
@@ -265,6 +278,37 @@ def _set_excluded(registrations: list[Registration], excluded: dict[int, int]) -
             registration.devices_excluded, registration.units_owed = stored[registration.pk]
 
 
+class ProgrammeChoice:
+    """The programme each row goes to: the one it names, else the partner's default."""
+
+    def __init__(self, partner: Organisation) -> None:
+        self.by_code = {p.code: p for p in Programme.objects.filter(partner=partner)}
+        self.default = next((p for p in self.by_code.values() if p.is_default), None)
+
+    def of(self, row: RegistrationRow) -> Programme:
+        programme = self.by_code[row.programme] if row.programme else self.default
+        assert programme is not None, "check_rows() refuses rows without a programme"
+        return programme
+
+    def problem(self, line: int, row: RegistrationRow, today: dt.date) -> str | None:
+        if row.programme and row.programme not in self.by_code:
+            known = ", ".join(sorted(self.by_code)) or "none yet"
+            return f"unknown programme {row.programme!r}; your programmes: {known}"
+        if not row.programme and self.default is None:
+            return (
+                "name the programme (column or field `programme`): you have no default programme; "
+                "set one on the Programmes page"
+            )
+        programme = self.of(row)
+        if not programme.runs_on(today):
+            until = f" to {programme.ends_on}" if programme.ends_on else ""
+            return (
+                f"programme {programme.code!r} runs from {programme.starts_on}{until}: "
+                "register under a programme that runs today"
+            )
+        return None
+
+
 def check_rows(
     partner: Organisation, rows: Sequence[tuple[int, RegistrationRow]]
 ) -> list[RegistrationProblem]:
@@ -274,6 +318,12 @@ def check_rows(
     problems: list[RegistrationProblem] = []
     if not rows:
         return [RegistrationProblem(0, "no registrations given", "")]
+    programmes = ProgrammeChoice(partner)
+    today = timezone.localdate()
+    for line, row in rows:
+        if message := programmes.problem(line, row, today):
+            problems.append(RegistrationProblem(line, message, "programme"))
+    problems.extend(_over_quota(programmes, rows))
     seen: dict[str, int] = {}
     devices_seen: dict[tuple[str, str], tuple[int, int]] = {}
     for line, row in rows:
@@ -316,6 +366,337 @@ def check_rows(
         if row.reference in existing
     )
     return sorted(problems, key=lambda p: p.line)
+
+
+def _over_quota(
+    programmes: ProgrammeChoice, rows: Sequence[tuple[int, RegistrationRow]]
+) -> list[RegistrationProblem]:
+    """Tender quotas: the first line that would take a tender past its quota (a trigger is the
+    last word, under concurrent registrations)."""
+    tenders = {p.pk: p for p in programmes.by_code.values() if p.quota is not None}
+    if not tenders:
+        return []
+    used = dict(
+        Registration.objects.filter(programme__in=list(tenders), cancelled_at__isnull=True)
+        .order_by()
+        .values_list("programme")
+        .annotate(n=models.Sum("quantity"))
+    )
+    problems = []
+    for line, row in rows:
+        if (row.programme or programmes.default) is None:
+            continue
+        if row.programme and row.programme not in programmes.by_code:
+            continue
+        programme = programmes.of(row)
+        if programme.pk not in tenders or programme.quota is None:
+            continue
+        used[programme.pk] = used.get(programme.pk, 0) + row.count
+        if used[programme.pk] > programme.quota:
+            problems.append(
+                RegistrationProblem(
+                    line,
+                    f"programme {programme.code!r} covers {programme.quota:,} devices under "
+                    f"tender {programme.tender_reference}; this row takes it to "
+                    f"{used[programme.pk]:,}",
+                    "quantity",
+                )
+            )
+    return problems
+
+
+# Programmes -----------------------------------------------------------------------------------------
+
+
+class ProgrammeRefused(Exception):
+    """The programme cannot be created or changed this way; the message says why."""
+
+
+@dataclass(frozen=True)
+class ProgrammeTerms:
+    """What a programme is: validated by the form or API schema, checked again here."""
+
+    code: str
+    name: str
+    activation_mode: str
+    price_per_unit: Decimal
+    currency: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+    claim_wording: str
+    contracting_authority: str = ""
+    tender_reference: str = ""
+    quota: int | None = None
+
+
+def _check_terms(terms: ProgrammeTerms) -> None:
+    if terms.activation_mode not in ActivationMode.values:
+        raise ProgrammeRefused(
+            f"unknown activation mode {terms.activation_mode!r}; use one of "
+            f"{', '.join(ActivationMode.values)}"
+        )
+    try:
+        check_currency(terms.currency)
+    except CurrencyError as exc:
+        raise ProgrammeRefused(str(exc)) from None
+    if terms.price_per_unit < 0:
+        raise ProgrammeRefused("the price per unit cannot be negative")
+    if terms.ends_on is not None and terms.ends_on < terms.starts_on:
+        raise ProgrammeRefused("the programme cannot end before it starts")
+    if not terms.claim_wording.strip():
+        raise ProgrammeRefused("give the claim wording the partner may publish")
+    tender = terms.activation_mode == ActivationMode.PUBLIC_TENDER
+    tender_fields = [terms.contracting_authority.strip(), terms.tender_reference.strip()]
+    if tender and (not all(tender_fields) or not terms.quota):
+        raise ProgrammeRefused(
+            "a public tender needs its contracting authority, tender reference and quota"
+        )
+    if not tender and (any(tender_fields) or terms.quota):
+        raise ProgrammeRefused(
+            "contracting authority, tender reference and quota belong to public tenders only"
+        )
+
+
+def _require_programme_manager(actor: User, partner: Organisation) -> None:
+    """A partner's administrators and operator staff set programmes up."""
+    try:
+        require_admin(actor, partner)
+    except NotAllowed:
+        try:
+            require_operator(actor)
+        except NotAllowed:
+            raise NotAllowed(
+                f"{actor.username} may not manage the programmes of {partner.name}: "
+                "ask one of its administrators"
+            ) from None
+
+
+def _terms_data(terms: ProgrammeTerms) -> dict[str, object]:
+    return {
+        name: str(value) if isinstance(value, Decimal | dt.date) else value
+        for name, value in asdict(terms).items()
+    }
+
+
+@transaction.atomic
+def create_programme(
+    *, actor: User, partner: Organisation, terms: ProgrammeTerms, is_default: bool = False
+) -> Programme:
+    """A new programme; the first one of a partner becomes its default."""
+    _require_programme_manager(actor, partner)
+    if partner.kind != OrganisationKind.PARTNER:
+        raise ProgrammeRefused(f"{partner} is not a partner")
+    _check_terms(terms)
+    if Programme.objects.filter(partner=partner, code=terms.code).exists():
+        raise ProgrammeRefused(f"there is already a programme {terms.code!r}; choose another code")
+    Organisation.objects.select_for_update().get(pk=partner.pk)  # one default at a time
+    first = not Programme.objects.filter(partner=partner).exists()
+    if is_default and not first:
+        Programme.objects.filter(partner=partner, is_default=True).update(is_default=False)
+    programme = Programme.objects.create(
+        partner=partner,
+        created_at=timezone.now(),
+        created_by=actor,
+        is_default=is_default or first,
+        **{**asdict(terms), "currency": check_currency(terms.currency)},
+    )
+    audit.record(
+        actor=actor,
+        code="partners.programme.created",
+        obj=programme,
+        organisation=partner,
+        data={**_terms_data(terms), "is_default": programme.is_default},
+    )
+    return programme
+
+
+@transaction.atomic
+def change_programme(
+    *, actor: User, programme: Programme, ends_on: dt.date | None, claim_wording: str, name: str
+) -> Programme:
+    """Change what may change once registrations exist: name, end date, claim wording.
+
+    Price, currency, mode, start and tender terms stay as registered against; a new agreement
+    is a new programme."""
+    _require_programme_manager(actor, programme.partner)
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    if ends_on is not None and ends_on < programme.starts_on:
+        raise ProgrammeRefused("the programme cannot end before it starts")
+    if not claim_wording.strip() or not name.strip():
+        raise ProgrammeRefused("give the programme's name and claim wording")
+    if ends_on is not None:
+        last = (
+            programme.registrations.filter(cancelled_at__isnull=True)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is not None and timezone.localdate(last) > ends_on:
+            raise ProgrammeRefused(
+                f"devices were registered under this programme on {timezone.localdate(last)}: "
+                "it cannot end before that"
+            )
+    before = {
+        "name": programme.name,
+        "ends_on": str(programme.ends_on),
+        "claim_wording": programme.claim_wording,
+    }
+    programme.name, programme.ends_on, programme.claim_wording = (
+        name.strip(),
+        ends_on,
+        claim_wording.strip(),
+    )
+    programme.save(update_fields=["name", "ends_on", "claim_wording"])
+    audit.record(
+        actor=actor,
+        code="partners.programme.changed",
+        obj=programme,
+        organisation=programme.partner,
+        data={
+            "before": before,
+            "after": {
+                "name": programme.name,
+                "ends_on": str(programme.ends_on),
+                "claim_wording": programme.claim_wording,
+            },
+        },
+    )
+    return programme
+
+
+@transaction.atomic
+def set_default_programme(*, actor: User, programme: Programme) -> Programme:
+    """Registrations that name no programme go to this one from now on."""
+    _require_programme_manager(actor, programme.partner)
+    Organisation.objects.select_for_update().get(pk=programme.partner_id)
+    Programme.objects.filter(partner=programme.partner_id, is_default=True).exclude(
+        pk=programme.pk
+    ).update(is_default=False)
+    Programme.objects.filter(pk=programme.pk).update(is_default=True)
+    programme.is_default = True
+    audit.record(
+        actor=actor,
+        code="partners.programme.made_default",
+        obj=programme,
+        organisation=programme.partner,
+        data={"code": programme.code},
+    )
+    return programme
+
+
+# Device categories ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_category_version(
+    *,
+    actor: User,
+    code: str,
+    name: str,
+    units_per_device: int,
+    valid_from: dt.date,
+    source: str,
+) -> DeviceCategory:
+    """A new version of a device category (or a new category), in force from a future date.
+
+    Registrations keep the version they were made under; a version is never edited."""
+    require_operator(actor)
+    if valid_from <= timezone.localdate():
+        raise ProgrammeRefused(
+            "a category version takes effect from tomorrow at the earliest: registrations made "
+            "today keep today's factors"
+        )
+    if units_per_device < 1:
+        raise ProgrammeRefused("a device owes at least one unit")
+    if not source.strip():
+        raise ProgrammeRefused("name the source of the unit factor")
+    category = DeviceCategory.objects.create(
+        code=code,
+        name=name,
+        units_per_device=units_per_device,
+        valid_from=valid_from,
+        source=source.strip(),
+    )
+    audit.record(
+        actor=actor,
+        code="partners.category.version_added",
+        obj=category,
+        data={
+            "code": code,
+            "units_per_device": units_per_device,
+            "valid_from": str(valid_from),
+            "source": category.source,
+        },
+    )
+    return category
+
+
+# Cancelling before allocation -----------------------------------------------------------------------
+
+
+class CancellationRefused(Exception):
+    """The registration cannot be cancelled; the message says why and what to do instead."""
+
+
+@transaction.atomic
+def cancel_registration(*, actor: User, registration: Registration, reason: str) -> Registration:
+    """The partner withdraws a registration that no unit was allocated to yet.
+
+    It owes nothing from then on (units_owed is 0); its devices are `cancelled`, which frees their
+    identifiers for a later registration; open conflicts over its held devices close. After
+    allocation a registration is corrected by the operator (registry cancel-units), not here.
+    """
+    require_member(actor, registration.partner)
+    reason = reason.strip()
+    if not reason:
+        raise CancellationRefused("give the reason for cancelling; it stays in the history")
+    # The allocator's lock first (one lock order for every action): no allocation run can
+    # give this registration units between the check below and the cancellation.
+    advisory_xact_lock(ALLOCATION_LOCK)
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if registration.cancelled_at is not None:
+        raise CancellationRefused(
+            f"{registration.reference} was already cancelled on "
+            f"{timezone.localdate(registration.cancelled_at)}"
+        )
+    allocated = registration.allocations.filter(revoked_at__isnull=True).aggregate(
+        n=models.Sum("quantity")
+    )["n"]
+    if allocated:
+        raise CancellationRefused(
+            f"{registration.reference} already has {allocated:,} units allocated: it can no "
+            "longer be cancelled. Ask the operator for a correction (cancelling units)."
+        )
+    now = timezone.now()
+    registration.cancelled_at, registration.cancelled_by = now, actor
+    registration.cancel_reason = reason
+    registration.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+    devices = registration.devices.exclude(
+        status__in=[DeviceStatus.DECLINED, DeviceStatus.WITHDRAWN]
+    ).update(status=DeviceStatus.CANCELLED)
+    closed = Conflict.objects.filter(
+        second_device__registration=registration, status=ConflictStatus.OPEN
+    ).update(
+        status=ConflictStatus.CANCELLED,
+        resolved_at=now,
+        resolved_by=actor,
+        reason="the registration holding this claim was cancelled by the partner",
+    )
+    audit.record(
+        actor=actor,
+        code="partners.registration.cancelled",
+        obj=registration,
+        organisation=registration.partner,
+        data={
+            "reference": registration.reference,
+            "quantity": registration.quantity,
+            "reason": reason,
+            "devices_cancelled": devices,
+            "conflicts_closed": closed,
+        },
+    )
+    registration.refresh_from_db(fields=["units_owed"])
+    return registration
 
 
 # Resolving conflicts -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class _DeviceGroup:
 
     line: int  # its first line: where problems of the registration as a whole are reported
     category: str
+    programme: str | None
     devices: list[DeviceId] = field(default_factory=list)
 
 
@@ -137,7 +138,9 @@ def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] |
     expected = RegistrationRow.columns()
     required = [c for c in expected if c != "quantity" or not set(DEVICE_COLUMNS) & set(header)]
     missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in expected + DEVICE_COLUMNS]
+    unknown = [
+        c for c in header if c not in expected + RegistrationRow.optional_columns() + DEVICE_COLUMNS
+    ]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = []
     if missing:
@@ -174,7 +177,11 @@ def _parse_row(line: int, header: list[str], row: list[str], result: ParsedFile)
             RowError(line, "give the device's imei or serial, or a quantity", "quantity")
         )
         return
-    fields = {c: v for c, v in cells.items() if c not in DEVICE_COLUMNS}
+    fields = {
+        c: v
+        for c, v in cells.items()
+        if c not in DEVICE_COLUMNS and (v.strip() or c != "programme")
+    }
     try:
         parsed = RegistrationRow.model_validate(fields)
     except ValidationError as exc:
@@ -211,6 +218,7 @@ def _parse_device_row(
             {
                 "reference": cells.get("reference", ""),
                 "category": cells.get("category", ""),
+                "programme": cells.get("programme") or None,
                 "devices": [{column: value}],
             }
         )
@@ -231,7 +239,9 @@ def _parse_device_row(
             RowError(line, f"{column}: the same {device.kind.label} as line {first}", column)
         )
         return
-    group = result._groups.setdefault(parsed.reference, _DeviceGroup(line, parsed.category))
+    group = result._groups.setdefault(
+        parsed.reference, _DeviceGroup(line, parsed.category, parsed.programme)
+    )
     if group.category != parsed.category:
         result.errors.append(
             RowError(
@@ -242,6 +252,17 @@ def _parse_device_row(
             )
         )
         return
+    if group.programme != parsed.programme:
+        result.errors.append(
+            RowError(
+                line,
+                f"programme {parsed.programme or ''!r}: the devices of {parsed.reference!r} are "
+                f"in {group.programme or ''!r} (line {group.line}); one registration has one "
+                "programme",
+                "programme",
+            )
+        )
+        return
     group.devices.append(device)
 
 
@@ -249,7 +270,12 @@ def _close_groups(result: ParsedFile) -> None:
     """Each reference's device lines become one registration, at its first line."""
     for reference, group in result._groups.items():
         row = RegistrationRow.model_validate(
-            {"reference": reference, "category": group.category, "devices": group.devices}
+            {
+                "reference": reference,
+                "category": group.category,
+                "programme": group.programme,
+                "devices": group.devices,
+            }
         )
         result.rows.append((group.line, row))
     result.rows.sort(key=lambda pair: pair[0])

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from oneforone.partners.identifiers import DeviceKind
 
@@ -33,6 +34,95 @@ class DeviceCategory(models.Model):
         )
 
 
+class ActivationMode(models.TextChoices):
+    """How a partner activates compensation: what the devices of a programme are."""
+
+    CONSUMER_PRODUCTS = "consumer_products", "Consumer products (devices sold to consumers)"
+    B2B_SERVICE = "b2b_service", "B2B service (devices sold or leased to business customers)"
+    PUBLIC_TENDER = "public_tender", "Public tender (devices bought under a public contract)"
+    INTERNAL = "internal", "Internal initiative (the partner's own fleet)"
+
+
+class Programme(models.Model):
+    """A partner's programme: what it compensates, at what price, for how long, and the claim it
+    may make. Registrations belong to a programme."""
+
+    partner = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="programmes"
+    )
+    code = models.SlugField(max_length=40, help_text="short name used in CSV files and the API")
+    name = models.CharField(max_length=150)
+    activation_mode = models.CharField(max_length=20, choices=ActivationMode.choices)
+    price_per_unit = models.DecimalField(max_digits=12, decimal_places=4)
+    currency = models.CharField(max_length=3, help_text="ISO 4217")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="empty: open-ended")
+    claim_wording = models.TextField(
+        help_text="the claim the partner may publish for this programme, as agreed"
+    )
+    contracting_authority = models.CharField(max_length=200, blank=True)
+    tender_reference = models.CharField(max_length=100, blank=True)
+    quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="tenders: devices the contract covers at most"
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="used for registrations that name no programme"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["partner", "-starts_on", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "code"], name="programme_code_once"),
+            models.UniqueConstraint(
+                fields=["partner"], condition=Q(is_default=True), name="programme_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(activation_mode__in=ActivationMode.values),
+                name="programme_activation_mode_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_per_unit__gte=0), name="programme_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="programme_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="programme_ends_after_start",
+            ),
+            # A tender names its authority, reference and quota; other modes have none of them.
+            models.CheckConstraint(
+                condition=(
+                    Q(activation_mode="public_tender", quota__gte=1)
+                    & ~Q(contracting_authority="")
+                    & ~Q(tender_reference="")
+                )
+                | (
+                    ~Q(activation_mode="public_tender")
+                    & Q(quota__isnull=True, contracting_authority="", tender_reference="")
+                ),
+                name="programme_tender_fields",
+            ),
+            models.CheckConstraint(
+                condition=~Q(claim_wording=""), name="programme_claim_wording_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def is_tender(self) -> bool:
+        return self.activation_mode == ActivationMode.PUBLIC_TENDER
+
+    def runs_on(self, day: Any) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
 class Channel(models.TextChoices):
     API = "api", "API"
     CSV = "csv", "CSV upload"
@@ -47,6 +137,7 @@ class Registration(models.Model):
         "accounts.Organisation", on_delete=models.PROTECT, related_name="registrations"
     )
     reference = models.CharField(max_length=100, help_text="the partner's own reference")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="registrations")
     category = models.ForeignKey(DeviceCategory, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     devices_excluded = models.PositiveIntegerField(
@@ -54,9 +145,16 @@ class Registration(models.Model):
         help_text="listed devices that do not count: already claimed elsewhere, declined, withdrawn",
     )
     units_per_device = models.PositiveIntegerField(help_text="copied from the category version")
-    # The registry's allocation trigger reads this column: units are owed for counted devices only.
+    # The registry's allocation trigger reads this column: units are owed for counted devices only,
+    # and none once the registration is cancelled.
     units_owed = models.GeneratedField(
-        expression=(F("quantity") - F("devices_excluded")) * F("units_per_device"),
+        expression=models.Case(
+            models.When(
+                cancelled_at__isnull=True,
+                then=(F("quantity") - F("devices_excluded")) * F("units_per_device"),
+            ),
+            default=models.Value(0),
+        ),
         output_field=models.BigIntegerField(),
         db_persist=True,
     )
@@ -65,6 +163,11 @@ class Registration(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -86,6 +189,13 @@ class Registration(models.Model):
                 condition=models.Q(devices_excluded__lte=F("quantity")),
                 name="registration_excluded_within_quantity",
             ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True, cancelled_by__isnull=True, cancel_reason="")
+                | (
+                    Q(cancelled_at__isnull=False, cancelled_by__isnull=False) & ~Q(cancel_reason="")
+                ),
+                name="registration_cancelled_with_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +216,7 @@ class DeviceStatus(models.TextChoices):
     HELD = "held", "held"  # a second claim of an identifier claimed elsewhere; operator to review
     DECLINED = "declined", "declined"  # the operator kept the other claim
     WITHDRAWN = "withdrawn", "withdrawn"  # the operator moved the claim away or rejected it
+    CANCELLED = "cancelled", "cancelled"  # the partner cancelled the registration before allocation
 
 
 class Device(models.Model):
@@ -158,6 +269,7 @@ class ConflictStatus(models.TextChoices):
     KEPT_FIRST = "kept_first", "first claim kept"
     TRANSFERRED = "transferred", "claim transferred"
     REJECTED = "rejected", "both claims rejected"
+    CANCELLED = "cancelled", "registration cancelled"  # the held claim's registration was cancelled
 
 
 class Conflict(models.Model):
@@ -204,7 +316,7 @@ class Conflict(models.Model):
                     )
                     | (
                         Q(
-                            status__in=["kept_first", "transferred", "rejected"],
+                            status__in=["kept_first", "transferred", "rejected", "cancelled"],
                             resolved_at__isnull=False,
                             resolved_by__isnull=False,
                         )

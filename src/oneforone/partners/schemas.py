@@ -16,6 +16,12 @@ Reference = Annotated[
 CategoryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=30)
 ]
+ProgrammeCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=40, pattern=r"^[-a-z0-9_]+$"
+    ),
+]
 MAX_QUANTITY = 1_000_000
 # An identifier longer than this is wrong whatever it is; refuse it before normalising.
 RawIdentifier = Annotated[str, StringConstraints(max_length=100)]
@@ -73,6 +79,11 @@ class RegistrationRow(BaseModel):
         examples=["INV-2026-00042"],
     )
     category: CategoryCode = Field(description="device category code", examples=["phone"])
+    programme: ProgrammeCode | None = Field(
+        default=None,
+        description="code of the programme the devices belong to; left out: your default programme",
+        examples=["retail-2026"],
+    )
     quantity: int | None = Field(
         default=None,
         ge=1,
@@ -121,3 +132,8 @@ class RegistrationRow(BaseModel):
     def columns(cls) -> list[str]:
         """The CSV columns of a registration per line; `imei`/`serial` list devices per line."""
         return ["reference", "category", "quantity"]
+
+    @classmethod
+    def optional_columns(cls) -> list[str]:
+        """Columns a file may leave out: `programme` (your default programme when absent)."""
+        return ["programme"]

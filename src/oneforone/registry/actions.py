@@ -17,7 +17,7 @@ from django.utils import timezone
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.collection.models import Intake
 from oneforone.core import audit
-from oneforone.core.db import advisory_xact_lock
+from oneforone.core.db import ALLOCATION_LOCK, advisory_xact_lock
 from oneforone.core.ledger import merkle_root
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
@@ -40,7 +40,7 @@ from oneforone.registry.models import (
 
 # Advisory lock keys: one writer of the unit sequence, one allocator at a time.
 _UNIT_SEQUENCE_LOCK = 0x0401_0002
-_ALLOCATION_LOCK = 0x0401_0003
+_ALLOCATION_LOCK = ALLOCATION_LOCK
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
