@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from oneforone.partners.models import (
     Device,
     DeviceCategory,
     DeviceStatus,
+    Programme,
     Registration,
 )
 
@@ -41,6 +42,56 @@ def registrations_of(partner: Organisation) -> QuerySet[Registration]:
             )
         )
     )
+
+
+@dataclass(frozen=True)
+class ProgrammeFigures:
+    """What a programme has registered and received so far (cancelled registrations left out)."""
+
+    registrations: int = 0
+    devices: int = 0
+    units_owed: int = 0
+    units_allocated: int = 0
+
+    @property
+    def units_waiting(self) -> int:
+        return self.units_owed - self.units_allocated
+
+
+def programmes_of(partner: Organisation) -> QuerySet[Programme]:
+    """A partner's programmes, the default first, then the newest."""
+    return Programme.objects.filter(partner=partner).order_by("-is_default", "-starts_on", "code")
+
+
+def programme_figures(programme_ids: Iterable[int]) -> dict[int, ProgrammeFigures]:
+    """Figures by programme in two queries (registrations, then their active allocations)."""
+    ids = list(programme_ids)
+    counted = (
+        Registration.objects.filter(programme__in=ids, cancelled_at__isnull=True)
+        .order_by()
+        .values_list("programme")
+        .annotate(
+            n=Count("pk"),
+            counted_devices=Sum(F("quantity") - F("devices_excluded")),
+            owed=Sum("units_owed"),
+        )
+    )
+    allocated = dict(
+        Registration.objects.filter(programme__in=ids, allocations__revoked_at__isnull=True)
+        .order_by()
+        .values_list("programme")
+        .annotate(units=Sum("allocations__quantity"))
+        .values_list("programme", "units")
+    )
+    return {
+        programme: ProgrammeFigures(
+            registrations=n,
+            devices=devices or 0,
+            units_owed=owed or 0,
+            units_allocated=allocated.get(programme) or 0,
+        )
+        for programme, n, devices, owed in counted
+    }
 
 
 def search(queryset: QuerySet[Registration], text: str) -> QuerySet[Registration]:

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from oneforone.partners import views
+from oneforone.partners import programme_views, views
 
 urlpatterns = [
     path("registrations/", views.registrations, name="partner-registrations"),
     path("registrations/<int:pk>/", views.registration_detail, name="partner-registration"),
     path("upload/", views.upload, name="partner-upload"),
     path("api-keys/", views.api_keys, name="partner-api-keys"),
+    path("programmes/", programme_views.programme_list, name="partner-programmes"),
+    path("programmes/new/", programme_views.programme_new, name="partner-programme-new"),
+    path("programmes/<int:pk>/", programme_views.programme_detail, name="partner-programme"),
 ]
