@@ -1,0 +1,340 @@
+"""Who may open and change what: one rule per route of the URL configuration, checked for every role.
+
+The routes come from the URL configuration itself, so a new page or API endpoint without a rule
+here fails `test_every_route_has_an_authorisation_rule`. A rule names the roles that may read (GET)
+and change (POST) at the route; every other role must be refused: sent to the login page, 401,
+403 or 404 (another partner's object is "not found", never "forbidden").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from factories import (
+    World,
+    imei,
+    issue,
+    make_member,
+    make_partner,
+    register,
+)
+from oneforone.accounts import actions as account_actions
+from oneforone.accounts.models import Role, User
+from oneforone.partners.models import Conflict, Programme
+from oneforone.registry import actions as registry_actions
+from oneforone.registry.models import Certificate, LedgerEntry
+
+# Roles ----------------------------------------------------------------------------------------------
+
+ANONYMOUS = "anonymous"
+PARTNER_ADMIN = "partner admin"
+PARTNER_MEMBER = "partner member"
+PARTNER_VIEWER = "partner viewer"
+OTHER_PARTNER = "another partner"
+OPERATOR = "operator"
+COLLECTION = "collection partner"
+CARRIER = "carrier"
+RECYCLER = "recycler"
+ROLES = (
+    ANONYMOUS,
+    PARTNER_ADMIN,
+    PARTNER_MEMBER,
+    PARTNER_VIEWER,
+    OTHER_PARTNER,
+    OPERATOR,
+    COLLECTION,
+    CARRIER,
+    RECYCLER,
+)
+
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+PARTNER_READERS = frozenset({PARTNER_ADMIN, PARTNER_MEMBER, PARTNER_VIEWER})
+PARTNER_WRITERS = frozenset({PARTNER_ADMIN, PARTNER_MEMBER})
+ANY_PARTNER = PARTNER_READERS | {OTHER_PARTNER}
+ANY_PARTNER_WRITER = PARTNER_WRITERS | {OTHER_PARTNER}
+ANY_PARTNER_ADMIN = frozenset({PARTNER_ADMIN, OTHER_PARTNER})
+NOBODY: frozenset[str] = frozenset()
+
+# API callers: the X-API-Key of the partner (read and write scopes), of another partner, or none.
+API_ROLES = ("no key", "partner key", "other partner key")
+API_EVERYONE = frozenset(API_ROLES)
+API_PARTNERS = frozenset({"partner key", "other partner key"})
+API_OWNER = frozenset({"partner key"})
+
+Kwargs = Callable[["Scene"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: frozenset[str] | None  # roles that may GET; None: the route takes no GET
+    post: frozenset[str] | None = None  # roles that may POST; None: the route takes no POST
+    kwargs: Kwargs = field(default=lambda scene: {})
+    api: bool = False  # an API route: callers are API_ROLES, not signed-in people
+
+
+def page(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: Any) -> Rule:
+    return Rule(get=get, post=post, kwargs=kw.get("kwargs", lambda scene: {}))
+
+
+def api(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: Any) -> Rule:
+    return Rule(get=get, post=post, kwargs=kw.get("kwargs", lambda scene: {}), api=True)
+
+
+def own(name: str) -> Kwargs:
+    return lambda scene: {name: getattr(scene, name)}
+
+
+# The rules -------------------------------------------------------------------------------------------
+
+RULES: dict[str, Rule] = {
+    # Public pages and documents: anyone, signed in or not.
+    "": page(EVERYONE),
+    "login/": page(EVERYONE, EVERYONE),
+    "logout/": page(None, EVERYONE),
+    "verify/device": page(EVERYONE, EVERYONE),
+    "verify/": page(EVERYONE),
+    "verify/<str:code>": page(EVERYONE, kwargs=own("code")),
+    "verify/<str:code>.pdf": page(EVERYONE, kwargs=own("code")),
+    "verify/<str:code>.json": page(EVERYONE, kwargs=own("code")),
+    "registry/": page(EVERYONE),
+    "registry/batches.csv": page(EVERYONE),
+    "registry/batch/<int:pk>": page(EVERYONE, kwargs=lambda s: {"pk": s.batch}),
+    "registry/batch/<int:pk>.csv": page(EVERYONE, kwargs=lambda s: {"pk": s.batch}),
+    "registry/unit/<str:serial>": page(EVERYONE, kwargs=own("serial")),
+    "ledger/": page(EVERYONE),
+    "ledger/roots.json": page(EVERYONE),
+    "ledger/entry/<str:entry_hash>": page(EVERYONE, kwargs=own("entry_hash")),
+    "ledger/entry/<str:entry_hash>.json": page(EVERYONE, kwargs=own("entry_hash")),
+    # Signed-in pages for every organisation.
+    "dashboard/": page(SIGNED_IN),
+    "dashboard/allocation-preference/": page(ANY_PARTNER_ADMIN, ANY_PARTNER_ADMIN),
+    # The partner portal: a partner's own lists; its objects are "not found" for other partners.
+    "partner/registrations/": page(ANY_PARTNER),
+    "partner/registrations/<int:pk>/": page(
+        PARTNER_READERS, kwargs=lambda s: {"pk": s.registration}
+    ),
+    "partner/upload/": page(ANY_PARTNER, ANY_PARTNER_WRITER),
+    "partner/api-keys/": page(ANY_PARTNER, ANY_PARTNER_WRITER),
+    "partner/programmes/": page(ANY_PARTNER),
+    "partner/programmes/new/": page(ANY_PARTNER, ANY_PARTNER_ADMIN),
+    "partner/programmes/<int:pk>/": page(
+        PARTNER_READERS, {PARTNER_ADMIN}, kwargs=lambda s: {"pk": s.programme}
+    ),
+    # Operator staff.
+    "conflicts/": page(frozenset({OPERATOR})),
+    "conflicts/<int:pk>/": page(
+        frozenset({OPERATOR}), frozenset({OPERATOR}), kwargs=lambda s: {"pk": s.conflict}
+    ),
+    "operator/allocation/": page(EVERYONE),  # a permanent redirect to operator/registry/
+    "operator/registry/": page(frozenset({OPERATOR})),
+    "operator/registry/allocate/": page(None, frozenset({OPERATOR})),
+    "operator/registry/cancellations/": page(frozenset({OPERATOR}), frozenset({OPERATOR})),
+    "operator/registry/cancellations/<int:pk>/": page(
+        frozenset({OPERATOR}), kwargs=lambda s: {"pk": s.cancellation}
+    ),
+    "operator/registry/reservations/": page(frozenset({OPERATOR}), frozenset({OPERATOR})),
+    "operator/registry/reservations/release/": page(None, frozenset({OPERATOR})),
+    "operator/registry/preferences/": page(frozenset({OPERATOR})),
+    "operator/registry/preferences/<slug:slug>/": page(
+        frozenset({OPERATOR}), frozenset({OPERATOR}), kwargs=lambda s: {"slug": s.partner_slug}
+    ),
+    # Collection, shipments and recycling.
+    "collection/intake/": page(frozenset({COLLECTION}), frozenset({COLLECTION})),
+    "collection/lots/": page(frozenset({COLLECTION})),
+    "collection/lots/seal/": page(None, frozenset({COLLECTION})),
+    "shipments/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/new/": page(None, frozenset({COLLECTION})),
+    "shipments/<str:reference>/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}), kwargs=own("reference")
+    ),
+    "shipments/<str:reference>/dispatch/": page(
+        None, frozenset({COLLECTION}), kwargs=own("reference")
+    ),
+    "shipments/<str:reference>/pickup/": page(None, frozenset({CARRIER}), kwargs=own("reference")),
+    "recycling/<str:reference>/reception/": page(
+        None, frozenset({RECYCLER}), kwargs=own("reference")
+    ),
+    "recycling/<str:reference>/treatment/": page(
+        None, frozenset({RECYCLER}), kwargs=own("reference")
+    ),
+    # API v1: partner endpoints need the partner's key; public ones need none.
+    "api/v1/": api(NOBODY),  # Ninja's root: answers 404 outside DEBUG
+    "api/v1/openapi.json": api(API_EVERYONE),
+    "api/v1/docs": api(API_EVERYONE),
+    "api/v1/registrations": api(API_PARTNERS, API_PARTNERS),
+    "api/v1/registrations/<registration_id>": api(
+        API_OWNER, kwargs=lambda s: {"registration_id": s.registration}
+    ),
+    "api/v1/certificates/<code>": api(API_OWNER, kwargs=own("code")),
+    "api/v1/verify/device": api(None, API_EVERYONE),
+    "api/v1/public/batches": api(API_EVERYONE),
+    "api/v1/public/batches/<batch_id>": api(API_EVERYONE, kwargs=lambda s: {"batch_id": s.batch}),
+    "api/v1/public/units/<serial>": api(API_EVERYONE, kwargs=own("serial")),
+    "api/v1/public/ledger/roots": api(API_EVERYONE),
+}
+
+
+def routes(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[str]:
+    """Every route of the URL configuration but Django's admin (staff only, its own checks)."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route != "admin/":
+                yield from routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield route
+
+
+def test_every_route_has_an_authorisation_rule() -> None:
+    missing = sorted(set(routes()) - set(RULES))
+    assert not missing, (
+        "routes without an authorisation rule in tests/test_authorisation.py: " + ", ".join(missing)
+    )
+
+
+def test_every_rule_names_a_route_that_exists() -> None:
+    assert not sorted(set(RULES) - set(routes()))
+
+
+# The scene: one object of each kind, owned by the world's partner ------------------------------------
+
+
+@dataclass
+class Scene:
+    registration: int
+    programme: int
+    code: str
+    conflict: int
+    batch: int
+    serial: str
+    entry_hash: str
+    cancellation: int
+    partner_slug: str
+    reference: str
+
+
+def build_scene(world: World) -> Scene:
+    registration = register(world, quantity=3, imeis=[imei(901), imei(902), imei(903)])
+    other, other_admin = make_partner()
+    register(world, partner=other, actor=other_admin, imeis=[imei(901)])
+    batch = issue(world, 10)
+    registry_actions.allocate(actor=world.operator_user)
+    certificate = Certificate.objects.get(registration=registration)
+    last_unit = batch.units.upper - 1  # not allocated: 3 of 10 units went to the registration
+    cancellation = registry_actions.cancel_units(
+        actor=world.operator_user,
+        batch=batch,
+        first=last_unit,
+        last=last_unit,
+        reason="count_corrected",
+        explanation="counted twice at reception",
+    )
+    return Scene(
+        registration=registration.pk,
+        programme=Programme.objects.get(partner=world.partner, is_default=True).pk,
+        code=certificate.code,
+        conflict=Conflict.objects.get().pk,
+        batch=batch.pk,
+        serial=batch.block_of(batch.units.lower, batch.units.lower + 1),
+        entry_hash=LedgerEntry.objects.order_by("id").values_list("entry_hash", flat=True)[0],
+        cancellation=cancellation.cancellation.pk,
+        partner_slug=world.partner.slug,
+        reference=batch.consignment.reference,
+    )
+
+
+# Checking ---------------------------------------------------------------------------------------------
+
+DENIED = {401, 403, 404}
+
+
+def refused(response: Any) -> bool:
+    login = response.status_code == 302 and response["Location"].startswith("/login/")
+    return login or response.status_code in DENIED
+
+
+def people(world: World) -> dict[str, User | None]:
+    other_admin = make_partner()[1]
+    return {
+        ANONYMOUS: None,
+        PARTNER_ADMIN: world.partner_admin,
+        PARTNER_MEMBER: make_member(world.partner, role=Role.MEMBER),
+        PARTNER_VIEWER: make_member(world.partner, role=Role.VIEWER),
+        OTHER_PARTNER: other_admin,
+        OPERATOR: world.operator_user,
+        COLLECTION: world.hub_user,
+        CARRIER: world.carrier_user,
+        RECYCLER: world.recycler_user,
+    }
+
+
+def api_keys(world: World, other_admin: User) -> dict[str, dict[str, str]]:
+    _, partner_key = account_actions.create_api_key(
+        actor=world.partner_admin, organisation=world.partner, name="matrix"
+    )
+    other = other_admin.memberships.get().organisation
+    _, other_key = account_actions.create_api_key(actor=other_admin, organisation=other, name="m")
+    return {
+        "no key": {},
+        "partner key": {"HTTP_X_API_KEY": partner_key},
+        "other partner key": {"HTTP_X_API_KEY": other_key},
+    }
+
+
+def url_of(route: str, kwargs: dict[str, Any]) -> str:
+    path = route
+    for name, value in kwargs.items():
+        for converter in ("", "int:", "str:", "slug:"):
+            path = path.replace(f"<{converter}{name}>", str(value))
+    assert "<" not in path, f"no value for a parameter of {route}"
+    return "/" + path
+
+
+def test_every_route_answers_each_role_as_its_rule_says(world: World) -> None:
+    scene = build_scene(world)
+    users = people(world)
+    keys = api_keys(world, users[OTHER_PARTNER])  # type: ignore[arg-type]
+    wrong: list[str] = []
+    for route in routes():
+        rule = RULES[route]
+        url = url_of(route, rule.kwargs(scene))
+        callers: dict[str, tuple[Client, dict[str, str]]] = {}
+        if rule.api:
+            callers = {name: (Client(), headers) for name, headers in keys.items()}
+        else:
+            for name, user in users.items():
+                client = Client()
+                if user is not None:
+                    client.force_login(user)
+                callers[name] = (client, {})
+        for method, allowed in (("GET", rule.get), ("POST", rule.post)):
+            if allowed is None:
+                continue
+            for name, (client, headers) in callers.items():
+                if method == "GET":
+                    response = client.get(url, **headers)
+                else:
+                    response = (
+                        client.post(url, data="{}", content_type="application/json", **headers)
+                        if rule.api
+                        else client.post(url, {}, **headers)
+                    )
+                if (name in allowed) == refused(response):
+                    wrong.append(
+                        f"{method} {url} as {name}: {response.status_code} "
+                        f"({'should be allowed' if name in allowed else 'should be refused'})"
+                    )
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("route", sorted(RULES))
+def test_a_rule_says_which_methods_it_checks(route: str) -> None:
+    rule = RULES[route]
+    assert rule.get is not None or rule.post is not None
