@@ -396,3 +396,32 @@ def test_a_cancellation_racing_an_allocation_run_is_one_or_the_other() -> None:
     else:
         assert not allocated
         assert registration.units_owed == 0
+
+
+# Figures per programme -------------------------------------------------------------------------------
+
+
+def test_impact_figures_are_answered_per_programme(world: World) -> None:
+    from oneforone.impact import queries as impact
+
+    business = make_programme(world.partner, code="business")
+    register(world, quantity=4)
+    in_business = register_in(world, "business", quantity=2)
+    cancelled = register_in(world, "business", quantity=5)
+    partner_actions.cancel_registration(
+        actor=world.partner_admin, registration=cancelled, reason="order returned"
+    )
+    issue(world, 6)
+    registry_actions.allocate(actor=world.operator_user)
+
+    whole = impact.registry_totals(world.partner)
+    only_business = impact.registry_totals(world.partner, business)
+
+    assert (whole.registrations, whole.devices_registered, whole.units_allocated) == (2, 6, 6)
+    assert (only_business.registrations, only_business.devices_registered) == (1, 2)
+    assert only_business.units_allocated == in_business.units_owed == 2
+    assert impact.origins(world.partner, business) == [("GH", 2)]
+    assert impact.weight_diverted_kg(world.partner, business) > 0
+    other, _ = make_partner()
+    with pytest.raises(ValueError, match="another partner"):
+        impact.registry_totals(other, business)

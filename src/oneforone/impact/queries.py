@@ -17,6 +17,7 @@ from django.db import connection
 from oneforone.accounts.models import Organisation
 from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core.money import quantize
+from oneforone.partners.models import Programme
 from oneforone.registry import supply
 
 # Units allocated per registration, joined as `a` onto registrations `r`.
@@ -43,16 +44,36 @@ class RegistryTotals:
         return self.units_owed - self.units_allocated
 
 
-def registry_totals(partner: Organisation | None = None) -> RegistryTotals:
+# Registrations `r` of the scope: a partner, one of its programmes, or the whole service; a
+# cancelled registration neither owes nor counts.
+_IN_SCOPE = """
+    r.cancelled_at IS NULL
+    AND (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
+    AND (%(programme)s::bigint IS NULL OR r.programme_id = %(programme)s)
+"""
+
+
+def _scope(partner: Organisation | None, programme: Programme | None) -> dict[str, Any]:
+    if programme is not None and partner is not None and programme.partner_id != partner.pk:
+        raise ValueError("the programme belongs to another partner")
+    return {
+        "partner": partner.pk if partner else None,
+        "programme": programme.pk if programme else None,
+    }
+
+
+def registry_totals(
+    partner: Organisation | None = None, programme: Programme | None = None
+) -> RegistryTotals:
     """Devices count once: a device held, declined or withdrawn as a double claim is not owed."""
     sql = f"""
         SELECT COUNT(*), COALESCE(SUM(r.quantity - r.devices_excluded), 0), COALESCE(SUM(r.units_owed), 0),
                COALESCE(SUM(a.units), 0), COALESCE(SUM(COALESCE(a.units, 0) / r.units_per_device), 0)
         FROM partners_registration r
         {_ALLOCATED_PER_REGISTRATION}
-        WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
+        WHERE {_IN_SCOPE}
     """
-    row = _one(sql, {"partner": partner.pk if partner else None})
+    row = _one(sql, _scope(partner, programme))
     return RegistryTotals(*(int(v) for v in row))
 
 
@@ -89,9 +110,11 @@ def pipeline() -> Pipeline:
     return Pipeline(at_hubs, in_transit, received, treated, available, reserved, cancelled)
 
 
-def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:
+def weight_diverted_kg(
+    partner: Organisation | None = None, programme: Programme | None = None
+) -> Decimal:
     """Measured net weight: a partner's share is its units times its batches' kg per counted phone."""
-    if partner is None:
+    if partner is None and programme is None:
         sql = """
             SELECT COALESCE(SUM(b.net_weight_kg * (b.quantity - COALESCE(c.units, 0)) / b.quantity), 0)
             FROM registry_issuancebatch b
@@ -100,14 +123,14 @@ def weight_diverted_kg(partner: Organisation | None = None) -> Decimal:
         """
         params: dict[str, Any] = {}
     else:
-        sql = """
+        sql = f"""
             SELECT COALESCE(SUM(a.quantity * b.net_weight_kg / b.quantity), 0)
             FROM registry_allocation a
             JOIN registry_issuancebatch b ON b.id = a.batch_id
             JOIN partners_registration r ON r.id = a.registration_id
-            WHERE r.partner_id = %(partner)s AND a.revoked_at IS NULL
+            WHERE {_IN_SCOPE} AND a.revoked_at IS NULL
         """
-        params = {"partner": partner.pk}
+        params = _scope(partner, programme)
     return Decimal(_one(sql, params)[0]).quantize(Decimal("0.1"))
 
 
@@ -137,13 +160,15 @@ class LivingWageLine:
         return (self.income / self.benchmark.monthly_amount).quantize(Decimal("0.01"))
 
 
-def living_wages(partner: Organisation | None = None) -> LivingWages:
+def living_wages(
+    partner: Organisation | None = None, programme: Programme | None = None
+) -> LivingWages:
     """Living-wage months: income paid into the collection network / the monthly benchmark.
 
     The service's figure counts every purchase from collectors. A partner's figure counts the
     income behind its allocated units: each unit carries its batch's income divided by its phones.
     """
-    if partner is None:
+    if partner is None and programme is None:
         sql = """
             SELECT h.country, h.area, EXTRACT(YEAR FROM i.collected_on)::int, i.currency,
                    SUM(i.amount_paid)
@@ -152,17 +177,17 @@ def living_wages(partner: Organisation | None = None) -> LivingWages:
         """
         params: dict[str, Any] = {}
     else:
-        sql = """
+        sql = f"""
             SELECT inc.country, inc.area, inc.year, inc.currency,
                    SUM(inc.amount * a.quantity / b.quantity)
             FROM registry_allocation a
             JOIN partners_registration r ON r.id = a.registration_id
             JOIN registry_issuancebatch b ON b.id = a.batch_id
             JOIN registry_batchincome inc ON inc.batch_id = b.id AND a.revoked_at IS NULL
-            WHERE r.partner_id = %(partner)s
+            WHERE {_IN_SCOPE}
             GROUP BY 1, 2, 3, 4
         """
-        params = {"partner": partner.pk}
+        params = _scope(partner, programme)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -197,35 +222,39 @@ def _benchmark_for(
     return candidates[-1] if candidates else None
 
 
-def by_category(partner: Organisation | None = None) -> list[tuple[str, int, int]]:
+def by_category(
+    partner: Organisation | None = None, programme: Programme | None = None
+) -> list[tuple[str, int, int]]:
     """(category, devices registered, devices compensated) per device category."""
     sql = f"""
         SELECT c.name, SUM(r.quantity - r.devices_excluded), SUM(COALESCE(a.units, 0) / r.units_per_device)
         FROM partners_registration r
         JOIN partners_devicecategory c ON c.id = r.category_id
         {_ALLOCATED_PER_REGISTRATION}
-        WHERE %(partner)s::bigint IS NULL OR r.partner_id = %(partner)s
+        WHERE {_IN_SCOPE}
         GROUP BY c.name ORDER BY 2 DESC
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"partner": partner.pk if partner else None})
+        cursor.execute(sql, _scope(partner, programme))
         return [(name, int(reg), int(comp)) for name, reg, comp in cursor.fetchall()]
 
 
-def origins(partner: Organisation | None = None) -> list[tuple[str, int]]:
+def origins(
+    partner: Organisation | None = None, programme: Programme | None = None
+) -> list[tuple[str, int]]:
     """Units allocated (or issued, for the whole service) by the country their phones came from."""
-    if partner is None:
+    if partner is None and programme is None:
         sql = """SELECT origin_country, SUM(quantity) FROM registry_issuancebatch
                  GROUP BY 1 ORDER BY 2 DESC"""
     else:
-        sql = """
+        sql = f"""
             SELECT b.origin_country, SUM(a.quantity) FROM registry_allocation a
             JOIN registry_issuancebatch b ON b.id = a.batch_id
             JOIN partners_registration r ON r.id = a.registration_id
-            WHERE r.partner_id = %(partner)s AND a.revoked_at IS NULL GROUP BY 1 ORDER BY 2 DESC
+            WHERE {_IN_SCOPE} AND a.revoked_at IS NULL GROUP BY 1 ORDER BY 2 DESC
         """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"partner": partner.pk if partner else None})
+        cursor.execute(sql, _scope(partner, programme))
         return [(c, int(n)) for c, n in cursor.fetchall()]
 
 

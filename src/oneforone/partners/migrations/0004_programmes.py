@@ -317,7 +317,7 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(programme_per_partner, migrations.RunPython.noop),
         # The foreign keys' deferred checks run now: the table is altered next.
-        migrations.RunSQL('SET CONSTRAINTS ALL IMMEDIATE', migrations.RunSQL.noop),
+        migrations.RunSQL("SET CONSTRAINTS ALL IMMEDIATE", migrations.RunSQL.noop),
         migrations.AlterField(
             model_name="registration",
             name="programme",
