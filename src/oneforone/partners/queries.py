@@ -4,7 +4,19 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,6 +29,7 @@ from oneforone.partners.models import (
     DeviceStatus,
     Registration,
 )
+from oneforone.registry.models import Certificate
 
 
 def current_categories(on: dt.date | None = None) -> dict[str, DeviceCategory]:
@@ -142,3 +155,69 @@ def conflict_counts() -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in ConflictStatus.values}
+
+
+# The partner portal: certificates and held devices of one partner ---------------------------------
+
+
+class CertificateState(models.TextChoices):
+    CURRENT = "current", "current"
+    SUPERSEDED = "superseded", "superseded"
+    WITHDRAWN = "withdrawn", "withdrawn"
+
+
+def certificates_of(partner: Organisation, text: str = "") -> QuerySet[Certificate]:
+    """A partner's certificates, every version, newest first; `text` matches code or reference."""
+    queryset = Certificate.objects.filter(registration__partner=partner).select_related(
+        "registration", "withdrawal", "superseded_by"
+    )
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(code__icontains=text) | Q(registration__reference__icontains=text)
+        )
+    return queryset.order_by("-issued_at", "-id")
+
+
+def certificate_state(certificate: Certificate) -> str:
+    """Superseded once a later version exists; withdrawn while none does yet; else current."""
+    if hasattr(certificate, "superseded_by"):
+        return CertificateState.SUPERSEDED
+    if hasattr(certificate, "withdrawal"):
+        return CertificateState.WITHDRAWN
+    return CertificateState.CURRENT
+
+
+NOT_COUNTED = [DeviceStatus.HELD, DeviceStatus.DECLINED, DeviceStatus.WITHDRAWN]
+
+
+def held_devices_of(partner: Organisation, status: str = "") -> QuerySet[Device]:
+    """A partner's listed devices that do not count (held, declined or withdrawn) with when the
+    question was raised and settled; nothing about the other claim but that it exists."""
+    as_first = Conflict.objects.filter(first_device=OuterRef("pk")).order_by("-raised_at")
+    queryset = (
+        Device.objects.filter(
+            registration__partner=partner,
+            status__in=[status] if status in NOT_COUNTED else NOT_COUNTED,
+        )
+        .select_related("registration")
+        .only("registration__reference", "registration__created_at", "position", "kind", "status")
+        .annotate(
+            raised_at=Coalesce("conflict__raised_at", Subquery(as_first.values("raised_at")[:1])),
+            resolved_at=Coalesce(
+                "conflict__resolved_at", Subquery(as_first.values("resolved_at")[:1])
+            ),
+        )
+    )
+    return queryset.order_by("-registration__created_at", "registration_id", "position")
+
+
+def held_device_counts(partner: Organisation) -> dict[str, int]:
+    counts = dict(
+        Device.objects.filter(registration__partner=partner, status__in=NOT_COUNTED)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {status: counts.get(status, 0) for status in NOT_COUNTED}
