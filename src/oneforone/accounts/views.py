@@ -164,6 +164,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
     signed_in = request.user.is_authenticated
     form = NewAccountForm(None if signed_in else request.POST or None)
+    error = ""
     if request.method == "POST" and (signed_in or form.is_valid()):
         try:
             membership = actions.accept_invitation(
@@ -173,7 +174,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 password="" if signed_in else form.cleaned_data["password"],
             )
         except actions.InvitationInvalid as exc:
-            form.add_error(None, str(exc))
+            error = str(exc)
         else:
             if not signed_in:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -186,6 +187,6 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "accounts/invitation.html",
-        {"invitation": invitation, "form": form, "signed_in": signed_in},
-        status=400 if form.errors else 200,
+        {"invitation": invitation, "form": form, "signed_in": signed_in, "error": error},
+        status=400 if error or form.errors else 200,
     )
