@@ -369,3 +369,36 @@ def test_every_portal_page_renders_for_a_viewer_who_cannot_change_anything(world
     assert client.post(reverse("team-invite"), {"email": "x@example.org"}).status_code == 403
     for name in ("partner-certificates", "partner-conflicts", "partner-registrations-csv"):
         assert _client_for(world.hub_user).get(reverse(name)).status_code == 403
+
+
+def test_an_exported_reference_never_runs_as_a_spreadsheet_formula(world: World) -> None:
+    factories.register(world, quantity=1, reference="=HYPERLINK(1)")
+    response = _client_for(world.partner_admin).get(reverse("partner-registrations-csv"))
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert row["reference"] == "'=HYPERLINK(1)"
+
+
+def test_the_detail_page_reads_units_of_a_page_of_devices_in_a_fixed_number_of_queries(
+    world: World,
+) -> None:
+    few = factories.register(world, imeis=[factories.imei(n) for n in range(1, 3)])
+    many = factories.register(world, imeis=[factories.imei(n) for n in range(10, 130)])
+    factories.issue(world, 122)
+    registry_actions.allocate(actor=world.operator_user)
+    client = _client_for(world.partner_admin)
+
+    def queries(registration: Registration) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("partner-registration", args=[registration.pk]))
+        assert all(row["units"] for row in page.context["device_rows"])
+        return len(captured)
+
+    assert queries(many) == queries(few)
+    second_page = client.get(reverse("partner-registration", args=[many.pk]), {"devices": 2})
+    rows = second_page.context["device_rows"]
+    assert rows[0]["position"] == 101
+    device = many.devices.get(position=101)
+    assert rows[0]["units"][0].serial == device_units_of(device)[0].serial

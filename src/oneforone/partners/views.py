@@ -92,7 +92,7 @@ def registrations_csv(request: HttpRequest, membership: Membership) -> Streaming
             certificate = r.current_certificate()
             yield writer.writerow(
                 [
-                    r.reference,
+                    _inert(r.reference),
                     r.category.code,
                     r.quantity,
                     r.devices_excluded,
@@ -125,6 +125,11 @@ REGISTRATION_CSV_COLUMNS = [
     "registered_at",
     "certificate",
 ]
+
+
+def _inert(text: str) -> str:
+    """A partner's own text that a spreadsheet would run as a formula is quoted as text."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class _Echo:
