@@ -322,3 +322,25 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(removal: bool) -
         refused = [o for o in outcomes.values() if isinstance(o, NotAllowed)]
         assert len(refused) == 1, outcomes
         assert Membership.objects.filter(organisation=partner, role=Role.ADMIN).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_invitation_accepted_twice_at_once_makes_one_member() -> None:
+    factories.ensure_categories()
+    partner = factories.make_organisation(OrganisationKind.PARTNER)
+    admin = factories.make_member(partner, role=Role.ADMIN)
+    _, token = actions.invite_member(
+        actor=admin, organisation=partner, email="both@example.org", role=Role.MEMBER
+    )
+
+    def accept(username: str) -> Callable[[], Any]:
+        return lambda: actions.accept_invitation(
+            actor=None, token=token, username=username, password=PASSWORD
+        )
+
+    outcomes = race({"one": accept("one"), "two": accept("two")})
+
+    refused = [o for o in outcomes.values() if isinstance(o, actions.InvitationInvalid)]
+    assert len(refused) == 1, outcomes
+    assert Membership.objects.filter(organisation=partner).count() == 2  # the admin and one
+    assert User.objects.filter(username__in=["one", "two"]).count() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -63,6 +64,8 @@ def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
             )
         except NotAllowed as exc:
             form.add_error("email", f"{exc}.")
+        except IntegrityError:
+            form.add_error("email", "This address was invited at the same moment; look below.")
         else:
             messages.success(
                 request,
@@ -175,6 +178,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
         except actions.InvitationInvalid as exc:
             error = str(exc)
+        except IntegrityError:
+            error = "That username was taken at the same moment; choose another."
         else:
             if not signed_in:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
