@@ -92,3 +92,31 @@ def test_the_partner_portal_on_a_phone_and_a_desktop(browser_page, demo_data):  
 
     page.goto("/partner/conflicts/")
     assert "BROWSER-AGAIN" in page.inner_text("[data-testid=held-devices]")
+
+
+def test_an_invited_person_accepts_on_a_phone(browser_page, demo_data):  # noqa: F811
+    from oneforone.accounts import actions
+    from oneforone.accounts.models import Membership, User
+
+    brand = User.objects.get(username="brand")
+    _, token = actions.invite_member(
+        actor=brand,
+        organisation=brand.memberships.get().organisation,
+        email="phone@example.org",
+        role="viewer",
+    )
+    page = browser_page
+    page.goto(f"/invitations/{token}/")
+    _fits(page)
+    page.fill("input[name=username]", "phone-person")
+    page.fill("input[name=password]", "a long enough passphrase 42")
+    page.fill("input[name=password_again]", "a long enough passphrase 43")
+    page.click("[data-testid=accept] button[type=submit]")
+    assert "The two passwords differ" in page.inner_text("main")
+    _fits(page)
+    page.screenshot(path=str(SHOTS / "portal-invitation-phone.png"), full_page=True)
+    page.fill("input[name=password]", "a long enough passphrase 42")
+    page.fill("input[name=password_again]", "a long enough passphrase 42")
+    page.click("[data-testid=accept] button[type=submit]")
+    page.wait_for_url("**/dashboard/")
+    assert Membership.objects.get(user__username="phone-person").role == "viewer"
