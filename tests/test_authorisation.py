@@ -127,6 +127,23 @@ RULES: dict[str, Rule] = {
     "partner/programmes/<int:pk>/": page(
         PARTNER_READERS, {PARTNER_ADMIN}, kwargs=lambda s: {"pk": s.programme}
     ),
+    "partner/registrations.csv": page(ANY_PARTNER),
+    "partner/certificates/": page(ANY_PARTNER),
+    "partner/conflicts/": page(ANY_PARTNER),
+    # Teams: every organisation reads its own; its administrators change it. The invitation link
+    # is public (its token is the permission); accepting it is tested in test_team.py.
+    "team/": page(SIGNED_IN),
+    "team/invite": page(None, ANY_PARTNER_ADMIN),
+    "team/members/<int:pk>/role": page(
+        None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.membership}
+    ),
+    "team/members/<int:pk>/remove": page(
+        None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.membership_to_remove}
+    ),
+    "team/invitations/<int:pk>/revoke": page(
+        None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.invitation}
+    ),
+    "invitations/<str:token>/": page(EVERYONE, kwargs=lambda s: {"token": s.invitation_token}),
     # Operator staff.
     "conflicts/": page(frozenset({OPERATOR})),
     "conflicts/<int:pk>/": page(
@@ -218,6 +235,10 @@ class Scene:
     cancellation: int
     partner_slug: str
     reference: str
+    membership: int
+    membership_to_remove: int
+    invitation: int
+    invitation_token: str
 
 
 def build_scene(world: World) -> Scene:
@@ -236,7 +257,17 @@ def build_scene(world: World) -> Scene:
         reason="count_corrected",
         explanation="counted twice at reception",
     )
+    invitation, token = account_actions.invite_member(
+        actor=world.partner_admin,
+        organisation=world.partner,
+        email="new.colleague@example.org",
+        role=Role.MEMBER,
+    )
     return Scene(
+        membership=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
+        membership_to_remove=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
+        invitation=invitation.pk,
+        invitation_token=token,
         registration=registration.pk,
         programme=Programme.objects.get(partner=world.partner, is_default=True).pk,
         code=certificate.code,

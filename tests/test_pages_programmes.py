@@ -93,3 +93,41 @@ def test_the_default_programme_can_be_switched(world: World) -> None:
 
     second.refresh_from_db()
     assert second.is_default
+
+
+def test_a_registration_is_cancelled_from_its_page_before_allocation(world: World) -> None:
+    registration = register(world, quantity=2)
+    client = signed_in(world.partner_admin)
+    url = reverse("partner-registration", args=[registration.pk])
+    assert 'data-testid="cancel"' in client.get(url).content.decode()
+
+    response = client.post(url, {"reason": "order returned"}, follow=True)
+
+    registration.refresh_from_db()
+    assert registration.cancelled_at is not None
+    assert registration.units_owed == 0
+    html = response.content.decode()
+    assert "cancelled: it owes nothing now" in html
+    assert 'data-testid="cancel"' not in html
+    listed = client.get(reverse("partner-registrations"), {"state": "cancelled"}).content.decode()
+    assert registration.reference in listed
+
+
+def test_registrations_are_filtered_by_programme(world: World) -> None:
+    make_programme(world.partner, code="business")
+    plain = register(world, quantity=1)
+    client = signed_in(world.partner_admin)
+
+    listed = client.get(reverse("partner-registrations"), {"programme": "business"})
+
+    assert plain.reference not in listed.content.decode()
+    assert client.get(reverse("partner-registrations"), {"programme": "general"}).status_code == 200
+
+
+def test_a_viewer_sees_no_cancel_form(world: World) -> None:
+    registration = register(world, quantity=1)
+    viewer = make_member(world.partner, role=Role.VIEWER)
+
+    page = signed_in(viewer).get(reverse("partner-registration", args=[registration.pk]))
+
+    assert 'data-testid="cancel"' not in page.content.decode()

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from oneforone.accounts.queries import membership_of
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # streamed responses (CSV) included
 
 
 def member_of_kind(*kinds: str, write: bool = False) -> Callable[[View], View]:
@@ -21,7 +22,7 @@ def member_of_kind(*kinds: str, write: bool = False) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership = membership_of(request.user)  # type: ignore[arg-type]
             if membership is None or membership.organisation.kind not in kinds:
                 raise PermissionDenied("This page is for another kind of organisation.")

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
 from oneforone.accounts import apikeys
-from oneforone.accounts.models import ApiKey, Membership, User
+from oneforone.accounts.models import ApiKey, Invitation, Membership, Organisation, Role, User
 
 SYSTEM_USERNAME = "oneforone-system"
 
@@ -37,3 +38,35 @@ def api_key_for(raw_key: str) -> ApiKey | None:
     # last_used_at is operational metadata, not history: a plain update, no audit event.
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
+
+
+# Team pages ---------------------------------------------------------------------------------------
+
+
+def members_of(organisation: Organisation) -> QuerySet[Membership]:
+    """The people acting for an organisation, administrators first."""
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .annotate(
+            admin_first=Case(When(role=Role.ADMIN, then=Value(0)), default=Value(1)),
+        )
+        .order_by("admin_first", "user__username")
+    )
+
+
+def pending_invitations_of(organisation: Organisation) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor revoked, expired ones included (they can be re-sent)."""
+    return Invitation.objects.filter(
+        organisation=organisation, accepted_at__isnull=True, revoked_at__isnull=True
+    ).select_related("invited_by")
+
+
+def invitation_for(token: str) -> Invitation | None:
+    from oneforone.accounts.actions import invitation_token_hash
+
+    return (
+        Invitation.objects.select_related("organisation")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.db import models
+from django.db.models import F, Q, QuerySet
 
+from oneforone.accounts.models import Organisation
 from oneforone.partners.actions import Decision, ProgrammeTerms
-from oneforone.partners.models import ActivationMode, ConflictStatus
+from oneforone.partners.models import (
+    ActivationMode,
+    Channel,
+    ConflictStatus,
+    DeviceCategory,
+    Registration,
+)
+from oneforone.partners.queries import programmes_of, search
 
 
 class ConflictFilterForm(forms.Form):
@@ -84,3 +96,121 @@ class ProgrammeChangeForm(forms.Form):
         help_text="leave empty for an open-ended programme",
     )
     claim_wording = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# The partner's registration list ------------------------------------------------------------------
+
+
+class RegistrationState(models.TextChoices):
+    OWED = "owed", "owed (nothing allocated yet)"
+    PARTLY = "partly", "partly compensated"
+    COMPENSATED = "compensated", "compensated"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class RegistrationFilterForm(forms.Form):
+    """Search and filters of the registration list; every field is optional.
+
+    Each field is applied by the `filter_<name>` method below (when the field has a value), so a
+    new filter is one field and one method."""
+
+    q = forms.CharField(required=False, max_length=100, label="Reference")
+    programme = forms.ChoiceField(required=False, label="Programme")
+    category = forms.ChoiceField(required=False, label="Category")
+    state = forms.ChoiceField(
+        required=False, choices=[("", "any"), *RegistrationState.choices], label="State"
+    )
+    channel = forms.ChoiceField(
+        required=False, choices=[("", "any"), *Channel.choices], label="Channel"
+    )
+    created_from = forms.DateField(
+        required=False, label="Registered from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="Registered to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, partner: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        programme = self.fields["programme"]
+        assert isinstance(programme, forms.ChoiceField)
+        programme.choices = [
+            ("", "any"),
+            *programmes_of(partner).values_list("code", "name"),
+        ]
+        names = dict(
+            DeviceCategory.objects.order_by("code", "valid_from").values_list("code", "name")
+        )
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = [("", "any"), *sorted(names.items())]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", "The end date is before the start date; swap them.")
+        return cleaned
+
+    def apply(self, queryset: QuerySet[Registration]) -> QuerySet[Registration]:
+        """The registrations matching the valid filters (invalid ones are shown as errors)."""
+        self.is_valid()
+        for name, value in self.cleaned_data.items():
+            if value not in (None, ""):
+                queryset = getattr(self, f"filter_{name}")(queryset, value)
+        return queryset
+
+    @property
+    def active(self) -> bool:
+        return self.is_valid() and any(v not in (None, "") for v in self.cleaned_data.values())
+
+    def filter_q(self, queryset: QuerySet[Registration], text: str) -> QuerySet[Registration]:
+        return search(queryset, text)
+
+    def filter_programme(
+        self, queryset: QuerySet[Registration], code: str
+    ) -> QuerySet[Registration]:
+        return queryset.filter(programme__code=code)
+
+    def filter_category(
+        self, queryset: QuerySet[Registration], code: str
+    ) -> QuerySet[Registration]:
+        return queryset.filter(category__code=code)
+
+    def filter_state(self, queryset: QuerySet[Registration], state: str) -> QuerySet[Registration]:
+        return queryset.filter(compensation_state(state))
+
+    def filter_channel(
+        self, queryset: QuerySet[Registration], channel: str
+    ) -> QuerySet[Registration]:
+        return queryset.filter(channel=channel)
+
+    def filter_created_from(
+        self, queryset: QuerySet[Registration], day: dt.date
+    ) -> QuerySet[Registration]:
+        return queryset.filter(created_at__date__gte=day)
+
+    def filter_created_to(
+        self, queryset: QuerySet[Registration], day: dt.date
+    ) -> QuerySet[Registration]:
+        return queryset.filter(created_at__date__lte=day)
+
+
+def compensation_state(state: str) -> Q:
+    """A condition on `registrations_of` rows (annotated with units_allocated)."""
+    return {
+        RegistrationState.OWED: Q(units_allocated=0, units_owed__gt=0),
+        RegistrationState.PARTLY: Q(units_allocated__gt=0, units_allocated__lt=F("units_owed")),
+        RegistrationState.COMPENSATED: Q(
+            cancelled_at__isnull=True, units_allocated__gte=F("units_owed")
+        ),
+        RegistrationState.CANCELLED: Q(cancelled_at__isnull=False),
+    }[RegistrationState(state)]
+
+
+class CancelRegistrationForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. the order was returned; it stays in the history",
+    )

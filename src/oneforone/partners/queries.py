@@ -4,7 +4,20 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -18,6 +31,7 @@ from oneforone.partners.models import (
     Programme,
     Registration,
 )
+from oneforone.registry.models import Certificate
 
 
 def current_categories(on: dt.date | None = None) -> dict[str, DeviceCategory]:
@@ -35,7 +49,7 @@ def registrations_of(partner: Organisation) -> QuerySet[Registration]:
     """A partner's registrations with the units allocated so far; the only way pages read them."""
     return (
         Registration.objects.filter(partner=partner)
-        .select_related("category")
+        .select_related("category", "programme")
         .annotate(
             units_allocated=Coalesce(
                 Sum("allocations__quantity", filter=Q(allocations__revoked_at__isnull=True)), 0
@@ -117,6 +131,10 @@ PARTNER_DEVICE_STATUS: dict[str, tuple[str, str]] = {
         "withdrawn",
         "Withdrawn by the operator after review; not compensated.",
     ),
+    DeviceStatus.CANCELLED: (
+        "cancelled",
+        "Its registration was cancelled before allocation; not compensated.",
+    ),
 }
 
 
@@ -128,10 +146,11 @@ class DeviceCounts:
     held: int = 0
     declined: int = 0
     withdrawn: int = 0
+    cancelled: int = 0
 
     @property
     def listed(self) -> int:
-        return self.claimed + self.held + self.declined + self.withdrawn
+        return self.claimed + self.held + self.declined + self.withdrawn + self.cancelled
 
     @property
     def already_compensated(self) -> int:
@@ -193,3 +212,69 @@ def conflict_counts() -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in ConflictStatus.values}
+
+
+# The partner portal: certificates and held devices of one partner ---------------------------------
+
+
+class CertificateState(models.TextChoices):
+    CURRENT = "current", "current"
+    SUPERSEDED = "superseded", "superseded"
+    WITHDRAWN = "withdrawn", "withdrawn"
+
+
+def certificates_of(partner: Organisation, text: str = "") -> QuerySet[Certificate]:
+    """A partner's certificates, every version, newest first; `text` matches code or reference."""
+    queryset = Certificate.objects.filter(registration__partner=partner).select_related(
+        "registration", "withdrawal", "superseded_by"
+    )
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(code__icontains=text) | Q(registration__reference__icontains=text)
+        )
+    return queryset.order_by("-issued_at", "-id")
+
+
+def certificate_state(certificate: Certificate) -> str:
+    """Superseded once a later version exists; withdrawn while none does yet; else current."""
+    if hasattr(certificate, "superseded_by"):
+        return CertificateState.SUPERSEDED
+    if hasattr(certificate, "withdrawal"):
+        return CertificateState.WITHDRAWN
+    return CertificateState.CURRENT
+
+
+NOT_COUNTED = [DeviceStatus.HELD, DeviceStatus.DECLINED, DeviceStatus.WITHDRAWN]
+
+
+def held_devices_of(partner: Organisation, status: str = "") -> QuerySet[Device]:
+    """A partner's listed devices that do not count (held, declined or withdrawn) with when the
+    question was raised and settled; nothing about the other claim but that it exists."""
+    as_first = Conflict.objects.filter(first_device=OuterRef("pk")).order_by("-raised_at")
+    queryset = (
+        Device.objects.filter(
+            registration__partner=partner,
+            status__in=[status] if status in NOT_COUNTED else NOT_COUNTED,
+        )
+        .select_related("registration")
+        .only("registration__reference", "registration__created_at", "position", "kind", "status")
+        .annotate(
+            raised_at=Coalesce("conflict__raised_at", Subquery(as_first.values("raised_at")[:1])),
+            resolved_at=Coalesce(
+                "conflict__resolved_at", Subquery(as_first.values("resolved_at")[:1])
+            ),
+        )
+    )
+    return queryset.order_by("-registration__created_at", "registration_id", "position")
+
+
+def held_device_counts(partner: Organisation) -> dict[str, int]:
+    counts = dict(
+        Device.objects.filter(registration__partner=partner, status__in=NOT_COUNTED)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {status: counts.get(status, 0) for status in NOT_COUNTED}

@@ -1,29 +1,48 @@
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import ApiKey, Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.partners import actions, queries
-from oneforone.partners.forms import ConflictFilterForm, ResolveConflictForm
+from oneforone.partners.forms import (
+    CancelRegistrationForm,
+    ConflictFilterForm,
+    RegistrationFilterForm,
+    RegistrationState,
+    ResolveConflictForm,
+)
 from oneforone.partners.imports import DEVICE_COLUMNS, RowError, parse_registrations_csv
-from oneforone.partners.models import Channel, Conflict, ConflictStatus, Device, DeviceStatus
+from oneforone.partners.models import (
+    Channel,
+    Conflict,
+    ConflictStatus,
+    Device,
+    DeviceStatus,
+    Registration,
+)
 from oneforone.partners.queries import (
     PARTNER_DEVICE_STATUS,
     DeviceCounts,
+    certificate_state,
     device_counts,
     devices_of,
     registrations_of,
-    search,
 )
 from oneforone.partners.schemas import RegistrationRow
+from oneforone.registry import queries as registry_queries
+from oneforone.registry import serials
 
 partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
@@ -33,24 +52,103 @@ STATUS_BADGES: dict[str, str] = {
     DeviceStatus.HELD: "warn",
     DeviceStatus.DECLINED: "",
     DeviceStatus.WITHDRAWN: "err",
+    DeviceStatus.CANCELLED: "",
     ConflictStatus.OPEN: "warn",
     ConflictStatus.KEPT_FIRST: "ok",
     ConflictStatus.TRANSFERRED: "ok",
     ConflictStatus.REJECTED: "err",
+    ConflictStatus.CANCELLED: "",
 }
 
 
 @partner_page
 def registrations(request: HttpRequest, membership: Membership) -> HttpResponse:
-    query = request.GET.get("q", "")
-    rows = search(registrations_of(membership.organisation), query).prefetch_related(
+    form = RegistrationFilterForm(request.GET, partner=membership.organisation)
+    rows = form.apply(registrations_of(membership.organisation)).prefetch_related(
         "certificates__withdrawal"
     )
     page = Paginator(rows.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     counts = device_counts(r.pk for r in page)
     for registration in page:
         registration.device_counts = counts.get(registration.pk, DeviceCounts())  # type: ignore[attr-defined]
-    return render(request, "partners/registrations.html", {"page": page, "q": query})
+    return render(
+        request,
+        "partners/registrations.html",
+        {"page": page, "form": form, "q": form.cleaned_data.get("q", "")},
+    )
+
+
+@partner_page
+def registrations_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
+    """The filtered list as CSV, written row by row as the database streams it."""
+    form = RegistrationFilterForm(request.GET, partner=membership.organisation)
+    rows = (
+        form.apply(registrations_of(membership.organisation))
+        .prefetch_related("certificates__withdrawal")
+        .order_by("-created_at", "-id")
+    )
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(REGISTRATION_CSV_COLUMNS)
+        for r in rows.iterator(chunk_size=2000):
+            certificate = r.current_certificate()
+            yield writer.writerow(
+                [
+                    _inert(r.reference),
+                    r.category.code,
+                    r.quantity,
+                    r.devices_excluded,
+                    r.units_owed,
+                    r.units_allocated,  # type: ignore[attr-defined]
+                    _state(r),
+                    r.channel,
+                    r.created_at.isoformat(),
+                    certificate.code if certificate else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="registrations-{membership.organisation.slug}-{stamp}.csv"'
+    )
+    return response
+
+
+REGISTRATION_CSV_COLUMNS = [
+    "reference",
+    "category",
+    "quantity",
+    "devices_excluded",
+    "units_owed",
+    "units_allocated",
+    "state",
+    "channel",
+    "registered_at",
+    "certificate",
+]
+
+
+def _inert(text: str) -> str:
+    """A partner's own text that a spreadsheet would run as a formula is quoted as text."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _state(registration: Registration) -> str:
+    allocated: int = registration.units_allocated  # type: ignore[attr-defined]
+    if registration.cancelled_at is not None:
+        return RegistrationState.CANCELLED
+    if allocated >= registration.units_owed:
+        return RegistrationState.COMPENSATED
+    return RegistrationState.PARTLY if allocated else RegistrationState.OWED
 
 
 @partner_page
@@ -58,25 +156,53 @@ def registration_detail(request: HttpRequest, membership: Membership, pk: int) -
     registration = registrations_of(membership.organisation).filter(pk=pk).first()
     if registration is None:
         raise Http404("No such registration of yours")
-    allocations = registration.allocations.select_related("batch__consignment__recycler")
+    cancel_form = CancelRegistrationForm(request.POST or None)
+    if request.method == "POST" and cancel_form.is_valid():
+        try:
+            actions.cancel_registration(
+                actor=request.user,  # type: ignore[arg-type]
+                registration=registration,
+                reason=cancel_form.cleaned_data["reason"],
+            )
+        except (actions.CancellationRefused, NotAllowed) as exc:
+            cancel_form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{registration.reference} cancelled: it owes nothing now.")
+            return redirect("partner-registration", pk=registration.pk)
+    allocations = registry_queries.units_of_registration(registration.pk)
+    for allocation in allocations:
+        allocation.origin_name = serials.country_name(allocation.batch.origin_country)  # type: ignore[attr-defined]
     devices = Paginator(devices_of(registration), DEVICES_PER_PAGE).get_page(
         request.GET.get("devices")
+    )
+    listed = list(devices)
+    units = registry_queries.units_of_devices(registration, listed, allocations)
+    versions = sorted(
+        registration.certificates.select_related("withdrawal", "superseded_by"),
+        key=lambda c: -c.version,
     )
     return render(
         request,
         "partners/registration_detail.html",
         {
             "registration": registration,
+            "state": RegistrationState(_state(registration)).label,
             "allocations": allocations,
             "certificate": registration.current_certificate(),
+            "versions": [(c, certificate_state(c)) for c in versions],
             "counts": device_counts([registration.pk]).get(registration.pk, DeviceCounts()),
             "devices": devices,
-            "device_rows": [_device_row(d) for d in devices],
+            "device_rows": [_device_row(d, units.get(d.position, ())) for d in listed],
+            "cancel_form": cancel_form
+            if registration.cancelled_at is None
+            and not registration.units_allocated  # type: ignore[attr-defined]
+            and membership.can_write
+            else None,
         },
     )
 
 
-def _device_row(device: Device) -> dict[str, object]:
+def _device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, object]:
     """What the partner reads about one of its devices: never who else claimed it."""
     label, note = PARTNER_DEVICE_STATUS[device.status]
     return {
@@ -85,7 +211,59 @@ def _device_row(device: Device) -> dict[str, object]:
         "label": label,
         "note": note,
         "badge": STATUS_BADGES[device.status],
+        "units": units,
     }
+
+
+@partner_page
+def certificates(request: HttpRequest, membership: Membership) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    page = Paginator(queries.certificates_of(membership.organisation, query), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "partners/certificates.html",
+        {
+            "page": page,
+            "rows": [(c, certificate_state(c)) for c in page],
+            "q": query,
+        },
+    )
+
+
+HELD_FILTER_LABELS: dict[str, str] = {
+    DeviceStatus.HELD: "under review",
+    DeviceStatus.DECLINED: "already compensated",
+    DeviceStatus.WITHDRAWN: "withdrawn",
+}
+
+
+@partner_page
+def held_devices(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The partner's devices that were already claimed for compensation, and what became of them."""
+    status = request.GET.get("status", "")
+    status = status if status in queries.NOT_COUNTED else ""
+    page = Paginator(queries.held_devices_of(membership.organisation, status), 50).get_page(
+        request.GET.get("page")
+    )
+    counts = queries.held_device_counts(membership.organisation)
+    return render(
+        request,
+        "partners/held_devices.html",
+        {
+            "page": page,
+            "rows": [
+                {**_device_row(d), "device": d, "page": (d.position - 1) // DEVICES_PER_PAGE + 1}
+                for d in page
+            ],
+            "status": status,
+            "total": sum(counts.values()),
+            "statuses": [
+                (value, HELD_FILTER_LABELS[value], counts[value]) for value in queries.NOT_COUNTED
+            ],
+        },
+    )
 
 
 @partner_page

@@ -355,3 +355,74 @@ def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+# --- the partner portal: the units of one registration ----------------------------------------
+
+
+def units_of_registration(registration_id: int) -> list[Allocation]:
+    """A registration's active allocations in unit-number order, with where their units come
+    from (batch, consignment, recycler, treatment)."""
+    return list(
+        Allocation.objects.filter(registration_id=registration_id)
+        .select_related("batch__consignment__recycler", "batch__treatment")
+        .order_by("units")
+    )
+
+
+@dataclass(frozen=True)
+class DeviceUnit:
+    serial: str
+    batch: IssuanceBatch
+
+
+def units_of_devices(
+    registration: Any, devices: list[Any], allocations: list[Allocation]
+) -> dict[int, tuple[DeviceUnit, ...]]:
+    """The units compensating each claimed device of a page, by position, in two queries.
+
+    The rule is registry/devices.py's `units_of`: the n-th claimed device (in listing order) holds
+    the n-th stretch of `units_per_device` units of the active allocations in unit-number order;
+    a device whose stretch is not (fully) allocated yet has none. `devices` is a page of the
+    registration's devices in position order, so the claimed ones before the page are counted
+    once and the page is walked in order."""
+    from oneforone.partners.models import Device, DeviceStatus
+
+    if not devices or not allocations:
+        return {}
+    index = Device.objects.filter(
+        registration_id=registration.pk,
+        status=DeviceStatus.CLAIMED,
+        position__lt=devices[0].position,
+    ).count()
+    per_device = registration.units_per_device
+    found: dict[int, tuple[DeviceUnit, ...]] = {}
+    for device in devices:
+        if device.status != DeviceStatus.CLAIMED:
+            continue
+        units = _units_at(allocations, range(index * per_device, (index + 1) * per_device))
+        if len(units) == per_device:
+            found[device.position] = units
+        index += 1
+    return found
+
+
+def _units_at(allocations: list[Allocation], wanted: range) -> tuple[DeviceUnit, ...]:
+    units = []
+    offset = 0
+    for allocation in allocations:
+        size = allocation.units.upper - allocation.units.lower
+        batch = allocation.batch
+        for n in wanted:
+            if offset <= n < offset + size:
+                number = allocation.units.lower + (n - offset)
+                units.append(
+                    DeviceUnit(
+                        serials.format_serial(batch.origin_country, batch.vintage_year, number),
+                        batch,
+                    )
+                )
+        offset += size
+        if offset >= wanted.stop:
+            break
+    return tuple(units)
