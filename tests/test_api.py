@@ -400,9 +400,23 @@ def _api_routes() -> list[str]:
 
 
 def test_every_post_of_the_api_takes_an_idempotency_key(world: World, client: Client) -> None:
-    """Generated from the URL configuration and the OpenAPI document: a POST endpoint added
-    anywhere under /api/v1/ without the mechanism fails here."""
+    """Generated from the API's operations, the URL configuration and the OpenAPI document: a
+    POST endpoint added anywhere under /api/v1/ without the mechanism fails here."""
     key = new_key(world)
+    api.urls  # noqa: B018 (binds the routers, as the URL configuration did)
+    operations = [
+        (path, operation)
+        for bound in api._get_bound_routers()
+        for path, view in bound.path_operations.items()
+        for operation in view.operations
+    ]
+    unguarded = [
+        (path, operation.view_func.__name__)
+        for path, operation in operations
+        if "POST" in operation.methods and not getattr(operation.run, "idempotent", False)
+    ]
+    assert not unguarded, f"POST operations without Idempotency-Key: {unguarded}"
+    assert sum("POST" in operation.methods for _, operation in operations) >= 3
     document = api.get_openapi_schema()
     posts = [path for path, item in document["paths"].items() if "post" in item]
     assert posts, "no POST operation found"

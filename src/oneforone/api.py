@@ -11,6 +11,7 @@ The endpoints themselves live in the apps' routers.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -87,6 +88,7 @@ def _idempotency_scope(request: HttpRequest) -> str:
 def _rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Count every request of a key, before anything else runs."""
 
+    @functools.wraps(run)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         key = request_key(request)
         if key is not None:

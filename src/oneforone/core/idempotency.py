@@ -160,6 +160,7 @@ def idempotent[**P](
                 _complete(claim, response)
             return response
 
+        wrapper.idempotent = True  # type: ignore[attr-defined]  # a test checks every POST has it
         return wrapper
 
     return decorate
