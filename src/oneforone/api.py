@@ -132,7 +132,9 @@ class OneForOneAPI(NinjaAPI):
 
         for path_item in schema["paths"].values():
             for method, operation in path_item.items():
-                responses = operation.setdefault("responses", {})
+                # ninja keys responses by int; JSON keys are strings: one key per status.
+                responses = {str(k): v for k, v in operation.get("responses", {}).items()}
+                operation["responses"] = responses
                 responses.setdefault("422", error("The request is not valid: see `errors`."))
                 if operation.get("security"):
                     responses.setdefault("401", error("No valid API key in `X-API-Key`."))
@@ -158,10 +160,11 @@ class OneForOneAPI(NinjaAPI):
                     }
                 )
                 responses.setdefault("400", error("The Idempotency-Key is not valid."))
-                responses.setdefault(
-                    "409",
-                    error("A request with this Idempotency-Key is still running: retry later."),
-                )
+                in_use = "A request with this Idempotency-Key is still running: retry later."
+                if "409" in responses:
+                    responses["409"]["description"] += f". Or: {in_use}"
+                else:
+                    responses["409"] = error(in_use)
         return schema
 
 
