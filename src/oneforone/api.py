@@ -136,11 +136,11 @@ class OneForOneAPI(NinjaAPI):
                 responses = {str(k): v for k, v in operation.get("responses", {}).items()}
                 operation["responses"] = responses
                 responses.setdefault("422", error("The request is not valid: see `errors`."))
+                responses.setdefault(
+                    "429", error("Too many requests (per key, or per address without one).")
+                )
                 if operation.get("security"):
                     responses.setdefault("401", error("No valid API key in `X-API-Key`."))
-                    responses.setdefault(
-                        "429", error("Too many requests with this key; see `Retry-After`.")
-                    )
                 if method != "post":
                     continue
                 if operation.get("security"):

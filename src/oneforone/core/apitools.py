@@ -153,7 +153,7 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
                 moment = dt.datetime.fromisoformat(part)
                 if moment.tzinfo is None:
                     raise ValueError("no time zone")
-                values.append(moment)
+                values.append(moment.astimezone(dt.UTC))
             elif kind is int:
                 if not isinstance(part, int) or isinstance(part, bool):
                     raise ValueError("not a number")

@@ -353,10 +353,21 @@ def create_registrations(
     )
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is not None and moment.tzinfo is None:
+def _aware(moment: dt.datetime | None, field: str) -> dt.datetime | None:
+    """In UTC (no time zone: UTC); PostgreSQL refuses offsets beyond ±15:59."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is not valid: see `errors` for each problem",
+            [error_item("datetime_range", "this time is out of range", field)],
+        ) from None
 
 
 @router.get(
@@ -370,9 +381,9 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 )
 def list_registrations(request: HttpRequest, filters: Query[RegistrationFilters]) -> dict[str, Any]:
     rows = _registrations(request)
-    if created_after := _aware(filters.created_after):
+    if created_after := _aware(filters.created_after, "created_after"):
         rows = rows.filter(created_at__gte=created_after)
-    if created_before := _aware(filters.created_before):
+    if created_before := _aware(filters.created_before, "created_before"):
         rows = rows.filter(created_at__lt=created_before)
     if filters.category:
         rows = rows.filter(category__code=filters.category.strip().lower())
