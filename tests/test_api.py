@@ -264,6 +264,13 @@ def test_registrations_are_filtered_by_time_category_status_and_reference(
         "FEB-DONE",
     }
     assert references(reference="feb") == ["FEB-LAPTOP", "FEB-DONE"]
+    # Any offset is read as the instant it names, even past PostgreSQL's ±15:59.
+    assert references(created_after="2026-01-31T05:31:00-18:31") == ["FEB-LAPTOP", "FEB-DONE"]
+    out_of_range = get(
+        client, key, "/api/v1/registrations", created_after="0001-01-01T00:00:00+01:00"
+    )
+    [problem] = assert_error_body(out_of_range, 422, "validation_error")["errors"]
+    assert problem["field"] == "created_after"
 
 
 def test_the_devices_of_a_registration_are_paged(world: World, client: Client) -> None:
