@@ -339,6 +339,25 @@ def test_a_rotated_key_keeps_working_for_the_overlap_then_expires(
         account_actions.rotate_api_key(actor=member, key=new)
 
 
+def test_a_key_has_at_most_one_successor_even_when_rotated_twice_at_once(world: World) -> None:
+    from django.db import IntegrityError, transaction
+
+    old, _ = account_actions.create_api_key(
+        actor=world.partner_admin, organisation=world.partner, name="shop"
+    )
+    account_actions.rotate_api_key(actor=world.partner_admin, key=old)
+    # What a second rotation that missed the row lock would write: the database refuses it.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ApiKey.objects.create(
+            organisation=world.partner,
+            name="shop",
+            prefix="0123456789ab",
+            secret_hash="0" * 64,
+            created_by=world.partner_admin,
+            rotated_from=old,
+        )
+
+
 def test_keys_are_stored_hashed_and_told_apart_by_their_prefix(world: World) -> None:
     key, raw = account_actions.create_api_key(
         actor=world.partner_admin, organisation=world.partner, name="ERP"

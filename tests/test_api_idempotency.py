@@ -260,3 +260,32 @@ def test_an_invalid_key_is_refused_and_expired_records_are_purged(db: None) -> N
     IdempotencyRecord.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert idempotency.purge_expired() == 1
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_the_purge_command_deletes_expired_records(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    now = timezone.now()
+    for key, expires in [
+        ("old", now - dt.timedelta(seconds=1)),
+        ("new", now + dt.timedelta(hours=1)),
+    ]:
+        IdempotencyRecord.objects.create(
+            scope="test",
+            key=key,
+            fingerprint="0" * 64,
+            method="POST",
+            path="/x",
+            state=IdempotencyState.RUNNING,
+            created_at=now,
+            lease_until=now,
+            expires_at=expires,
+        )
+    out = StringIO()
+
+    call_command("purge_idempotency_keys", stdout=out)
+
+    assert "1 expired" in out.getvalue()
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
