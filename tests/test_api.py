@@ -80,6 +80,9 @@ def test_every_kind_of_error_has_the_same_body(world: World, client: Client) -> 
         403,
         "insufficient_scope",
     )
+    not_allowed = client.delete("/api/v1/registrations", headers={"X-API-Key": key})
+    assert_error_body(not_allowed, 405, "method_not_allowed")
+    assert "GET" in not_allowed["Allow"]
     body = assert_error_body(
         get(client, key, "/api/v1/registrations", limit=0), 422, "validation_error"
     )

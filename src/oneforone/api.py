@@ -19,6 +19,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader
@@ -113,8 +114,33 @@ def _rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
     return limited
 
 
+def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Ninja answers a method a path does not take with an empty 405: give the error body."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or not response.has_header("Allow"):
+            return response
+        return error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {response['Allow']}",
+            headers={"Allow": response["Allow"]},
+        )
+
+    return wrapper
+
+
 class OneForOneAPI(NinjaAPI):
-    """NinjaAPI whose OpenAPI document tells what every operation shares."""
+    """NinjaAPI whose URLs and OpenAPI document carry what every operation shares."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_not_allowed(pattern.callback)
+        return patterns
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
