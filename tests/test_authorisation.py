@@ -77,6 +77,7 @@ class Rule:
     post: frozenset[str] | None = None  # roles that may POST; None: the route takes no POST
     kwargs: Kwargs = field(default=lambda scene: {})
     api: bool = False  # an API route: callers are API_ROLES, not signed-in people
+    body: str = "{}"  # the API POST's JSON body: valid, so that only authorisation can refuse it
 
 
 def page(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: Any) -> Rule:
@@ -84,7 +85,13 @@ def page(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: A
 
 
 def api(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: Any) -> Rule:
-    return Rule(get=get, post=post, kwargs=kw.get("kwargs", lambda scene: {}), api=True)
+    return Rule(
+        get=get,
+        post=post,
+        kwargs=kw.get("kwargs", lambda scene: {}),
+        api=True,
+        body=kw.get("body", "{}"),
+    )
 
 
 def own(name: str) -> Kwargs:
@@ -189,7 +196,23 @@ RULES: dict[str, Rule] = {
     "api/v1/registrations/<registration_id>": api(
         API_OWNER, kwargs=lambda s: {"registration_id": s.registration}
     ),
+    "api/v1/registrations/batch": api(None, API_PARTNERS),
+    "api/v1/registrations/<registration_id>/devices": api(
+        API_OWNER, kwargs=lambda s: {"registration_id": s.registration}
+    ),
+    "api/v1/registrations/<registration_id>/cancel": api(
+        None,
+        API_OWNER,
+        kwargs=lambda s: {"registration_id": s.cancellable},
+        body='{"reason": "order returned"}',
+    ),
+    "api/v1/programmes": api(API_PARTNERS),
+    "api/v1/programmes/<code>": api(API_PARTNERS, kwargs=lambda s: {"code": "general"}),
+    "api/v1/conflicts": api(API_PARTNERS),
+    "api/v1/certificates": api(API_PARTNERS),
+    "api/v1/impact": api(API_PARTNERS),
     "api/v1/certificates/<code>": api(API_OWNER, kwargs=own("code")),
+    "api/v1/certificates/<code>/pdf": api(API_OWNER, kwargs=own("code")),
     "api/v1/verify/device": api(None, API_EVERYONE),
     "api/v1/public/batches": api(API_EVERYONE),
     "api/v1/public/batches/<batch_id>": api(API_EVERYONE, kwargs=lambda s: {"batch_id": s.batch}),
@@ -235,6 +258,7 @@ class Scene:
     cancellation: int
     partner_slug: str
     reference: str
+    cancellable: int
     membership: int
     membership_to_remove: int
     invitation: int
@@ -264,6 +288,7 @@ def build_scene(world: World) -> Scene:
         role=Role.MEMBER,
     )
     return Scene(
+        cancellable=register(world, quantity=1).pk,
         membership=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
         membership_to_remove=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
         invitation=invitation.pk,
@@ -353,7 +378,7 @@ def test_every_route_answers_each_role_as_its_rule_says(world: World) -> None:
                     response = client.get(url, **headers)
                 else:
                     response = (
-                        client.post(url, data="{}", content_type="application/json", **headers)
+                        client.post(url, data=rule.body, content_type="application/json", **headers)
                         if rule.api
                         else client.post(url, {}, **headers)
                     )

@@ -345,6 +345,7 @@ def test_an_api_operation_past_its_limit_answers_429_in_json(browser: Client) ->
     assert refused.json() == {
         "code": "rate_limited",
         "message": "Too many requests: please try again in 45 seconds.",
+        "errors": [],
         "retry_after": 45,
     }
     assert calls == ["api", "api"]

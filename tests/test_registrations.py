@@ -218,7 +218,7 @@ def test_the_api_lists_only_the_partners_own_registrations(world: World, client:
 
     listed = client.get("/api/v1/registrations", headers={"X-API-Key": key})
     assert listed.status_code == 200
-    assert [r["reference"] for r in listed.json()] == ["MINE"]
+    assert [r["reference"] for r in listed.json()["items"]] == ["MINE"]
 
     own = client.get(f"/api/v1/registrations/{mine.pk}", headers={"X-API-Key": key})
     assert own.status_code == 200

@@ -1,245 +1,301 @@
-"""API v1: partners register devices and read their registrations and certificates."""
+"""API v1: the NinjaAPI that assembles the routers, with what every endpoint shares.
+
+- Authentication: a partner's key in ``X-API-Key``; a ``read`` key may only read.
+- Rate limits per key (scopes ``api-key-read`` and ``api-key-write`` in ``RATE_LIMITS``).
+- ``Idempotency-Key`` on every POST (oneforone.core.idempotency), applied to every operation of
+  every router mounted here, also routers added later.
+- One error body for every error (oneforone.core.apitools.ErrorOut), through the exception
+  handlers below.
+The endpoints themselves live in the apps' routers.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError
-from django.http import HttpRequest
-from ninja import Field, NinjaAPI, Schema, Status
-from ninja.errors import HttpError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader
 
 from oneforone.accounts.models import ApiKey, OrganisationKind
+from oneforone.accounts.permissions import NotAllowed, require_member
 from oneforone.accounts.queries import api_key_for
-from oneforone.partners import actions as partner_actions
-from oneforone.partners.models import Channel, Registration
-from oneforone.partners.queries import (
-    PARTNER_DEVICE_STATUS,
-    DeviceCounts,
-    device_counts,
-    devices_of,
-    registrations_of,
-)
-from oneforone.partners.schemas import RegistrationRow
+from oneforone.core import idempotency, ratelimit
+from oneforone.core.apitools import ApiError, ErrorItem, ErrorOut, error_item, error_response
+from oneforone.impact.api import router as impact_router
+from oneforone.partners.api import router as partner_router
+from oneforone.registry.certificate_api import router as certificate_router
 from oneforone.registry.device_api import router as device_router
-from oneforone.registry.models import Certificate
 from oneforone.registry.public_api import router as public_router
+
+logger = logging.getLogger(__name__)
+
+KEY_HEADER = "X-API-Key"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Per key; RATE_LIMITS["api-key-read"] / ["api-key-write"] override them.
+READ_LIMIT = (1200, timedelta(minutes=1))
+WRITE_LIMIT = (120, timedelta(minutes=1))
+
+
+def request_key(request: HttpRequest) -> ApiKey | None:
+    """The partner key the request carries (valid, not revoked, not expired), looked up once."""
+    if not hasattr(request, "_oneforone_api_key"):
+        raw = request.headers.get(KEY_HEADER)
+        key = api_key_for(raw) if raw else None
+        if key is not None and key.organisation.kind != OrganisationKind.PARTNER:
+            key = None
+        request._oneforone_api_key = key  # type: ignore[attr-defined]
+    return request._oneforone_api_key  # type: ignore[attr-defined]
 
 
 class PartnerKey(APIKeyHeader):
-    param_name = "X-API-Key"
+    param_name = KEY_HEADER
 
     def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
-        if not key:
+        api_key = request_key(request)
+        if api_key is None:
             return None
-        api_key = api_key_for(key)
-        if api_key is None or api_key.organisation.kind != OrganisationKind.PARTNER:
-            return None
+        if request.method not in SAFE_METHODS:
+            if not api_key.can_write:
+                raise ApiError(
+                    403,
+                    "insufficient_scope",
+                    f"key {api_key.display_prefix} may only read; use a key with the write scope",
+                )
+            try:
+                require_member(api_key.created_by, api_key.organisation, write=True)
+            except NotAllowed as exc:
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    f"{exc}: the key acts for the person who created it; an administrator "
+                    "should create a new key",
+                ) from None
         return api_key
 
 
-api = NinjaAPI(
+def _idempotency_scope(request: HttpRequest) -> str:
+    key = request_key(request)
+    return f"key:{key.pk}" if key else f"ip:{ratelimit.client_ip(request)}"
+
+
+def _rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Count every request of a key, before anything else runs."""
+
+    @functools.wraps(run)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        key = request_key(request)
+        if key is not None:
+            scope, (limit, window) = (
+                ("api-key-read", READ_LIMIT)
+                if request.method in SAFE_METHODS
+                else ("api-key-write", WRITE_LIMIT)
+            )
+            limit, window = ratelimit.configured_limits().get(scope, (limit, window))
+            decision = ratelimit.hit(f"{scope}:{key.prefix}", limit=limit, window=window)
+            if not decision.allowed:
+                return error_response(
+                    429,
+                    "rate_limited",
+                    f"too many requests with key {key.display_prefix}: {limit} per "
+                    f"{int(window.total_seconds())} seconds; retry after "
+                    f"{decision.retry_after_seconds} seconds",
+                    headers={"Retry-After": str(decision.retry_after_seconds)},
+                )
+        return run(request, *args, **kwargs)
+
+    return limited
+
+
+def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Ninja answers a method a path does not take with an empty 405: give the error body."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or not response.has_header("Allow"):
+            return response
+        return error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {response['Allow']}",
+            headers={"Allow": response["Allow"]},
+        )
+
+    return wrapper
+
+
+class OneForOneAPI(NinjaAPI):
+    """NinjaAPI whose URLs and OpenAPI document carry what every operation shares."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_not_allowed(pattern.callback)
+        return patterns
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorItem", ErrorItem.model_json_schema())
+        error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        error_schema.pop("$defs", None)
+        components.setdefault("ErrorOut", error_schema)
+        error_ref = {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        }
+
+        def error(description: str) -> dict[str, Any]:
+            return {"description": description, **error_ref}
+
+        for path_item in schema["paths"].values():
+            for method, operation in path_item.items():
+                # ninja keys responses by int; JSON keys are strings: one key per status.
+                responses = {str(k): v for k, v in operation.get("responses", {}).items()}
+                operation["responses"] = responses
+                responses.setdefault("422", error("The request is not valid: see `errors`."))
+                responses.setdefault(
+                    "429", error("Too many requests (per key, or per address without one).")
+                )
+                if operation.get("security"):
+                    responses.setdefault("401", error("No valid API key in `X-API-Key`."))
+                if method != "post":
+                    continue
+                if operation.get("security"):
+                    responses.setdefault("403", error("The key may only read."))
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": idempotency.HEADER,
+                        "in": "header",
+                        "required": False,
+                        "description": (
+                            "Any unique string (a UUID, say). A retry with the same key and body "
+                            "gets the first answer (with `Idempotent-Replayed: true`) instead of "
+                            "acting twice; kept 24 hours."
+                        ),
+                        "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+                        "example": "5f0c6a1e-0b8e-4d8a-9d7c-2f1e0a6b9c31",
+                    }
+                )
+                responses.setdefault("400", error("The Idempotency-Key is not valid."))
+                in_use = "A request with this Idempotency-Key is still running: retry later."
+                if "409" in responses:
+                    responses["409"]["description"] += f". Or: {in_use}"
+                else:
+                    responses["409"] = error(in_use)
+        return schema
+
+
+api = OneForOneAPI(
     title="oneforone API",
     version="1",
     description=(
         "Register the devices you sell, buy or lease; each is compensated by one certified "
         "recycled end-of-life phone. Authenticate with the `X-API-Key` header (keys are created "
-        "in the partner portal and shown once)."
+        "in the partner portal and shown once). Every error has the body "
+        '`{"code", "message", "errors": [{"code", "message", "field", "line"}]}`; lists are '
+        "paged with `cursor` and `next_cursor`; every POST takes an `Idempotency-Key`. "
+        "See docs/api.md."
     ),
     auth=PartnerKey(),
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+# "view" mode: around ninja's whole handling of the request (authentication, validation, the
+# endpoint), for every router, including those mounted after this line.
+# Each wraps the one before: the rate limit counts first, then the Idempotency-Key is claimed.
+api.add_decorator(idempotency.idempotent(_idempotency_scope), mode="view")
+api.add_decorator(_rate_limited, mode="view")
+
 api.add_router("/", device_router)
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    errors: list[dict[str, Any]] = []
-
-
-class RegistrationOut(Schema):
-    id: int
-    reference: str
-    category: str
-    quantity: int
-    units_owed: int
-    units_allocated: int
-    devices_listed: int = Field(description="devices listed one by one (0: a quantity only)")
-    devices_claimed: int = Field(description="listed devices that count for compensation")
-    devices_already_compensated: int = Field(
-        description="listed devices already registered for compensation (by you or anyone): "
-        "not owed twice; the operator reviews them"
-    )
-    certificate: str | None
-    created_at: str
-
-
-class DeviceOut(Schema):
-    position: int = Field(description="1-based, in the order you listed the devices")
-    kind: str = Field(description="imei or serial")
-    status: str = Field(description="claimed, held, declined or withdrawn")
-    status_label: str = Field(description="counted, already compensated or withdrawn")
-    note: str
-
-
-class RegistrationDetailOut(RegistrationOut):
-    devices: list[DeviceOut] = Field(description="the devices listed, by position")
-
-
-def _out(registration: Registration, counts: DeviceCounts | None = None) -> dict[str, Any]:
-    """The API's view of a registration; units_allocated comes from registrations_of()."""
-    counts = counts or device_counts([registration.pk]).get(registration.pk, DeviceCounts())
-    return {
-        "id": registration.pk,
-        "reference": registration.reference,
-        "category": registration.category.code,
-        "quantity": registration.quantity,
-        "units_owed": registration.units_owed,
-        "units_allocated": getattr(registration, "units_allocated", 0),
-        "devices_listed": counts.listed,
-        "devices_claimed": counts.claimed,
-        "devices_already_compensated": counts.already_compensated,
-        "certificate": _certificate_code(registration),
-        "created_at": registration.created_at.isoformat(),
-    }
-
-
-def _detail(registration: Registration) -> dict[str, Any]:
-    """A registration with its devices: their status, never who else claimed one."""
-    return {
-        **_out(registration),
-        "devices": [
-            {
-                "position": device.position,
-                "kind": device.kind,
-                "status": device.status,
-                "status_label": PARTNER_DEVICE_STATUS[device.status][0],
-                "note": PARTNER_DEVICE_STATUS[device.status][1],
-            }
-            for device in devices_of(registration).iterator(chunk_size=2000)
-        ],
-    }
-
-
-def _key(request: HttpRequest) -> ApiKey:
-    key = request.auth  # type: ignore[attr-defined]
-    assert isinstance(key, ApiKey)
-    return key
-
-
-@api.post(
-    "/registrations",
-    response={201: RegistrationDetailOut, 409: ErrorOut, 422: ErrorOut},
-    summary="Register devices owed compensation",
-    description=(
-        'Give a `quantity`, or list the `devices` one by one (`{"imei": ...}` or '
-        '`{"serial": ...}`). A device already registered for compensation, by you or another '
-        "partner, is not owed twice: it is listed with status `held` while the operator reviews "
-        "it, and `units_owed` leaves it out."
-    ),
-)
-def create_registration(request: HttpRequest, payload: RegistrationRow) -> Status[dict[str, Any]]:
-    key = _key(request)
-    try:
-        [registration] = partner_actions.register_devices(
-            actor=key.created_by,
-            partner=key.organisation,
-            rows=[(1, payload)],
-            channel=Channel.API,
-        )
-    except partner_actions.RegistrationRejected as exc:
-        status = 409 if any("already registered" in p.message for p in exc.problems) else 422
-        return Status(
-            status,
-            {
-                "code": "rejected",
-                "message": str(exc),
-                "errors": [{"field": p.field, "message": p.message} for p in exc.problems],
-            },
-        )
-    except IntegrityError:
-        return Status(
-            409,
-            {
-                "code": "conflict",
-                "message": "this reference was registered at the same moment",
-            },
-        )
-    registration = (
-        registrations_of(key.organisation)
-        .prefetch_related("certificates__withdrawal")
-        .get(pk=registration.pk)
-    )
-    return Status(201, _detail(registration))
-
-
-@api.get(
-    "/registrations", response=list[RegistrationOut], summary="Your registrations, newest first"
-)
-def list_registrations(
-    request: HttpRequest, limit: int = 100, offset: int = 0
-) -> list[dict[str, Any]]:
-    limit = max(1, min(limit, 1000))
-    rows = list(
-        registrations_of(_key(request).organisation)
-        .prefetch_related("certificates__withdrawal")
-        .order_by("-created_at", "-id")[offset : offset + limit]
-    )
-    counts = device_counts(r.pk for r in rows)
-    return [_out(r, counts.get(r.pk, DeviceCounts())) for r in rows]
-
-
-@api.get("/registrations/{registration_id}", response={200: RegistrationDetailOut, 404: ErrorOut})
-def get_registration(request: HttpRequest, registration_id: int) -> Status[dict[str, Any]]:
-    registration = (
-        registrations_of(_key(request).organisation)
-        .prefetch_related("certificates__withdrawal")
-        .filter(pk=registration_id)
-        .first()
-    )
-    if registration is None:
-        return Status(
-            404, {"code": "not_found", "message": f"no registration {registration_id} of yours"}
-        )
-    return Status(200, _detail(registration))
-
-
-def _certificate_code(registration: Registration) -> str | None:
-    certificate = registration.current_certificate()
-    return certificate.code if certificate else None
-
-
-class CertificateOut(Schema):
-    code: str
-    issued_at: str
-    snapshot: dict[str, Any]
-    snapshot_sha256: str
-    verify_url: str
-
-
-@api.get("/certificates/{code}", response={200: CertificateOut, 404: ErrorOut})
-def get_certificate(request: HttpRequest, code: str) -> Status[dict[str, Any]]:
-    from oneforone.registry.certificate_pdf import verification_url
-
-    certificate = Certificate.objects.filter(
-        code=code, registration__partner=_key(request).organisation
-    ).first()
-    if certificate is None:
-        raise HttpError(404, f"no certificate {code} of yours")
-    return Status(
-        200,
-        {
-            "code": certificate.code,
-            "issued_at": certificate.issued_at.isoformat(),
-            "snapshot": certificate.snapshot,
-            "snapshot_sha256": certificate.snapshot_sha256,
-            "verify_url": verification_url(certificate),
-        },
-    )
-
-
+api.add_router("/", partner_router)
+api.add_router("/", certificate_router)
+api.add_router("/", impact_router)
 # The public registry (no key): batches, units, ledger roots; see registry/public_api.py.
 api.add_router("/public/", public_router)
+
+
+# One error body everywhere -------------------------------------------------------------------
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return exc.response()
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(
+        422,
+        "validation_error",
+        "the request is not valid: see `errors` for each problem",
+        [validation_item(e) for e in exc.errors],
+    )
+
+
+BATCH_FIELD = "registrations"
+
+
+def validation_item(error: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic error as an error item: `field` inside the body (or the query parameter),
+    `line` the 1-based item of a batch."""
+    location = [str(part) for part in error.get("loc", ())]
+    if location and location[0] == "body":
+        location = location[2:]  # "body" and the name of the payload argument
+    elif location and location[0] in ("query", "path", "header", "cookie"):
+        location = location[1:]
+    line = None
+    if len(location) >= 2 and location[0] == BATCH_FIELD and location[1].isdigit():
+        line = int(location[1]) + 1
+        location = location[2:]
+    message = str(error.get("msg", "not valid")).removeprefix("Value error, ")
+    return error_item(str(error.get("type", "invalid")), message, ".".join(location) or None, line)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        401,
+        "unauthenticated",
+        f"send a valid API key in the {KEY_HEADER} header; keys are created by an administrator "
+        "on the partner portal's API keys page (a revoked or expired key no longer works)",
+    )
+
+
+_HTTP_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"), str(exc)
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(NotAllowed)
+def _not_allowed(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+    return error_response(403, "forbidden", str(exc))
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(
+        500,
+        "server_error",
+        "something went wrong on our side; retry with the same Idempotency-Key (it runs "
+        "once), or write to the operator if it persists",
+    )

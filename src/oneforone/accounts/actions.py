@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oneforone.accounts import apikeys
-from oneforone.accounts.models import ApiKey, Invitation, Membership, Organisation, Role, User
+from oneforone.accounts.models import (
+    ApiKey,
+    ApiKeyScope,
+    Invitation,
+    Membership,
+    Organisation,
+    Role,
+    User,
+)
 from oneforone.accounts.permissions import NotAllowed, require_admin
 from oneforone.core import audit
 
@@ -63,10 +71,42 @@ def add_member(
     return membership
 
 
+DEFAULT_ROTATION_OVERLAP = dt.timedelta(hours=24)
+MAX_ROTATION_OVERLAP = dt.timedelta(days=30)
+
+
+class ApiKeyRefused(Exception):
+    """The key cannot be created or changed this way; the message says why."""
+
+
 @transaction.atomic
-def create_api_key(*, actor: User, organisation: Organisation, name: str) -> tuple[ApiKey, str]:
+def create_api_key(
+    *, actor: User, organisation: Organisation, name: str, scope: str = ApiKeyScope.WRITE
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never retrievable again."""
     require_admin(actor, organisation)
+    if scope not in ApiKeyScope.values:
+        raise ApiKeyRefused(f"unknown scope {scope!r}; use one of {', '.join(ApiKeyScope.values)}")
+    name = name.strip()[:100] or "API key"
+    key, raw = _new_key(actor=actor, organisation=organisation, name=name, scope=scope)
+    audit.record(
+        actor=actor,
+        code="accounts.api_key.created",
+        obj=key,
+        organisation=organisation,
+        data={"name": name, "prefix": key.prefix, "scope": scope},
+    )
+    return key, raw
+
+
+def _new_key(
+    *,
+    actor: User,
+    organisation: Organisation,
+    name: str,
+    scope: str,
+    rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
     raw, prefix, secret_hash = apikeys.new_key()
     key = ApiKey.objects.create(
         organisation=organisation,
@@ -74,15 +114,56 @@ def create_api_key(*, actor: User, organisation: Organisation, name: str) -> tup
         prefix=prefix,
         secret_hash=secret_hash,
         created_by=actor,
+        scope=scope,
+        rotated_from=rotated_from,
+    )
+    return key, raw
+
+
+@transaction.atomic
+def rotate_api_key(
+    *, actor: User, key: ApiKey, overlap: dt.timedelta = DEFAULT_ROTATION_OVERLAP
+) -> tuple[ApiKey, str]:
+    """Replace a key by a new one with the same name and scope; the old key keeps working for
+    `overlap` (so the integrator can deploy the new one), then expires. Returns the new key and
+    its secret, shown once."""
+    require_admin(actor, key.organisation)
+    if not dt.timedelta(0) <= overlap <= MAX_ROTATION_OVERLAP:
+        raise ApiKeyRefused(
+            f"the overlap must be between 0 and {MAX_ROTATION_OVERLAP.days} days, not {overlap}"
+        )
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    now = timezone.now()
+    if key.revoked_at is not None:
+        raise ApiKeyRefused(f"key {key.display_prefix} was revoked; create a new key instead")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise ApiKeyRefused(f"key {key.display_prefix} has expired; create a new key instead")
+    if ApiKey.objects.filter(rotated_from=key).exists():
+        raise ApiKeyRefused(f"key {key.display_prefix} was already rotated; rotate its successor")
+    expires_at = now + overlap
+    if key.expires_at is None or expires_at < key.expires_at:
+        key.expires_at = expires_at
+        key.save(update_fields=["expires_at"])
+    new, raw = _new_key(
+        actor=actor,
+        organisation=key.organisation,
+        name=key.name,
+        scope=key.scope,
+        rotated_from=key,
     )
     audit.record(
         actor=actor,
-        code="accounts.api_key.created",
-        obj=key,
-        organisation=organisation,
-        data={"name": name, "prefix": prefix},
+        code="accounts.api_key.rotated",
+        obj=new,
+        organisation=key.organisation,
+        data={
+            "old_prefix": key.prefix,
+            "prefix": new.prefix,
+            "scope": new.scope,
+            "old_expires_at": key.expires_at.isoformat(),
+        },
     )
-    return key, raw
+    return new, raw
 
 
 @transaction.atomic

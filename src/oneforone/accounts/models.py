@@ -71,8 +71,16 @@ class Membership(models.Model):
         return self.role in (Role.ADMIN, Role.MEMBER)
 
 
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
 class ApiKey(models.Model):
-    """A partner's API key: only a SHA-256 of the secret is kept; the key is shown once."""
+    """A partner's API key: only a SHA-256 of the secret is kept; the key is shown once.
+
+    A key works until it is revoked or, after a rotation, until `expires_at` (the overlap that
+    lets the integrator deploy the new key)."""
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="api_keys"
@@ -84,9 +92,35 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.WRITE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    rotated_from = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rotated_to",
+        help_text="the key this one replaced",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=ApiKeyScope.values), name="api_key_scope_known"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.name})"
+        return f"{self.display_prefix}… ({self.name})"
+
+    @property
+    def display_prefix(self) -> str:
+        """The public part that tells keys apart: the start of the key itself."""
+        return f"o4o_{self.prefix}"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiKeyScope.WRITE
 
 
 class Invitation(models.Model):

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.db.models import Case, QuerySet, Value, When
+import datetime as dt
+
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from oneforone.accounts import apikeys
@@ -24,19 +26,33 @@ def system_user() -> User:
     return user
 
 
+# last_used_at is written at most this often per key: a busy integration must not turn every
+# request into a write on the same row.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
 def api_key_for(raw_key: str) -> ApiKey | None:
+    """The key that this secret belongs to, if it is neither revoked nor expired."""
     prefix = apikeys.split_prefix(raw_key)
     if prefix is None:
         return None
+    now = timezone.now()
     key = (
         ApiKey.objects.select_related("organisation", "created_by")
         .filter(prefix=prefix, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if key is None or not apikeys.matches(raw_key, key.secret_hash):
         return None
-    # last_used_at is operational metadata, not history: a plain update, no audit event.
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    stale = now - LAST_USED_RESOLUTION
+    if key.last_used_at is None or key.last_used_at <= stale:
+        # Operational metadata, not history: a plain update, no audit event. The condition makes
+        # concurrent requests write it once.
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+        ).update(last_used_at=now)
+        key.last_used_at = now
     return key
 
 

@@ -52,3 +52,43 @@ class RateLimitHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket} {self.window_start:%Y-%m-%d %H:%M:%S}: {self.hits}"
+
+
+class IdempotencyState(models.TextChoices):
+    RUNNING = "running", "running"
+    COMPLETE = "complete", "complete"
+
+
+class IdempotencyRecord(models.Model):
+    """One POST under an Idempotency-Key: claimed before it runs, then its stored response.
+
+    See oneforone.core.idempotency."""
+
+    scope = models.CharField(max_length=100, help_text='who sent it, e.g. "key:42" or "ip:…"')
+    key = models.CharField(max_length=255, help_text="the client's Idempotency-Key")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    state = models.CharField(max_length=10, choices=IdempotencyState.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    lease_until = models.DateTimeField(
+        help_text="a running claim older than this was lost (a crashed worker): it may be retaken"
+    )
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once"),
+            models.CheckConstraint(
+                condition=models.Q(state="running", status_code__isnull=True)
+                | models.Q(state="complete", status_code__isnull=False),
+                name="idempotency_complete_has_response",
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_by_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.state})"

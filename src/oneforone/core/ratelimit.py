@@ -26,8 +26,9 @@ Usage on a page, and on a django-ninja operation through ninja's ``decorate_view
 On a class-based view: ``method_decorator(rate_limited(...), name="dispatch")``. Sync views only.
 
 Past the limit the view is not called: the answer is 429 with a ``Retry-After`` header and a
-short message, JSON ``{"code": "rate_limited", "message": ..., "retry_after": n}`` under
-``/api/``, a small HTML page elsewhere. Requests are counted per ``scope`` and per ``key(request)``
+short message: under ``/api/`` the API's error body in JSON,
+``{"code": "rate_limited", "message": ..., "errors": [], "retry_after": n}``, a small HTML page
+elsewhere. Requests are counted per ``scope`` and per ``key(request)``
 (default: ``client_ip``), or by another ``key``, e.g. a form's e-mail field. The count happens
 before the view, so before login checks and, on ninja, before authentication: refused attempts
 count too, and a key function cannot use ``request.auth``. In an ``ATOMIC_REQUESTS`` transaction
@@ -257,7 +258,8 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
-            {"code": "rate_limited", "message": message, "retry_after": retry_after}, status=429
+            {"code": "rate_limited", "message": message, "errors": [], "retry_after": retry_after},
+            status=429,
         )
     else:
         response = HttpResponse(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.decorators import member_of_kind
-from oneforone.accounts.models import ApiKey, Membership, OrganisationKind
+from oneforone.accounts.models import ApiKey, ApiKeyScope, Membership, OrganisationKind, Role
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.partners import actions, queries
 from oneforone.partners.forms import (
@@ -334,31 +335,84 @@ def _import(
     return [], created
 
 
+ROTATION_OVERLAPS: dict[str, tuple[dt.timedelta, str]] = {
+    "0": (dt.timedelta(0), "stop the old key now"),
+    "1h": (dt.timedelta(hours=1), "1 hour"),
+    "24h": (dt.timedelta(hours=24), "24 hours"),
+    "7d": (dt.timedelta(days=7), "7 days"),
+}
+
+
 @partner_page
 def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Create (shown once), rotate with an overlap, revoke; administrators only may change."""
     organisation = membership.organisation
     new_key = None
     if request.method == "POST":
+        actor = request.user
         try:
-            if "revoke" in request.POST:
-                key = ApiKey.objects.filter(
-                    organisation=organisation, pk=request.POST["revoke"]
-                ).first()
+            if "revoke" in request.POST or "rotate" in request.POST:
+                key_id = request.POST.get("revoke") or request.POST.get("rotate") or ""
+                key = (
+                    ApiKey.objects.filter(organisation=organisation, pk=key_id).first()
+                    if key_id.isdigit()
+                    else None
+                )
                 if key is None:
                     raise Http404("No such key")
-                account_actions.revoke_api_key(actor=request.user, key=key)  # type: ignore[arg-type]
-                messages.success(request, f"Key {key.prefix}… revoked.")
-                return redirect("partner-api-keys")
-            name = request.POST.get("name", "").strip() or "API key"
-            _, new_key = account_actions.create_api_key(
-                actor=request.user,  # type: ignore[arg-type]
-                organisation=organisation,
-                name=name[:100],
-            )
+                if "revoke" in request.POST:
+                    account_actions.revoke_api_key(actor=actor, key=key)  # type: ignore[arg-type]
+                    messages.success(request, f"Key {key.display_prefix}… revoked.")
+                    return redirect("partner-api-keys")
+                overlap, label = ROTATION_OVERLAPS.get(
+                    request.POST.get("overlap", "24h"), ROTATION_OVERLAPS["24h"]
+                )
+                _, new_key = account_actions.rotate_api_key(
+                    actor=actor,  # type: ignore[arg-type]
+                    key=key,
+                    overlap=overlap,
+                )
+                messages.success(
+                    request,
+                    f"Key {key.display_prefix}… rotated; the old key works for {label}."
+                    if overlap
+                    else f"Key {key.display_prefix}… rotated; the old key no longer works.",
+                )
+            else:
+                _, new_key = account_actions.create_api_key(
+                    actor=actor,  # type: ignore[arg-type]
+                    organisation=organisation,
+                    name=request.POST.get("name", ""),
+                    scope=request.POST.get("scope", ApiKeyScope.READ),
+                )
         except NotAllowed as exc:
             messages.error(request, f"{exc}. Ask an administrator of {organisation.name}.")
-    keys = organisation.api_keys.order_by("-created_at")
-    return render(request, "partners/api_keys.html", {"keys": keys, "new_key": new_key})
+        except account_actions.ApiKeyRefused as exc:
+            messages.error(request, str(exc))
+    now = timezone.now()
+    keys = list(organisation.api_keys.select_related("rotated_to").order_by("-created_at"))
+    for key in keys:
+        key.state = (  # type: ignore[attr-defined]
+            "revoked"
+            if key.revoked_at
+            else "expired"
+            if key.expires_at and key.expires_at <= now
+            else "active"
+        )
+    response = render(
+        request,
+        "partners/api_keys.html",
+        {
+            "keys": keys,
+            "new_key": new_key,
+            "is_admin": membership.role == Role.ADMIN,
+            "scopes": ApiKeyScope.choices,
+            "overlaps": [(value, label) for value, (_, label) in ROTATION_OVERLAPS.items()],
+        },
+    )
+    if new_key:
+        response["Cache-Control"] = "no-store"  # the secret must not stay in a cache
+    return response
 
 
 # The operator's conflict queue ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from ninja.decorators import decorate_view
 from pydantic import model_validator
 
+from oneforone.core.apitools import ErrorOut
 from oneforone.core.ratelimit import rate_limited
 from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier
 from oneforone.registry.device_views import LOOKUP_LIMIT, LOOKUP_WINDOW, unit_url
@@ -30,7 +31,7 @@ class DeviceQuery(Schema):
         return self
 
 
-class UnitOut(Schema):
+class DeviceUnitOut(Schema):
     serial: str
     url: str
     origin_country: str
@@ -44,18 +45,13 @@ class UnitOut(Schema):
 
 class DeviceAnswerOut(Schema):
     status: str
-    units: list[UnitOut]
-
-
-class ProblemOut(Schema):
-    code: str
-    message: str
+    units: list[DeviceUnitOut]
 
 
 @router.post(
     "/verify/device",
     auth=None,
-    response={200: DeviceAnswerOut, 400: ProblemOut},
+    response={200: DeviceAnswerOut, 400: ErrorOut},
     summary="Which unit compensated a device",
     description=(
         "`status` is `compensated` (with the unit or units and where the phone came from), "

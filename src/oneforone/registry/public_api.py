@@ -14,6 +14,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 from ninja.decorators import decorate_view
 
+from oneforone.core.apitools import ErrorOut
 from oneforone.core.ratelimit import rate_limited
 from oneforone.registry import public_queries, serials
 from oneforone.registry.models import IssuanceBatch, LedgerRoot
@@ -22,11 +23,6 @@ router = Router(auth=None, tags=["public registry"])
 
 # One bucket per client address for the whole public API (settings.RATE_LIMITS["public-api"]).
 limited = decorate_view(rate_limited("public-api", limit=120, window=dt.timedelta(minutes=1)))
-
-
-class PublicError(Schema):
-    code: str
-    message: str
 
 
 class BatchOut(Schema):
@@ -152,7 +148,7 @@ def list_batches(request: HttpRequest, cursor: int | None = None, limit: int = 5
 
 @router.get(
     "/batches/{batch_id}",
-    response={200: BatchDetail, 404: PublicError},
+    response={200: BatchDetail, 404: ErrorOut},
     summary="One batch: its facts, unit figures, cancellations and allocations",
 )
 @limited
@@ -183,7 +179,7 @@ def get_batch(request: HttpRequest, batch_id: int, offset: int = 0, limit: int =
 
 @router.get(
     "/units/{serial}",
-    response={200: UnitOut, 400: PublicError, 404: PublicError},
+    response={200: UnitOut, 400: ErrorOut, 404: ErrorOut},
     summary="A unit's history (or a block's): records in time order and ledger entries",
 )
 @limited
