@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("verify/device", verify_device, name="verify-device"),
     path("", include("oneforone.reporting.urls")),
+    path("partner/webhooks/", include("oneforone.webhooks.urls")),
     path("partner/", include("oneforone.partners.urls")),
     path("conflicts/", include("oneforone.partners.conflict_urls")),
     path("collection/", include("oneforone.collection.urls")),

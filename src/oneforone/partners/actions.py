@@ -13,6 +13,7 @@ from django.utils import timezone
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_operator
 from oneforone.core import audit
+from oneforone.partners import webhook_events
 from oneforone.partners.identifiers import identifier_hash
 from oneforone.partners.models import (
     Channel,
@@ -142,6 +143,7 @@ def register_devices(
             "last_id": registrations[-1].pk,
         },
     )
+    webhook_events.registrations_accepted(partner, registrations, claims, held)  # webhooks
     return Registered(registrations, claims)
 
 

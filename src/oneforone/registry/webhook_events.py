@@ -1,0 +1,118 @@
+"""What partners' webhook endpoints hear about allocations and certificates (oneforone.webhooks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from oneforone.partners.models import Registration
+from oneforone.registry.models import Allocation, Certificate
+from oneforone.webhooks.actions import emit_many, listening
+from oneforone.webhooks.models import EventType
+
+
+def _url(name: str, *args: object) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def allocation_made(
+    allocations: Sequence[Allocation],
+    partner_of: dict[int, int],
+    completed: Iterable[int],
+    certificates: Sequence[Certificate],
+) -> None:
+    """One `allocation.made` per partner with what this allocation run gave its registrations."""
+    listeners = listening(EventType.ALLOCATION_MADE, set(partner_of.values()))
+    if not listeners:
+        return
+    units: dict[int, int] = {}
+    for a in allocations:
+        units[a.registration_id] = units.get(a.registration_id, 0) + a.units.upper - a.units.lower
+    done = set(completed)
+    references = dict(
+        Registration.objects.filter(pk__in=list(units)).values_list("pk", "reference")
+    )
+    codes: dict[int, list[str]] = {}
+    for c in certificates:
+        codes.setdefault(c.registration_id, []).append(c.code)
+    per_partner: dict[int, list[dict[str, Any]]] = {}
+    for registration_id, allocated in units.items():
+        per_partner.setdefault(partner_of[registration_id], []).append(
+            {
+                "id": registration_id,
+                "reference": references[registration_id],
+                "units": allocated,
+                "fully_allocated": registration_id in done,
+                "certificates": codes.get(registration_id, []),
+                "url": _url("partner-registration", registration_id),
+            }
+        )
+    emit_many(
+        event_type=EventType.ALLOCATION_MADE,
+        events=[
+            (
+                partner_id,
+                {
+                    "units": sum(r["units"] for r in rows),
+                    "registrations": sorted(rows, key=lambda r: r["id"]),
+                },
+            )
+            for partner_id, rows in per_partner.items()
+        ],
+        listeners=listeners,
+    )
+
+
+def _certificate(certificate: Certificate) -> dict[str, Any]:
+    return {
+        "code": certificate.code,
+        "version": certificate.version,
+        "url": _url("verify", certificate.code),
+        "pdf_url": _url("verify-pdf", certificate.code),
+    }
+
+
+def certificates_issued(certificates: Sequence[Certificate]) -> None:
+    """`certificate.issued` for each new certificate and `certificate.superseded` for each
+    version it replaces. The registrations come with their partner selected."""
+    partners = {c.registration.partner_id for c in certificates}
+    if not partners or not (
+        listening(EventType.CERTIFICATE_ISSUED, partners)
+        or listening(EventType.CERTIFICATE_SUPERSEDED, partners)
+    ):
+        return
+    issued = []
+    superseded = []
+    for c in certificates:
+        registration = {
+            "id": c.registration_id,
+            "reference": c.registration.reference,
+            "url": _url("partner-registration", c.registration_id),
+        }
+        partner_id = c.registration.partner_id
+        issued.append(
+            (
+                partner_id,
+                {
+                    "certificate": {**_certificate(c), "issued_at": c.issued_at},
+                    "registration": registration,
+                    "supersedes": c.supersedes.code if c.supersedes else None,
+                },
+            )
+        )
+        if c.supersedes is not None:
+            superseded.append(
+                (
+                    partner_id,
+                    {
+                        "certificate": _certificate(c.supersedes),
+                        "superseded_by": _certificate(c),
+                        "registration": registration,
+                    },
+                )
+            )
+    emit_many(event_type=EventType.CERTIFICATE_ISSUED, events=issued)
+    emit_many(event_type=EventType.CERTIFICATE_SUPERSEDED, events=superseded)
