@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -82,7 +83,7 @@ class Event(models.Model):
         "accounts.Organisation", on_delete=models.CASCADE, related_name="webhook_events"
     )
     type = models.CharField(max_length=40, choices=EventType.choices)
-    data = models.JSONField()
+    data = models.JSONField(encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField()
 
     class Meta:
