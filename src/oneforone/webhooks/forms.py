@@ -15,6 +15,6 @@ class EndpointForm(forms.Form):
     description = forms.CharField(max_length=200, required=False)
     events = forms.MultipleChoiceField(
         choices=[(t.value, f"{t.label} ({t.value})") for t in SUBSCRIBABLE],
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"style": "flex: none"}),
         error_messages={"required": "Choose at least one event to receive."},
     )
