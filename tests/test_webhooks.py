@@ -5,8 +5,10 @@ disabled; every attempt is logged. Against a real HTTP receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -533,3 +535,52 @@ def test_an_endpoint_needs_known_events_and_a_reachable_url(
             url="https://10.0.0.7/hook",
             events=ALL_EVENTS,
         )
+
+
+def test_the_verification_example_in_the_documentation_checks_a_real_delivery(
+    world: World, receiver: Receiver, django_capture_on_commit_callbacks
+) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text()
+    example = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(example, namespace)  # noqa: S102 - our own documentation's example
+    verify = namespace["verify"]
+    _, secret = endpoint_for(world, receiver)
+    with django_capture_on_commit_callbacks(execute=True):
+        register_rows(world, ["DOC-1"])
+    [request] = receiver.requests
+    header = request.headers[signing.SIGNATURE_HEADER]
+    assert verify(secret, header, request.body)  # type: ignore[operator]
+    assert not verify("whsec_wrong", header, request.body)  # type: ignore[operator]
+    assert not verify(secret, header, request.body + b" ")  # type: ignore[operator]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_the_same_moment_send_a_delivery_once(receiver: Receiver) -> None:
+    world = factories.make_world()
+    endpoint_for(world, receiver)
+    receiver.answers = [500]
+    register_rows(world, ["C-1"])  # commits: the first attempt fails, a retry is scheduled
+    pending = _one_delivery()
+    assert pending.attempts == 1
+    receiver.delay = 0.5
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            results.append(delivery.deliver(pending.pk, now=pending.next_attempt_at))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r is None for r in results) == [False, True]
+    assert len(receiver.requests) == 2
+    assert _one_delivery().state == DeliveryState.SUCCEEDED
+    assert Attempt.objects.count() == 2

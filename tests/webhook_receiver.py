@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,12 +27,14 @@ class Receiver:
         self.requests: list[Received] = []
         self.status = 200  # what every request gets, unless `answers` has a turn queued
         self.answers: list[int] = []
+        self.delay = 0.0  # seconds before answering
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(receiver.delay)
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
                     status = receiver.answers.pop(0) if receiver.answers else receiver.status
