@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ import factories
 from factories import World
 from oneforone.accounts.models import Role
 from oneforone.accounts.permissions import NotAllowed
+from oneforone.core import audit
 from oneforone.core.models import AuditEvent
 from oneforone.partners import actions as partner_actions
 from oneforone.partners.models import Channel
@@ -584,3 +585,77 @@ def test_two_senders_at_the_same_moment_send_a_delivery_once(receiver: Receiver)
     assert len(receiver.requests) == 2
     assert _one_delivery().state == DeliveryState.SUCCEEDED
     assert Attempt.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_updating_an_endpoint_does_not_deadlock_an_action_emitting_to_it(
+    receiver: Receiver,
+) -> None:
+    """The sender holds the endpoint, then wants the audit chain (to disable it); an action holds
+    the audit chain, then records a delivery for that endpoint. Both must get through."""
+    world = factories.make_world()
+    endpoint, _ = endpoint_for(world, receiver)
+    sender_holds_endpoint = threading.Event()
+    action_holds_audit = threading.Event()
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            with transaction.atomic():
+                delivery.lock_endpoint(endpoint.pk)
+                sender_holds_endpoint.set()
+                action_holds_audit.wait(5)
+                audit.lock_chain()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def action() -> None:
+        try:
+            sender_holds_endpoint.wait(5)
+            with transaction.atomic():
+                audit.lock_chain()
+                action_holds_audit.set()
+                actions.emit(
+                    organisation=world.partner, event_type="registration.accepted", data={"n": 1}
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender), threading.Thread(target=action)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Event.objects.filter(type="registration.accepted").count() == 1
+
+
+def test_the_database_refuses_inconsistent_endpoints_deliveries_and_attempts(
+    world: World, receiver: Receiver
+) -> None:
+    endpoint, _ = endpoint_for(world, receiver)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False)  # without disabled_at
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(url="file:///etc/passwd")
+    register_rows(world, ["I-1"])
+    pending = _one_delivery()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.filter(pk=pending.pk).update(next_attempt_at=None)  # pending, unscheduled
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.filter(pk=pending.pk).update(state="succeeded")  # finished, still due
+    attempt = delivery.deliver(pending.pk)
+    assert attempt is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Attempt.objects.create(
+            delivery=pending,
+            number=attempt.number,
+            requested_at=timezone.now(),
+            request_headers={},
+            duration_ms=0,
+            succeeded=False,
+        )

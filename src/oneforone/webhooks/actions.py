@@ -172,7 +172,7 @@ def update_endpoint(
     *, actor: User, endpoint: Endpoint, url: str, events: Iterable[str], description: str
 ) -> Endpoint:
     require_admin(actor, endpoint.organisation)
-    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     before = {"url": endpoint.url, "events": endpoint.events}
     endpoint.url = _checked_url(url)
     endpoint.events = _checked_events(events)
@@ -193,7 +193,7 @@ def rotate_secret(*, actor: User, endpoint: Endpoint) -> tuple[Endpoint, str]:
     """A new signing secret, returned once; for SECRET_OVERLAP deliveries carry a signature
     with the old secret too, so the receiver can switch without rejecting any."""
     require_admin(actor, endpoint.organisation)
-    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     secret = crypto.new_secret()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
@@ -225,7 +225,7 @@ def disable_endpoint(*, actor: User, endpoint: Endpoint, reason: str = "") -> En
 
 
 def _disable(actor: User, endpoint: Endpoint, reason: str) -> Endpoint:
-    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     if not endpoint.enabled:
         raise EndpointRefused("the endpoint is disabled already")
     endpoint.enabled = False
@@ -246,7 +246,7 @@ def _disable(actor: User, endpoint: Endpoint, reason: str) -> Endpoint:
 def enable_endpoint(*, actor: User, endpoint: Endpoint) -> Endpoint:
     """Events are sent again; deliveries left pending are attempted at once."""
     require_admin(actor, endpoint.organisation)
-    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     if endpoint.enabled:
         raise EndpointRefused("the endpoint is enabled already")
     now = timezone.now()

@@ -193,11 +193,20 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> Attempt | No
     return _record(delivery, headers, answer, now)
 
 
+def lock_endpoint(endpoint_id: int) -> Endpoint:
+    """Lock the endpoint's counters for this transaction.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: business actions insert deliveries that reference the
+    endpoint (a FOR KEY SHARE lock) while holding the audit chain's lock, which this transaction
+    may want next (to disable the endpoint). A full row lock would deadlock the two."""
+    return Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
+
+
 @transaction.atomic
 def _record(
     delivery: Delivery, headers: dict[str, str], answer: Answer, now: dt.datetime
 ) -> Attempt:
-    endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    endpoint = lock_endpoint(delivery.endpoint_id)
     number = delivery.attempts + 1
     attempt = Attempt.objects.create(
         delivery=delivery,
