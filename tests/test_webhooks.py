@@ -8,10 +8,12 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -568,10 +570,14 @@ def test_two_senders_at_the_same_moment_send_a_delivery_once(receiver: Receiver)
     start = threading.Barrier(2)
     results: list[object] = []
 
+    errors: list[BaseException] = []
+
     def send() -> None:
         try:
             start.wait()
             results.append(delivery.deliver(pending.pk, now=pending.next_attempt_at))
+        except BaseException as exc:
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -581,6 +587,7 @@ def test_two_senders_at_the_same_moment_send_a_delivery_once(receiver: Receiver)
     for thread in threads:
         thread.join()
 
+    assert errors == []
     assert sorted(r is None for r in results) == [False, True]
     assert len(receiver.requests) == 2
     assert _one_delivery().state == DeliveryState.SUCCEEDED
@@ -659,3 +666,21 @@ def test_the_database_refuses_inconsistent_endpoints_deliveries_and_attempts(
             duration_ms=0,
             succeeded=False,
         )
+
+
+def test_the_sweep_command_sends_what_is_due_and_a_test_event_reaches_a_disabled_endpoint(
+    world: World, receiver: Receiver, django_capture_on_commit_callbacks
+) -> None:
+    endpoint, _ = endpoint_for(world, receiver)
+    register_rows(world, ["W-1"])  # not committed here: no task ran, as if it had been lost
+    out = StringIO()
+    call_command("deliver_webhooks", stdout=out)
+    assert "1 webhook deliveries attempted" in out.getvalue()
+    assert len(receiver.requests) == 1
+
+    endpoint = actions.disable_endpoint(actor=world.partner_admin, endpoint=endpoint)
+    with django_capture_on_commit_callbacks(execute=True):
+        test = actions.send_test_event(actor=world.partner_admin, endpoint=endpoint)
+    test.refresh_from_db()
+    assert test.state == DeliveryState.SUCCEEDED
+    assert receiver.requests[-1].headers[signing.EVENT_HEADER] == "ping"

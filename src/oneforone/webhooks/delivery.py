@@ -170,9 +170,14 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
 
 def _lease(delivery_id: int, now: dt.datetime) -> bool:
     """Take the delivery for one attempt if it is due and nobody else holds it."""
-    return bool(
+    sendable = Delivery.objects.filter(
+        Q(endpoint__enabled=True) | Q(manual=True), pk=delivery_id
+    ).exists()
+    # Only the delivery's own columns in this UPDATE: Django would turn a condition on the
+    # endpoint into a subquery, which PostgreSQL does not re-check once a concurrent sender's
+    # lease commits, and both would send.
+    return sendable and bool(
         Delivery.objects.filter(
-            Q(endpoint__enabled=True) | Q(manual=True),
             Q(leased_until__isnull=True) | Q(leased_until__lte=now),
             pk=delivery_id,
             state=DeliveryState.PENDING,
@@ -190,7 +195,10 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> Attempt | No
     body = body_of(delivery.event)
     headers = headers_for(delivery, body, int(now.timestamp()))
     answer = post(delivery.endpoint.url, body, headers)
-    return _record(delivery, headers, answer, now)
+    try:
+        return _record(delivery, headers, answer, now)
+    except Endpoint.DoesNotExist:
+        return None  # the endpoint was deleted, with its log, while this attempt was under way
 
 
 def lock_endpoint(endpoint_id: int) -> Endpoint:
