@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,6 +35,14 @@ def _endpoint(membership: Membership, pk: int) -> Endpoint:
     return endpoint
 
 
+def _admin_only(request: HttpRequest, membership: Membership) -> None:
+    """Changing endpoints is for the partner's administrators (the actions check it too)."""
+    if membership.role != Role.ADMIN:
+        raise PermissionDenied(
+            f"Only an administrator of {membership.organisation.name} changes webhook endpoints."
+        )
+
+
 def _common(membership: Membership) -> dict[str, object]:
     return {
         "is_admin": membership.role == Role.ADMIN,
@@ -44,6 +53,8 @@ def _common(membership: Membership) -> dict[str, object]:
 
 @partner_page
 def endpoints(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if request.method == "POST":
+        _admin_only(request, membership)
     form = EndpointForm(request.POST or None)
     secret = None
     created = None
@@ -81,6 +92,8 @@ def endpoints(request: HttpRequest, membership: Membership) -> HttpResponse:
 def endpoint_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     endpoint = _endpoint(membership, pk)
     initial = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events}
+    if request.method == "POST":
+        _admin_only(request, membership)
     form = EndpointForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -121,6 +134,7 @@ def _act(request: HttpRequest, done: str, call: object) -> None:
 @require_POST
 def rotate_secret(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     endpoint = _endpoint(membership, pk)
+    _admin_only(request, membership)
     try:
         endpoint, secret = actions.rotate_secret(actor=request.user, endpoint=endpoint)  # type: ignore[arg-type]
     except NotAllowed as exc:
@@ -137,8 +151,11 @@ def rotate_secret(request: HttpRequest, membership: Membership, pk: int) -> Http
 @require_POST
 def endpoint_state(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     endpoint = _endpoint(membership, pk)
+    _admin_only(request, membership)
     actor = request.user
-    if request.POST.get("enable"):
+    if "enable" not in request.POST and "disable" not in request.POST:
+        messages.error(request, "Choose Enable or Disable.")
+    elif "enable" in request.POST:
         _act(
             request,
             "Endpoint enabled; deliveries left pending are being sent.",
@@ -160,7 +177,8 @@ def endpoint_state(request: HttpRequest, membership: Membership, pk: int) -> Htt
 @partner_page
 def delete_endpoint(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     endpoint = _endpoint(membership, pk)
-    if request.method == "POST":
+    _admin_only(request, membership)
+    if request.method == "POST" and request.POST.get("confirm") == "delete":
         try:
             actions.delete_endpoint(actor=request.user, endpoint=endpoint)  # type: ignore[arg-type]
         except NotAllowed as exc:
