@@ -247,6 +247,7 @@ def test_allocations_and_certificates_reach_each_partner_with_only_its_own_regis
     assert certificate["data"]["supersedes"] is None
     assert "THEIRS-1" not in str(receiver.events("/mine"))
 
+    assert (allocation["data"]["part"], allocation["data"]["parts"]) == (1, 1)
     [their_allocation] = receiver.events("/theirs")
     assert [r["id"] for r in their_allocation["data"]["registrations"]] == [theirs.pk]
     assert "MINE-1" not in str(their_allocation)
@@ -684,3 +685,23 @@ def test_the_sweep_command_sends_what_is_due_and_a_test_event_reaches_a_disabled
     test.refresh_from_db()
     assert test.state == DeliveryState.SUCCEEDED
     assert receiver.requests[-1].headers[signing.EVENT_HEADER] == "ping"
+
+
+def test_a_large_allocation_is_told_in_parts(
+    world: World, receiver: Receiver, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from oneforone.registry import webhook_events
+
+    monkeypatch.setattr(webhook_events, "PER_EVENT", 2)
+    endpoint_for(world, receiver, events=["allocation.made"])
+    register_rows(world, ["P-1", "P-2", "P-3"])  # 2 devices each
+    factories.issue(world, 6)
+    with django_capture_on_commit_callbacks(execute=True):
+        registry_actions.allocate(actor=world.operator_user)
+    parts = sorted(receiver.events(), key=lambda e: e["data"]["part"])
+    assert [(e["data"]["part"], e["data"]["parts"]) for e in parts] == [(1, 2), (2, 2)]
+    assert [[r["reference"] for r in e["data"]["registrations"]] for e in parts] == [
+        ["P-1", "P-2"],
+        ["P-3"],
+    ]
+    assert [e["data"]["units"] for e in parts] == [4, 2]

@@ -13,6 +13,10 @@ from oneforone.registry.models import Allocation, Certificate
 from oneforone.webhooks.actions import emit_many, listening
 from oneforone.webhooks.models import EventType
 
+# A run that serves many registrations of a partner is told in several events, each of a size a
+# receiver can take in one request.
+PER_EVENT = 1000
+
 
 def _url(name: str, *args: object) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=args)
@@ -24,7 +28,8 @@ def allocation_made(
     completed: Iterable[int],
     certificates: Sequence[Certificate],
 ) -> None:
-    """One `allocation.made` per partner with what this allocation run gave its registrations."""
+    """One `allocation.made` per partner (per PER_EVENT registrations) with what this allocation
+    run gave its registrations."""
     listeners = listening(EventType.ALLOCATION_MADE, set(partner_of.values()))
     if not listeners:
         return
@@ -50,20 +55,23 @@ def allocation_made(
                 "url": _url("partner-registration", registration_id),
             }
         )
-    emit_many(
-        event_type=EventType.ALLOCATION_MADE,
-        events=[
+    events: list[tuple[int, dict[str, Any]]] = []
+    for partner_id, rows in per_partner.items():
+        rows.sort(key=lambda r: r["id"])
+        parts = [rows[i : i + PER_EVENT] for i in range(0, len(rows), PER_EVENT)]
+        events.extend(
             (
                 partner_id,
                 {
-                    "units": sum(r["units"] for r in rows),
-                    "registrations": sorted(rows, key=lambda r: r["id"]),
+                    "units": sum(r["units"] for r in part),
+                    "registrations": part,
+                    "part": number,
+                    "parts": len(parts),
                 },
             )
-            for partner_id, rows in per_partner.items()
-        ],
-        listeners=listeners,
-    )
+            for number, part in enumerate(parts, start=1)
+        )
+    emit_many(event_type=EventType.ALLOCATION_MADE, events=events, listeners=listeners)
 
 
 def _certificate(certificate: Certificate) -> dict[str, Any]:
