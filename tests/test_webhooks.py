@@ -705,3 +705,19 @@ def test_a_large_allocation_is_told_in_parts(
         ["P-3"],
     ]
     assert [e["data"]["units"] for e in parts] == [4, 2]
+
+
+def test_a_sender_whose_lease_ran_out_only_logs_its_late_attempt(
+    world: World, receiver: Receiver
+) -> None:
+    endpoint_for(world, receiver)
+    register_rows(world, ["LATE-1"])
+    slow = _one_delivery()
+    now = timezone.now()
+    assert delivery._lease(slow.pk, now)  # the slow sender takes it, then hangs
+    assert delivery.deliver(slow.pk, now=now + delivery.LEASE) is not None  # another sends it
+    late = delivery._record(slow, {}, delivery.Answer(503, "", "HTTP 503", 10_000), now)
+    finished = _one_delivery()
+    assert (finished.state, finished.attempts) == (DeliveryState.SUCCEEDED, 2)
+    assert late.number == 2
+    assert [a.response_status for a in finished.attempt_log.order_by("number")] == [200, 503]

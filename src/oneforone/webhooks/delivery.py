@@ -14,6 +14,7 @@ retry would otherwise take the audit chain's lock). Disabling an endpoint is an 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
 import json
 import random
@@ -157,7 +158,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
             error = f"HTTP {status} {exc.reason}"
     except UnsafeUrl as exc:
         error = f"not sent: {exc}"
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         error = f"{type(reason).__name__}: {reason}"[:500]
     return Answer(
@@ -191,7 +192,9 @@ def deliver(delivery_id: int, *, now: dt.datetime | None = None) -> Attempt | No
     now = now or timezone.now()
     if not _lease(delivery_id, now):
         return None
-    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("event", "endpoint").filter(pk=delivery_id).first()
+    if delivery is None:
+        return None
     body = body_of(delivery.event)
     headers = headers_for(delivery, body, int(now.timestamp()))
     answer = post(delivery.endpoint.url, body, headers)
@@ -215,6 +218,11 @@ def _record(
     delivery: Delivery, headers: dict[str, str], answer: Answer, now: dt.datetime
 ) -> Attempt:
     endpoint = lock_endpoint(delivery.endpoint_id)
+    # Read again under a lock: a sender whose lease ran out may have logged an attempt meanwhile.
+    current = Delivery.objects.select_for_update(no_key=True).get(pk=delivery.pk)
+    delivery.attempts, delivery.state = current.attempts, current.state
+    if delivery.state != DeliveryState.PENDING:
+        return _log_late(delivery, headers, answer, now)
     number = delivery.attempts + 1
     attempt = Attempt.objects.create(
         delivery=delivery,
@@ -271,6 +279,25 @@ def _record(
     return attempt
 
 
+def _log_late(
+    delivery: Delivery, headers: dict[str, str], answer: Answer, now: dt.datetime
+) -> Attempt:
+    """An attempt made after another sender finished the delivery: logged, nothing else."""
+    delivery.attempts += 1
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts)
+    return Attempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        requested_at=now,
+        request_headers=headers,
+        response_status=answer.status,
+        response_excerpt=answer.excerpt,
+        error=answer.error,
+        duration_ms=answer.duration_ms,
+        succeeded=answer.succeeded,
+    )
+
+
 def keeps_failing(endpoint: Endpoint, now: dt.datetime) -> bool:
     return (
         endpoint.consecutive_failures >= DISABLE_AFTER_FAILURES
@@ -305,10 +332,9 @@ def deliver_due(*, now: dt.datetime | None = None) -> int:
     while True:
         at = now or timezone.now()
         batch = due(at)
-        for delivery_id in batch:
-            if deliver(delivery_id, now=at) is not None:
-                attempted += 1
-        if len(batch) < 1000:
+        made = sum(1 for delivery_id in batch if deliver(delivery_id, now=at) is not None)
+        attempted += made
+        if len(batch) < 1000 or not made:
             return attempted
 
 
