@@ -4,6 +4,7 @@ members send test events and redeliver."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -121,9 +122,9 @@ def endpoint_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
     )
 
 
-def _act(request: HttpRequest, done: str, call: object) -> None:
+def _act(request: HttpRequest, done: str, call: Callable[[], object]) -> None:
     try:
-        call()  # type: ignore[operator]
+        call()
     except (actions.EndpointRefused, NotAllowed) as exc:
         messages.error(request, str(exc))
     else:
