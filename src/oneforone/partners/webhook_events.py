@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-
-from django.conf import settings
-from django.urls import reverse
 
 from oneforone.webhooks.actions import emit_many, listening
 from oneforone.webhooks.models import EventType
+from oneforone.webhooks.payload import public_url
 
 if TYPE_CHECKING:
     from oneforone.accounts.models import Organisation
@@ -17,13 +15,8 @@ if TYPE_CHECKING:
     from oneforone.partners.models import Registration
 
 
-def _registration(registration: Registration) -> dict[str, Any]:
-    return {
-        "id": registration.pk,
-        "reference": registration.reference,
-        "url": settings.PUBLIC_BASE_URL.rstrip("/")
-        + reverse("partner-registration", args=[registration.pk]),
-    }
+def _registration(registration: Registration, url: Callable[[object], str]) -> dict[str, Any]:
+    return {"id": registration.pk, "reference": registration.reference, "url": url(registration.pk)}
 
 
 def registrations_accepted(
@@ -39,6 +32,7 @@ def registrations_accepted(
         _conflicts_raised(partner, registrations, held)
     if not listeners:
         return
+    url = public_url("partner-registration")
     accepted = []
     for r in registrations:
         claim = claims[r.pk]
@@ -47,7 +41,7 @@ def registrations_accepted(
                 partner.pk,
                 {
                     "registration": {
-                        **_registration(r),
+                        **_registration(r, url),
                         "category": r.category.code,
                         "quantity": r.quantity,
                         "units_per_device": r.units_per_device,
@@ -72,6 +66,7 @@ def _conflicts_raised(
     listeners = listening(EventType.CONFLICT_RAISED, [partner.pk])
     if not listeners:
         return
+    url = public_url("partner-registration")
     by_registration: dict[int, list[dict[str, Any]]] = {}
     for device in held:
         by_registration.setdefault(device.registration_id, []).append(
@@ -83,7 +78,7 @@ def _conflicts_raised(
             (
                 partner.pk,
                 {
-                    "registration": _registration(r),
+                    "registration": _registration(r, url),
                     "devices": by_registration[r.pk],
                     "message": "These devices were registered for compensation before, or "
                     "their identifier was rejected; they are held for the operator's review and "

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-
-from django.conf import settings
-from django.urls import reverse
 
 from oneforone.partners.models import Registration
 from oneforone.registry.models import Allocation, Certificate
 from oneforone.webhooks.actions import emit_many, listening
 from oneforone.webhooks.models import EventType
+from oneforone.webhooks.payload import public_url
 
 # A run that serves many registrations of a partner is told in several events, each of a size a
 # receiver can take in one request.
 PER_EVENT = 1000
-
-
-def _url(name: str, *args: object) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=args)
 
 
 def allocation_made(
@@ -40,6 +34,7 @@ def allocation_made(
     references = dict(
         Registration.objects.filter(pk__in=list(units)).values_list("pk", "reference")
     )
+    registration_url = public_url("partner-registration")
     codes: dict[int, list[str]] = {}
     for c in certificates:
         codes.setdefault(c.registration_id, []).append(c.code)
@@ -52,7 +47,7 @@ def allocation_made(
                 "units": allocated,
                 "fully_allocated": registration_id in done,
                 "certificates": codes.get(registration_id, []),
-                "url": _url("partner-registration", registration_id),
+                "url": registration_url(registration_id),
             }
         )
     events: list[tuple[int, dict[str, Any]]] = []
@@ -74,12 +69,14 @@ def allocation_made(
     emit_many(event_type=EventType.ALLOCATION_MADE, events=events, listeners=listeners)
 
 
-def _certificate(certificate: Certificate) -> dict[str, Any]:
+def _certificate(
+    certificate: Certificate, urls: dict[str, Callable[[object], str]]
+) -> dict[str, Any]:
     return {
         "code": certificate.code,
         "version": certificate.version,
-        "url": _url("verify", certificate.code),
-        "pdf_url": _url("verify-pdf", certificate.code),
+        "url": urls["verify"](certificate.code),
+        "pdf_url": urls["verify-pdf"](certificate.code),
     }
 
 
@@ -92,20 +89,21 @@ def certificates_issued(certificates: Sequence[Certificate]) -> None:
         or listening(EventType.CERTIFICATE_SUPERSEDED, partners)
     ):
         return
+    urls = {name: public_url(name) for name in ("verify", "verify-pdf", "partner-registration")}
     issued = []
     superseded = []
     for c in certificates:
         registration = {
             "id": c.registration_id,
             "reference": c.registration.reference,
-            "url": _url("partner-registration", c.registration_id),
+            "url": urls["partner-registration"](c.registration_id),
         }
         partner_id = c.registration.partner_id
         issued.append(
             (
                 partner_id,
                 {
-                    "certificate": {**_certificate(c), "issued_at": c.issued_at},
+                    "certificate": {**_certificate(c, urls), "issued_at": c.issued_at},
                     "registration": registration,
                     "supersedes": c.supersedes.code if c.supersedes else None,
                 },
@@ -116,8 +114,8 @@ def certificates_issued(certificates: Sequence[Certificate]) -> None:
                 (
                     partner_id,
                     {
-                        "certificate": _certificate(c.supersedes),
-                        "superseded_by": _certificate(c),
+                        "certificate": _certificate(c.supersedes, urls),
+                        "superseded_by": _certificate(c, urls),
                         "registration": registration,
                     },
                 )

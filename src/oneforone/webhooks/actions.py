@@ -4,12 +4,14 @@ business actions call inside their own transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +31,6 @@ from oneforone.webhooks.models import (
 
 SECRET_OVERLAP = dt.timedelta(hours=24)
 MAX_ENDPOINTS = 10
-_EMIT_BATCH = 2000
 
 
 class EndpointRefused(Exception):
@@ -68,8 +69,8 @@ def emit_many(
 
     An outbox: the event and its pending deliveries commit or roll back with the change they
     report, and a delivery lost between commit and sending is picked up by the sweep. One query
-    when no endpoint listens (none with `listeners` from `listening`); otherwise one insert of
-    events and one of deliveries, whatever the number of events.
+    when no endpoint listens (none with `listeners` from `listening`); otherwise one statement
+    inserts the events and their deliveries, whatever their number.
     """
     if event_type not in EventType.values:
         raise ValueError(f"unknown webhook event type {event_type!r}")
@@ -81,26 +82,44 @@ def emit_many(
         listeners = listening(event_type, {organisation_id for organisation_id, _ in events})
     if not listeners:
         return 0
-    now = timezone.now()
-    created = Event.objects.bulk_create(
-        [
-            Event(organisation_id=organisation_id, type=event_type, data=dict(data), created_at=now)
-            for organisation_id, data in events
-            if organisation_id in listeners
-        ],
-        batch_size=_EMIT_BATCH,
-    )
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(event=event, endpoint_id=endpoint_id, created_at=now, next_attempt_at=now)
-            for event in created
-            for endpoint_id in listeners[event.organisation_id]
-        ],
-        batch_size=_EMIT_BATCH,
-    )
-    ids = [d.pk for d in deliveries]
+    chosen = [(org, data) for org, data in events if org in listeners]
+    if not chosen:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_EVENTS_AND_DELIVERIES,
+            {
+                "type": event_type,
+                "now": timezone.now(),
+                "organisations": [org for org, _ in chosen],
+                "data": [json.dumps(data, cls=DjangoJSONEncoder) for _, data in chosen],
+            },
+        )
+        ids = [row[0] for row in cursor.fetchall()]
     transaction.on_commit(lambda: delivery.schedule(ids))
     return len(ids)
+
+
+# Events and their deliveries in one statement, the listeners read again inside it. Event ids
+# follow the order given; uuids come from PostgreSQL.
+_INSERT_EVENTS_AND_DELIVERIES = f"""
+    WITH new_events AS (
+        INSERT INTO {Event._meta.db_table} (uuid, organisation_id, type, data, created_at)
+        SELECT gen_random_uuid(), e.organisation_id, %(type)s, e.data::jsonb, %(now)s
+        FROM unnest(%(organisations)s::bigint[], %(data)s::text[]) WITH ORDINALITY
+             AS e(organisation_id, data, position)
+        ORDER BY e.position
+        RETURNING id, organisation_id
+    )
+    INSERT INTO {Delivery._meta.db_table}
+        (uuid, event_id, endpoint_id, manual, state, attempts, created_at, next_attempt_at)
+    SELECT gen_random_uuid(), n.id, ep.id, false, '{DeliveryState.PENDING}', 0, %(now)s, %(now)s
+    FROM new_events n
+    JOIN {Endpoint._meta.db_table} ep ON ep.organisation_id = n.organisation_id
+     AND ep.enabled AND ep.events @> ARRAY[%(type)s]::varchar[]
+    ORDER BY n.id, ep.id
+    RETURNING id
+"""
 
 
 # Endpoints ---------------------------------------------------------------------------------------
