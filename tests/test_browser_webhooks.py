@@ -44,6 +44,7 @@ def chromium() -> Iterator:  # type: ignore[type-arg]
 
 
 def _fits(page) -> bool:  # type: ignore[no-untyped-def]
+    page.wait_for_load_state()
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
@@ -76,6 +77,14 @@ def test_an_administrator_adds_an_endpoint_and_sends_a_test_event(
     assert len(receiver.requests) == 1
     assert _fits(page)
     page.screenshot(path=str(SHOTS / f"webhooks-{screen}-delivery.png"), full_page=True)
+
+    receiver.status = 503  # the receiver breaks; redelivering shows the failure in the log
+    page.click("text=Redeliver")
+    page.wait_for_selector("text=Failed: no more attempts")
+    assert "HTTP 503" in page.content()
+    assert len(receiver.requests) == 2
+    assert _fits(page)
+    page.screenshot(path=str(SHOTS / f"webhooks-{screen}-failed.png"), full_page=True)
 
     page.click(f"a:has-text('{receiver.url()}')")
     assert _fits(page)
