@@ -721,3 +721,21 @@ def test_a_sender_whose_lease_ran_out_only_logs_its_late_attempt(
     assert (finished.state, finished.attempts) == (DeliveryState.SUCCEEDED, 2)
     assert late.number == 2
     assert [a.response_status for a in finished.attempt_log.order_by("number")] == [200, 503]
+
+
+def test_in_production_nothing_is_sent_to_a_private_address(
+    world: World, receiver: Receiver, settings, django_capture_on_commit_callbacks
+) -> None:
+    actions.create_endpoint(
+        actor=world.partner_admin,
+        organisation=world.partner,
+        url=receiver.url().replace("http://", "https://"),
+        events=ALL_EVENTS,
+    )
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False  # as in production
+    with django_capture_on_commit_callbacks(execute=True):
+        register_rows(world, ["PRIV-1"])
+    attempt = Attempt.objects.get()
+    assert attempt.error.startswith("not sent: 127.0.0.1 points at a private or reserved address")
+    assert attempt.response_status is None
+    assert receiver.requests == []
