@@ -29,6 +29,7 @@ from oneforone.accounts.models import Role, User
 from oneforone.partners.models import Conflict, Programme
 from oneforone.registry import actions as registry_actions
 from oneforone.registry.models import Certificate, LedgerEntry
+from oneforone.webhooks import actions as webhook_actions
 
 # Roles ----------------------------------------------------------------------------------------------
 
@@ -151,6 +152,30 @@ RULES: dict[str, Rule] = {
         None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.invitation}
     ),
     "invitations/<str:token>/": page(EVERYONE, kwargs=lambda s: {"token": s.invitation_token}),
+    # Webhooks: every member reads; writing members send test events and redeliver; admins
+    # manage endpoints.
+    "partner/webhooks/": page(ANY_PARTNER, ANY_PARTNER_ADMIN),
+    "partner/webhooks/<int:pk>/": page(
+        PARTNER_READERS, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.webhook}
+    ),
+    "partner/webhooks/<int:pk>/rotate/": page(
+        None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.webhook}
+    ),
+    "partner/webhooks/<int:pk>/state/": page(
+        None, frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.webhook}
+    ),
+    "partner/webhooks/<int:pk>/delete/": page(
+        frozenset({PARTNER_ADMIN}), frozenset({PARTNER_ADMIN}), kwargs=lambda s: {"pk": s.webhook}
+    ),
+    "partner/webhooks/<int:pk>/test/": page(
+        None, PARTNER_WRITERS, kwargs=lambda s: {"pk": s.webhook}
+    ),
+    "partner/webhooks/<int:pk>/deliveries/<int:delivery_id>/": page(
+        PARTNER_READERS, kwargs=lambda s: {"pk": s.webhook, "delivery_id": s.webhook_delivery}
+    ),
+    "partner/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/": page(
+        None, PARTNER_WRITERS, kwargs=lambda s: {"pk": s.webhook, "delivery_id": s.webhook_delivery}
+    ),
     # Operator staff.
     "conflicts/": page(frozenset({OPERATOR})),
     "conflicts/<int:pk>/": page(
@@ -259,6 +284,8 @@ class Scene:
     partner_slug: str
     reference: str
     cancellable: int
+    webhook: int
+    webhook_delivery: int
     membership: int
     membership_to_remove: int
     invitation: int
@@ -287,8 +314,17 @@ def build_scene(world: World) -> Scene:
         email="new.colleague@example.org",
         role=Role.MEMBER,
     )
+    endpoint, _ = webhook_actions.create_endpoint(
+        actor=world.partner_admin,
+        organisation=world.partner,
+        url="http://127.0.0.1:9/hook",
+        events=["registration.accepted"],
+    )
+    delivery = webhook_actions.send_test_event(actor=world.partner_admin, endpoint=endpoint)
     return Scene(
         cancellable=register(world, quantity=1).pk,
+        webhook=endpoint.pk,
+        webhook_delivery=delivery.pk,
         membership=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
         membership_to_remove=make_member(world.partner, role=Role.VIEWER).memberships.get().pk,
         invitation=invitation.pk,

@@ -4,6 +4,10 @@ DATABASE_URL      PostgreSQL to use; unset: the embedded server in ONEFORONE_DAT
 SECRET_KEY        required when ONEFORONE_ENV=production; otherwise generated once into the data folder
 ONEFORONE_DEVICE_KEY  key of the device identifiers' keyed hash; required when ONEFORONE_ENV=production,
                   otherwise derived from SECRET_KEY. Never change it once devices are registered.
+ONEFORONE_WEBHOOK_KEYS  comma-separated Fernet keys that encrypt webhook signing secrets at rest; the
+                  first encrypts, all decrypt (rotation); unset: one key derived from the device key
+ONEFORONE_WEBHOOK_ALLOW_PRIVATE  "1": webhook URLs may point at private or loopback addresses
+                  (default outside production only)
 ONEFORONE_ENV     "production" or "development" (default)
 ALLOWED_HOSTS     comma-separated, default "localhost,127.0.0.1,[::1]"
 ONEFORONE_TASKS   "immediate" runs background tasks inline (tests); default: the database queue
@@ -17,6 +21,7 @@ MEDIA_ROOT        where uploaded files are kept; default: the data folder's medi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -64,6 +69,23 @@ def _device_identifier_key() -> str:
 
 
 DEVICE_IDENTIFIER_KEY = _device_identifier_key()
+
+
+def _webhook_secret_keys() -> list[str]:
+    """Fernet keys of the stored webhook secrets. Derived from the device key, which production
+    keeps stable, so that rotating SECRET_KEY does not make the stored secrets unreadable."""
+    if keys := os.environ.get("ONEFORONE_WEBHOOK_KEYS"):
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    digest = hmac.new(
+        DEVICE_IDENTIFIER_KEY.encode(), b"oneforone.webhook-secrets", hashlib.sha256
+    ).digest()
+    return [base64.urlsafe_b64encode(digest).decode()]
+
+
+WEBHOOK_SECRET_KEYS = _webhook_secret_keys()
+WEBHOOK_ALLOW_PRIVATE_URLS = os.environ.get(
+    "ONEFORONE_WEBHOOK_ALLOW_PRIVATE", "0" if PRODUCTION else "1"
+).lower() in {"1", "true", "yes"}
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -81,6 +103,7 @@ INSTALLED_APPS = [
     "oneforone.core",
     "oneforone.accounts",
     "oneforone.partners",
+    "oneforone.webhooks",
     "oneforone.collection",
     "oneforone.shipments",
     "oneforone.recycling",

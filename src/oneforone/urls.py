@@ -13,6 +13,7 @@ urlpatterns = [
     path("verify/device", verify_device, name="verify-device"),
     path("", include("oneforone.reporting.urls")),
     path("", include("oneforone.accounts.urls")),
+    path("partner/webhooks/", include("oneforone.webhooks.urls")),
     path("partner/", include("oneforone.partners.urls")),
     path("conflicts/", include("oneforone.partners.conflict_urls")),
     path("collection/", include("oneforone.collection.urls")),

@@ -21,6 +21,7 @@ from oneforone.accounts.permissions import (
 from oneforone.core import audit
 from oneforone.core.db import ALLOCATION_LOCK, advisory_xact_lock
 from oneforone.core.money import CurrencyError, check_currency
+from oneforone.partners import webhook_events
 from oneforone.partners.identifiers import identifier_hash
 from oneforone.partners.models import (
     ActivationMode,
@@ -155,6 +156,7 @@ def register_devices(
             "last_id": registrations[-1].pk,
         },
     )
+    webhook_events.registrations_accepted(partner, registrations, claims, held)  # webhooks
     return Registered(registrations, claims)
 
 

@@ -21,7 +21,7 @@ from oneforone.core.db import ALLOCATION_LOCK, advisory_xact_lock
 from oneforone.core.ledger import merkle_root
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
-from oneforone.registry import ledger, supply
+from oneforone.registry import ledger, supply, webhook_events
 from oneforone.registry.models import (
     Allocation,
     AllocationPreference,
@@ -201,6 +201,12 @@ def _allocate(
         now,
     )
     result.certificates = _issue_certificates(completed, now)
+    webhook_events.allocation_made(  # webhooks: one event per partner served
+        result.allocations,
+        {n.registration_id: n.partner_id for n in needs},
+        completed,
+        result.certificates,
+    )
     return result
 
 
@@ -839,6 +845,7 @@ def _issue_certificates(registration_ids: Iterable[int], now: dt.datetime) -> li
             )
         )
     created = Certificate.objects.bulk_create(certificates)
+    webhook_events.certificates_issued(created)  # webhooks: issued, and superseded versions
     ledger.record(
         [
             ledger.Event(
