@@ -49,7 +49,11 @@ class ProgrammeForm(forms.Form):
         max_length=40, help_text="short name for CSV files and the API, e.g. retail-2027"
     )
     name = forms.CharField(max_length=150)
-    activation_mode = forms.ChoiceField(choices=ActivationMode.choices)
+    activation_mode = forms.ChoiceField(
+        choices=ActivationMode.choices,
+        help_text="consumer products: sold to consumers; B2B service: sold or leased to "
+        "businesses; public tender: bought under a public contract; internal: your own fleet",
+    )
     price_per_unit = forms.DecimalField(min_value=Decimal(0), max_digits=12, decimal_places=4)
     currency = forms.CharField(max_length=3, initial="EUR", help_text="ISO 4217, e.g. EUR")
     starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))

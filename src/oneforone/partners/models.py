@@ -35,12 +35,16 @@ class DeviceCategory(models.Model):
 
 
 class ActivationMode(models.TextChoices):
-    """How a partner activates compensation: what the devices of a programme are."""
+    """How a partner activates compensation: what the devices of a programme are.
 
-    CONSUMER_PRODUCTS = "consumer_products", "Consumer products (devices sold to consumers)"
-    B2B_SERVICE = "b2b_service", "B2B service (devices sold or leased to business customers)"
-    PUBLIC_TENDER = "public_tender", "Public tender (devices bought under a public contract)"
-    INTERNAL = "internal", "Internal initiative (the partner's own fleet)"
+    Consumer products: devices sold to consumers. B2B service: devices sold or leased to business
+    customers. Public tender: devices bought under a public contract (with its authority,
+    reference and quota). Internal initiative: the partner's own fleet."""
+
+    CONSUMER_PRODUCTS = "consumer_products", "Consumer products"
+    B2B_SERVICE = "b2b_service", "B2B service"
+    PUBLIC_TENDER = "public_tender", "Public tender"
+    INTERNAL = "internal", "Internal initiative"
 
 
 class Programme(models.Model):

@@ -125,16 +125,16 @@ class Migration(migrations.Migration):
                     "activation_mode",
                     models.CharField(
                         choices=[
-                            ("consumer_products", "Consumer products (devices sold to consumers)"),
+                            ("consumer_products", "Consumer products"),
                             (
                                 "b2b_service",
-                                "B2B service (devices sold or leased to business customers)",
+                                "B2B service",
                             ),
                             (
                                 "public_tender",
-                                "Public tender (devices bought under a public contract)",
+                                "Public tender",
                             ),
-                            ("internal", "Internal initiative (the partner's own fleet)"),
+                            ("internal", "Internal initiative"),
                         ],
                         max_length=20,
                     ),
