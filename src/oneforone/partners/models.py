@@ -322,9 +322,7 @@ class Upload(models.Model):
                 condition=Q(rows_total__isnull=True)
                 | Q(
                     rows_validated__lte=F("rows_total"),
-                    rows_accepted__lte=F("rows_total")
-                    - F("rows_rejected")
-                    - F("rows_conflicts"),
+                    rows_accepted__lte=F("rows_total") - F("rows_rejected") - F("rows_conflicts"),
                 ),
                 name="upload_counts_within_total",
             ),

@@ -7,116 +7,293 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('partners', '0003_devices_and_conflicts'),
+        ("accounts", "0001_initial"),
+        ("partners", "0003_devices_and_conflicts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, upload_to='uploads/%Y/%m/')),
-                ('original_name', models.CharField(max_length=200)),
-                ('format', models.CharField(choices=[('csv', 'CSV'), ('xlsx', 'Excel (XLSX)')], max_length=4)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('mode', models.CharField(choices=[('all_or_nothing', 'All or nothing'), ('accept_valid', 'Accept the valid rows')], max_length=14)),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('validating', 'validating'), ('importing', 'importing'), ('done', 'done'), ('failed', 'failed'), ('rejected', 'rejected')], default='queued', max_length=10)),
-                ('rows_total', models.PositiveIntegerField(blank=True, help_text='known once read', null=True)),
-                ('rows_validated', models.PositiveIntegerField(default=0)),
-                ('rows_accepted', models.PositiveIntegerField(default=0)),
-                ('rows_rejected', models.PositiveIntegerField(default=0)),
-                ('rows_conflicts', models.PositiveIntegerField(default=0)),
-                ('registrations_total', models.PositiveIntegerField(blank=True, null=True)),
-                ('registrations_done', models.PositiveIntegerField(default=0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('failure', models.TextField(blank=True)),
-                ('report', models.FileField(blank=True, max_length=200, upload_to='upload-reports/%Y/%m/')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='accounts.organisation')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.FileField(max_length=200, upload_to="uploads/%Y/%m/")),
+                ("original_name", models.CharField(max_length=200)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], max_length=4
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("all_or_nothing", "All or nothing"),
+                            ("accept_valid", "Accept the valid rows"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("validating", "validating"),
+                            ("importing", "importing"),
+                            ("done", "done"),
+                            ("failed", "failed"),
+                            ("rejected", "rejected"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "rows_total",
+                    models.PositiveIntegerField(blank=True, help_text="known once read", null=True),
+                ),
+                ("rows_validated", models.PositiveIntegerField(default=0)),
+                ("rows_accepted", models.PositiveIntegerField(default=0)),
+                ("rows_rejected", models.PositiveIntegerField(default=0)),
+                ("rows_conflicts", models.PositiveIntegerField(default=0)),
+                ("registrations_total", models.PositiveIntegerField(blank=True, null=True)),
+                ("registrations_done", models.PositiveIntegerField(default=0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("failure", models.TextField(blank=True)),
+                (
+                    "report",
+                    models.FileField(blank=True, max_length=200, upload_to="upload-reports/%Y/%m/"),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="uploads",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='UploadLine',
+            name="UploadLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.PositiveIntegerField()),
-                ('outcome', models.CharField(choices=[('accepted', 'accepted'), ('rejected', 'rejected'), ('conflict', 'conflict')], max_length=8)),
-                ('reason', models.TextField()),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='partners.upload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line", models.PositiveIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "accepted"),
+                            ("rejected", "rejected"),
+                            ("conflict", "conflict"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="partners.upload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['upload', 'line'],
+                "ordering": ["upload", "line"],
             },
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.UniqueConstraint(fields=('partner', 'sha256'), name='upload_file_once'),
+            model_name="upload",
+            constraint=models.UniqueConstraint(
+                fields=("partner", "sha256"), name="upload_file_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='upload_sha256_hex'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sha256__regex", "^[0-9a-f]{64}$")), name="upload_sha256_hex"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('format__in', ['csv', 'xlsx'])), name='upload_format_known'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("format__in", ["csv", "xlsx"])), name="upload_format_known"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__in', ['all_or_nothing', 'accept_valid'])), name='upload_mode_known'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mode__in", ["all_or_nothing", "accept_valid"])),
+                name="upload_mode_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'validating', 'importing', 'done', 'failed', 'rejected'])), name='upload_status_known'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["queued", "validating", "importing", "done", "failed", "rejected"],
+                    )
+                ),
+                name="upload_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('finished_at__isnull', False), ('status__in', ['done', 'failed', 'rejected'])), models.Q(models.Q(('status__in', ['done', 'failed', 'rejected']), _negated=True), ('finished_at__isnull', True)), _connector='OR'), name='upload_finished_iff_final'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("finished_at__isnull", False),
+                        ("status__in", ["done", "failed", "rejected"]),
+                    ),
+                    models.Q(
+                        models.Q(("status__in", ["done", "failed", "rejected"]), _negated=True),
+                        ("finished_at__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="upload_finished_iff_final",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['failed', 'rejected']), models.Q(('failure', ''), _negated=True)), models.Q(models.Q(('status__in', ['failed', 'rejected']), _negated=True), ('failure', '')), _connector='OR'), name='upload_failure_iff_failed'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["failed", "rejected"]),
+                        models.Q(("failure", ""), _negated=True),
+                    ),
+                    models.Q(
+                        models.Q(("status__in", ["failed", "rejected"]), _negated=True),
+                        ("failure", ""),
+                    ),
+                    _connector="OR",
+                ),
+                name="upload_failure_iff_failed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'queued'), ('started_at__isnull', False), _connector='OR'), name='upload_started_unless_queued'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "queued"), ("started_at__isnull", False), _connector="OR"
+                ),
+                name="upload_started_unless_queued",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('rows_total__isnull', True), models.Q(('rows_accepted__lte', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('rows_total'), '-', models.F('rows_rejected')), '-', models.F('rows_conflicts'))), ('rows_validated__lte', models.F('rows_total'))), _connector='OR'), name='upload_counts_within_total'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("rows_total__isnull", True),
+                    models.Q(
+                        (
+                            "rows_accepted__lte",
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("rows_total"), "-", models.F("rows_rejected")
+                                ),
+                                "-",
+                                models.F("rows_conflicts"),
+                            ),
+                        ),
+                        ("rows_validated__lte", models.F("rows_total")),
+                    ),
+                    _connector="OR",
+                ),
+                name="upload_counts_within_total",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'done'), _negated=True), ('rows_accepted', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('rows_total'), '-', models.F('rows_rejected')), '-', models.F('rows_conflicts'))), _connector='OR'), name='upload_done_counts_every_line'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "done"), _negated=True),
+                    (
+                        "rows_accepted",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("rows_total"), "-", models.F("rows_rejected")
+                            ),
+                            "-",
+                            models.F("rows_conflicts"),
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="upload_done_counts_every_line",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('registrations_total__isnull', True), ('registrations_done__lte', models.F('registrations_total')), _connector='OR'), name='upload_checkpoint_within_total'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("registrations_total__isnull", True),
+                    ("registrations_done__lte", models.F("registrations_total")),
+                    _connector="OR",
+                ),
+                name="upload_checkpoint_within_total",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('mode', 'all_or_nothing'), _negated=True), ('registrations_done', 0), ('status', 'done'), _connector='OR'), name='upload_all_or_nothing_atomic'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("mode", "all_or_nothing"), _negated=True),
+                    ("registrations_done", 0),
+                    ("status", "done"),
+                    _connector="OR",
+                ),
+                name="upload_all_or_nothing_atomic",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='uploadline',
-            constraint=models.UniqueConstraint(fields=('upload', 'line'), name='upload_line_once'),
+            model_name="uploadline",
+            constraint=models.UniqueConstraint(fields=("upload", "line"), name="upload_line_once"),
         ),
         migrations.AddConstraint(
-            model_name='uploadline',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['rejected', 'conflict'])), name='upload_line_not_accepted'),
+            model_name="uploadline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("outcome__in", ["rejected", "conflict"])),
+                name="upload_line_not_accepted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='uploadline',
-            constraint=models.CheckConstraint(condition=models.Q(('line__gte', 1)), name='upload_line_positive'),
+            model_name="uploadline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("line__gte", 1)), name="upload_line_positive"
+            ),
         ),
     ]
