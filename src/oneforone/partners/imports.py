@@ -306,8 +306,9 @@ class LineValidator:
             return
         items = [{p.column: p.value} for p in pending]
         bad: dict[int, str] = {}
+        devices: list[DeviceId | None]
         try:
-            devices = _DEVICES.validate_python(items)
+            devices = list(_DEVICES.validate_python(items))
         except ValidationError as exc:
             for error in exc.errors():
                 index = error["loc"][0]

@@ -16,6 +16,7 @@ from oneforone.partners.models import (
     DeviceCategory,
     DeviceStatus,
     Registration,
+    Upload,
 )
 
 
@@ -142,3 +143,8 @@ def conflict_counts() -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in ConflictStatus.values}
+
+
+def uploads_of(partner: Organisation) -> QuerySet[Upload]:
+    """A partner's bulk uploads, newest first (only its own: uploads hold its identifiers)."""
+    return Upload.objects.filter(partner=partner).select_related("uploaded_by")

@@ -362,9 +362,8 @@ def validate_upload(upload: Upload) -> Outcomes:
     by_line = {e.line: e for e in parsed.entries}
     for problem in problems:
         entry = by_line[problem.line]
-        if problem.field == "reference" and entry.row.reference in ours:
-            if "already registered" in problem.message:
-                continue
+        if entry.row.reference in ours and "already registered" in problem.message:
+            continue
         reason = outcomes.entry_rejected.get(entry.line)
         outcomes.entry_rejected[entry.line] = (
             f"{reason}; {problem.message}" if reason else problem.message
