@@ -40,7 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registry import (  # noqa: E402  (the registry benchmark's database set-up, shared)
+# The registry benchmark's database set-up and report helpers, shared.
+from registry import (
     OUT_DIR,
     log,
     machine,
@@ -90,11 +91,14 @@ def raw_copy(path: Path) -> float:
         conn.execute("DROP TABLE IF EXISTS bench_raw_copy")
         conn.execute("CREATE TABLE bench_raw_copy (reference text, category text, imei text)")
         start = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cursor:
-            with cursor.copy("COPY bench_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
-                with path.open("rb") as f:
-                    while block := f.read(1 << 20):
-                        copy.write(block)
+        with (
+            conn.transaction(),
+            conn.cursor() as cursor,
+            cursor.copy("COPY bench_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as f,
+        ):
+            while block := f.read(1 << 20):
+                copy.write(block)
         best = min(best, time.perf_counter() - start)
     assert scalar("SELECT count(*) FROM bench_raw_copy") > 0
     conn.execute("DROP TABLE bench_raw_copy")
@@ -107,14 +111,16 @@ def device_copy_floor(partner_id: int) -> tuple[float, int]:
     conn = raw_connection()
     buffer = io.BytesIO()
     columns = "registration_id, position, kind, identifier_hash, status"
-    with conn.cursor() as cursor:
-        with cursor.copy(
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(
             f"COPY (SELECT {columns} FROM partners_device d WHERE registration_id IN "
             f"(SELECT id FROM partners_registration WHERE partner_id = {int(partner_id)})) "
             "TO STDOUT"
-        ) as copy:
-            for block in copy:
-                buffer.write(block)
+        ) as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
     payload = buffer.getvalue()
     rows = payload.count(b"\n")
     best = float("inf")
@@ -122,9 +128,12 @@ def device_copy_floor(partner_id: int) -> tuple[float, int]:
         conn.execute("DROP TABLE IF EXISTS bench_device_copy")
         conn.execute("CREATE TABLE bench_device_copy (LIKE partners_device INCLUDING ALL)")
         start = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cursor:
-            with cursor.copy(f"COPY bench_device_copy ({columns}) FROM STDIN") as copy:
-                copy.write(payload)
+        with (
+            conn.transaction(),
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY bench_device_copy ({columns}) FROM STDIN") as copy,
+        ):
+            copy.write(payload)
         best = min(best, time.perf_counter() - start)
     conn.execute("DROP TABLE bench_device_copy")
     return best, rows
@@ -209,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     log(f"import, all or nothing: {seconds:.2f} s ({upload.rows_accepted:,} accepted)")
     phase_a = dict(phases.seconds)
     floor_seconds, device_rows = device_copy_floor(partner_a.pk)
-    log(f"COPY of the {device_rows:,} device rows into partners_device's indexes: {floor_seconds:.2f} s")
+    log(
+        f"COPY of the {device_rows:,} device rows into partners_device's indexes: {floor_seconds:.2f} s"
+    )
 
     phases.seconds.clear()
     profiler = None if args.no_profile else cProfile.Profile()
@@ -258,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "| phase | time | share |",
         "|---|--:|--:|",
-        *(f"| {name} | {t:.2f} s | {100 * t / seconds:.0f} % |" for name, t, in phase_a.items()),
+        *(f"| {name} | {t:.2f} s | {100 * t / seconds:.0f} % |" for name, t in phase_a.items()),
         f"| rest: upload (sha256, storing the file), task, status updates | "
         f"{seconds - sum(t for n, t in phase_a.items() if not n.startswith(' ')):.2f} s | |",
         "",
