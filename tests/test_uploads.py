@@ -12,14 +12,18 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 from ninja.testing import TestClient
+from stdnum import imei as stdnum_imei
+from stdnum import luhn as stdnum_luhn
 
 import factories
 from factories import World, imei, make_partner, register
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.models import Organisation, User
 from oneforone.accounts.permissions import NotAllowed
-from oneforone.partners import actions, upload_actions
+from oneforone.partners import actions, identifiers, upload_actions
 from oneforone.partners.models import (
     Conflict,
     Device,
@@ -534,3 +538,13 @@ def test_the_upload_api_creates_follows_and_reports(
     assert bad.status_code == 400
     assert "unknown mode" in bad.json()["message"]
     factories.ensure_categories()
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15))
+def test_the_fast_imei_check_agrees_with_python_stdnum(digits: str) -> None:
+    try:
+        ours: str | None = identifiers.normalise_imei(digits)
+    except identifiers.InvalidIdentifier:
+        ours = None
+    assert ours == (digits if stdnum_imei.is_valid(digits) else None)
+    assert identifiers._luhn_valid(digits) == stdnum_luhn.is_valid(digits)

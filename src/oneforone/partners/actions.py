@@ -161,17 +161,18 @@ _INSERT_DEVICES = f"""
     FROM {_STAGE} WHERE status IS NOT DISTINCT FROM %(staged)s
     ORDER BY identifier_hash
 """
-# The winners of the unique index are marked claimed; the others stay unmarked.
-_CLAIM_DEVICES = f"""
-    WITH won AS (
-        {_INSERT_DEVICES}
-        ON CONFLICT (identifier_hash) WHERE status = 'claimed' DO NOTHING
-        RETURNING registration_id, position
-    )
+_CLAIM_DEVICES = (
+    _INSERT_DEVICES + "ON CONFLICT (identifier_hash) WHERE status = 'claimed' DO NOTHING"
+)
+# After a claim that lost some rows to a concurrent one: mark those that went in.
+_MARK_CLAIMED = f"""
     UPDATE {_STAGE} s SET status = 'claimed'
-    FROM won WHERE s.registration_id = won.registration_id AND s.position = won.position
+    WHERE s.status IS NULL AND EXISTS (
+        SELECT 1 FROM partners_device d
+        WHERE d.registration_id = s.registration_id AND d.position = s.position)
 """
-# The claimed rows the losers compete with, kept from changing until this transaction ends.
+# The claimed rows unclaimed staged devices compete with, kept from changing until this
+# transaction ends: those staged devices are held, against them.
 _CLAIMED_BY = f"""
     WITH claimed AS (
         SELECT d.identifier_hash, d.id FROM partners_device d
@@ -247,12 +248,22 @@ def claim_staged(cursor: Any, now: dt.datetime, *, analyze: bool = False) -> int
     if analyze:  # a large stage: give the planner its size (temp tables are never auto-analysed)
         cursor.execute(f"ANALYZE {_STAGE}")
     cursor.execute(_REJECTED)
+    # Those claimed already are held before the insert, so that the insert normally takes every
+    # remaining row and nothing needs marking (at a million devices, marking the winners would
+    # rewrite the whole stage). Only when a concurrent registration claimed some of them between
+    # the two statements are the winners marked and the losers held, and the insert repeated
+    # for any whose claim was withdrawn meanwhile.
+    cursor.execute(_CLAIMED_BY)
     for _ in range(_CLAIM_ATTEMPTS):
-        cursor.execute(_CLAIM_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
-        cursor.execute(_CLAIMED_BY)
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_STAGE} WHERE status IS NULL)")
-        if not cursor.fetchone()[0]:
+        cursor.execute(f"SELECT count(*) FROM {_STAGE} WHERE status IS NULL")
+        pending = cursor.fetchone()[0]
+        if not pending:
             break
+        cursor.execute(_CLAIM_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
+        if cursor.rowcount == pending:
+            break
+        cursor.execute(_MARK_CLAIMED)
+        cursor.execute(_CLAIMED_BY)
     else:
         raise RuntimeError("device claims kept changing under this registration; try again")
     cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.HELD, "staged": DeviceStatus.HELD})

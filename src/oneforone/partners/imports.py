@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,7 @@ def check_header(cells: list[str]) -> list[str]:
     return header
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     line: int
     column: str
@@ -209,32 +210,45 @@ class LineValidator:
         self.result = ParsedFile()
         self._has_devices = bool(set(DEVICE_COLUMNS) & set(header))
         self._fields = [c for c in header if c not in (*DEVICE_COLUMNS, "quantity")]
-        self._checked: dict[tuple[str, ...], RegistrationRow | list[RowError]] = {}
+        self._checked: dict[tuple[str, ...], tuple[Any, ...] | list[RowError]] = {}
         self._groups: dict[tuple[Any, ...], Entry] = {}
         self._by_reference: dict[str, Entry] = {}
         self._seen: dict[str, int] = {}
         self._pending: list[_Pending] = []
         self._hash = identifier_hasher()
+        self._device_indexes = [(c, header.index(c)) for c in DEVICE_COLUMNS if c in header]
+        self._quantity = header.index("quantity") if "quantity" in header else None
+        field_indexes = [header.index(c) for c in self._fields]
+        self._key: Callable[[list[str]], tuple[str, ...]] = lambda row: tuple(
+            row[i] for i in field_indexes
+        )
+        if len(field_indexes) > 1:  # reference and category at least: one C call per line
+            self._key = operator.itemgetter(*field_indexes)
 
     @property
     def full(self) -> bool:
         return self.max_errors is not None and len(self.result.errors) >= self.max_errors
 
     def feed(self, line: int, row: list[str]) -> None:
-        if not any(cell.strip() for cell in row):
+        """One line. Device lines (nearly all lines of a big file) take a path without per-line
+        dictionaries: the columns are found by position."""
+        if not "".join(row).strip():
             return
         self.result.lines += 1
         if len(row) != len(self.header):
             self._error(line, f"{len(row)} fields where the header has {len(self.header)}")
             return
-        cells = dict(zip(self.header, row, strict=True))
-        identifiers = {c: cells[c].strip() for c in DEVICE_COLUMNS if cells.get(c, "").strip()}
-        if identifiers:
-            self._device_line(line, cells, identifiers)
-        elif self._has_devices and not cells.get("quantity", "").strip():
+        found: list[tuple[str, str]] = []
+        for column, index in self._device_indexes:
+            value = row[index].strip()
+            if value:
+                found.append((column, value))
+        if found:
+            self._device_line(line, row, found)
+        elif self._has_devices and (self._quantity is None or not row[self._quantity].strip()):
             self._error(line, "give the device's imei or serial, or a quantity", "quantity")
         else:
-            self._registration_line(line, cells)
+            self._registration_line(line, dict(zip(self.header, row, strict=True)))
 
     def finish(self) -> ParsedFile:
         self._flush()
@@ -262,13 +276,13 @@ class LineValidator:
             return
         self.result.entries.append(Entry(line, parsed))
 
-    def _device_line(self, line: int, cells: dict[str, str], identifiers: dict[str, str]) -> None:
+    def _device_line(self, line: int, row: list[str], identifiers: list[tuple[str, str]]) -> None:
         """One device line; never repeats the identifier in a message (it must not reach a log)."""
         if len(identifiers) > 1:
             self._error(line, "give either an imei or a serial on a line, not both", "serial")
             return
-        [(column, value)] = identifiers.items()
-        quantity = cells.get("quantity", "").strip()
+        [(column, value)] = identifiers
+        quantity = "" if self._quantity is None else row[self._quantity].strip()
         if quantity not in ("", "1"):
             self._error(
                 line,
@@ -276,11 +290,12 @@ class LineValidator:
                 "quantity",
             )
             return
-        key = tuple(cells[c] for c in self._fields)
+        key = self._key(row)
         checked = self._checked.get(key)
         if checked is None:
+            cells = dict(zip(self.header, row, strict=True))
             try:
-                checked = RegistrationRow.model_validate(
+                valid = RegistrationRow.model_validate(
                     {c: cells[c] for c in self._fields} | {"quantity": 1}
                 )
             except ValidationError as exc:
@@ -289,12 +304,14 @@ class LineValidator:
                     for e in exc.errors()
                     for c in [".".join(str(part) for part in e["loc"])]
                 ]
+            else:
+                checked = tuple(getattr(valid, c) for c in self._fields)
             self._checked[key] = checked
+        group: tuple[Any, ...] | None = None
         if isinstance(checked, list):
             self.result.errors.extend(RowError(line, e.message, e.field) for e in checked)
-            group = None
         else:
-            group = tuple(getattr(checked, c) for c in self._fields)
+            group = checked
         self._pending.append(_Pending(line, column, value, group))
         if len(self._pending) >= _BATCH:
             self._flush()
