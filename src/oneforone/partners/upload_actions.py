@@ -26,10 +26,12 @@ one-device-one-claim rules, `devices_excluded` and the conflicts are the same wh
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -239,7 +241,8 @@ def run_upload(upload_id: int) -> str:
                 store_report(upload)
             return upload.status
         try:
-            _run(upload)
+            with _without_cyclic_gc():
+                _run(upload)
         except _Superseded:
             return "superseded"
         except Exception as exc:
@@ -254,6 +257,21 @@ def run_upload(upload_id: int) -> str:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK_NAMESPACE, upload_id])
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """A run builds millions of small objects that live until its end and hold no cycles;
+    Python's cyclic collector would scan them again and again, finding nothing to free: measured,
+    a third of the CPU time of validating a million lines. Reference counting still frees
+    everything; the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
