@@ -220,9 +220,9 @@ def kill_at_chunk(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
 
 @pytest.mark.parametrize("mode", [UploadMode.ACCEPT_VALID, UploadMode.ALL_OR_NOTHING])
 def test_a_killed_import_resumes_to_the_state_of_an_uninterrupted_one(
-    world: World, monkeypatch: pytest.MonkeyPatch, mode: str
-) -> None:
-    monkeypatch.setattr(upload_actions, "CHUNK_DEVICES", 7)
+    world: World, monkeypatch: pytest.MonkeyPatch, mode: str, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.UPLOAD_CHUNK_DEVICES = 7
     killed_partner, killed_admin = make_partner()
 
     # The same layout twice, with other IMEIs; one device of each already claimed by the operator's
@@ -255,7 +255,7 @@ def test_a_killed_import_resumes_to_the_state_of_an_uninterrupted_one(
     else:
         assert 0 < created.registrations_done < created.registrations_total  # type: ignore[operator]
     monkeypatch.undo()
-    monkeypatch.setattr(upload_actions, "CHUNK_DEVICES", 7)
+    settings.UPLOAD_CHUNK_DEVICES = 7
     upload_actions.resume_upload(actor=killed_admin, upload=created)
     upload_actions.run_upload(created.pk)
     created.refresh_from_db()
@@ -268,9 +268,9 @@ def test_a_killed_import_resumes_to_the_state_of_an_uninterrupted_one(
 
 
 def test_a_resumed_import_does_not_mistake_its_own_references_for_earlier_ones(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(upload_actions, "CHUNK_DEVICES", 1)
+    world: World, monkeypatch: pytest.MonkeyPatch, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.UPLOAD_CHUNK_DEVICES = 1
     register(world, reference="OLD")
     data = b"reference,category,quantity\nA,phone,1\nOLD,phone,1\nB,phone,1\nA,phone,2\n"
     monkeypatch.setattr(

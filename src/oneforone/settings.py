@@ -15,6 +15,8 @@ EMAIL_HOST (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEF
 MEDIA_ROOT        where uploaded files are kept; default: the data folder's media/
 UPLOAD_MAX_BYTES  largest registrations file accepted, in bytes; default 200000000 (200 MB)
 UPLOAD_MAX_ROWS   most lines in one registrations file; default 1000000
+UPLOAD_CHUNK_DEVICES  devices committed at a time by an "accept the valid rows" upload (its
+                  resume checkpoint); default 100000
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # a temporary file, never held in memory.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 200 * 1000 * 1000))
 UPLOAD_MAX_ROWS = int(os.environ.get("UPLOAD_MAX_ROWS", 1_000_000))
+# "Accept the valid rows" uploads commit this many devices (or registrations) at a time.
+UPLOAD_CHUNK_DEVICES = int(os.environ.get("UPLOAD_CHUNK_DEVICES", 100_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 

@@ -10,8 +10,8 @@ one transaction that also advances the checkpoint `Upload.registrations_done` an
 chunk's rejected and conflicting lines:
 - all or nothing: one chunk, which also finishes the upload. A kill leaves nothing but the
   upload's status (validating or importing, with no runner): it is resumed from the start.
-- accept the valid rows: chunks of about CHUNK_DEVICES devices; a killed run is resumed from its
-  checkpoint, without duplicates, and ends as an uninterrupted run would.
+- accept the valid rows: chunks of about settings.UPLOAD_CHUNK_DEVICES devices; a killed run is
+  resumed from its checkpoint, without duplicates, and ends as an uninterrupted run would.
 A run holds a session advisory lock on its upload for its whole life; PostgreSQL drops it when
 the process or its connection dies, so "validating/importing and nobody holds the lock" is exactly
 an interrupted upload (`is_running`), which `resume_upload` (button, API, `oneforone
@@ -69,7 +69,6 @@ from oneforone.partners.queries import current_categories
 from oneforone.partners.schemas import RegistrationRow
 
 logger = logging.getLogger(__name__)
-CHUNK_DEVICES = 100_000  # accept-valid mode: devices (or registrations) committed at a time
 PROGRESS_EVERY = 50_000  # lines validated between two progress updates
 CONFLICT_REASON = (
     "already registered for compensation (by you or another partner): recorded but held for the "
@@ -326,7 +325,7 @@ def _chunks(upload: Upload, entries: Sequence[Entry]) -> Iterator[tuple[int, int
     while stop < len(entries):
         size += max(1, len(entries[stop].hashes))
         stop += 1
-        if size >= CHUNK_DEVICES or stop == len(entries):
+        if size >= settings.UPLOAD_CHUNK_DEVICES or stop == len(entries):
             yield start, stop, stop == len(entries)
             start, size = stop, 0
     if start == len(entries) == upload.registrations_done:
