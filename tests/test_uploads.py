@@ -548,3 +548,27 @@ def test_the_fast_imei_check_agrees_with_python_stdnum(digits: str) -> None:
         ours = None
     assert ours == (digits if stdnum_imei.is_valid(digits) else None)
     assert identifiers._luhn_valid(digits) == stdnum_luhn.is_valid(digits)
+
+
+def test_the_resume_command_queues_every_interrupted_upload_again(
+    world: World, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    stuck = upload_actions.create_upload(
+        actor=world.partner_admin,
+        partner=world.partner,
+        file=io.BytesIO(b"reference,category,quantity\nZ-1,phone,1\n"),
+        name="z.csv",
+        mode=UploadMode.ACCEPT_VALID,
+    )
+    Upload.objects.filter(pk=stuck.pk).update(status="validating", started_at=timezone.now())
+    out = io.StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("resume_uploads", stdout=out)
+
+    assert "1 interrupted upload(s) queued again." in out.getvalue()
+    stuck.refresh_from_db()
+    assert stuck.status == UploadStatus.DONE
+    assert upload_actions.interrupted_uploads() == []

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import NotAllowed, require_member
+from oneforone.accounts.queries import system_user
 from oneforone.core import audit
 from oneforone.core.db import copy_rows
 from oneforone.partners import actions
@@ -187,6 +188,22 @@ def is_running(upload: Upload) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def interrupted_uploads() -> list[Upload]:
+    """Every upload validating or importing that no process runs (killed, server restarted)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objsubid = 2",
+            [_RUN_LOCK_NAMESPACE],
+        )
+        running = [row[0] for row in cursor.fetchall()]
+    return list(
+        Upload.objects.filter(status__in=[UploadStatus.VALIDATING, UploadStatus.IMPORTING])
+        .exclude(pk__in=running)
+        .select_related("partner")
+    )
+
+
 def is_interrupted(upload: Upload) -> bool:
     """Validating or importing, with nobody running it: its process was killed."""
     return upload.status in (UploadStatus.VALIDATING, UploadStatus.IMPORTING) and not is_running(
@@ -196,8 +213,11 @@ def is_interrupted(upload: Upload) -> bool:
 
 @transaction.atomic
 def resume_upload(*, actor: User, upload: Upload) -> Upload:
-    """Queue again a failed or interrupted upload; it continues from its checkpoint."""
-    require_member(actor, upload.partner)
+    """Queue again a failed or interrupted upload; it continues from its checkpoint.
+
+    A writing member of the partner, or the system (`oneforone resume-uploads`, after a crash)."""
+    if actor != system_user():
+        require_member(actor, upload.partner)
     upload = Upload.objects.select_for_update().get(pk=upload.pk)
     if not (upload.status == UploadStatus.FAILED or is_interrupted(upload)):
         raise UploadRefused(
