@@ -160,7 +160,6 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Uploads: the CSV page takes small files; bulk imports of up to a million rows are a later feature.
 # Bulk uploads of registrations (CSV/XLSX), imported in the background: a million device lines
 # are about 40 MB of CSV. Larger request bodies than FILE_UPLOAD_MAX_MEMORY_SIZE are streamed to
 # a temporary file, never held in memory.
