@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         profile_path = OUT_DIR / "imports-accept-valid.prof"
         profiler.dump_stats(profile_path)
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
+        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("tottime").print_stats(18)
         body = text.getvalue()
         body = body[body.index("   ncalls") :] if "   ncalls" in body else body
         lines += [
