@@ -327,7 +327,9 @@ def test_ten_thousand_devices_take_a_bounded_number_of_queries(
     overlapping = [
         (1, row("BULK-3", imeis=imeis[5000:] + [imei(n) for n in range(10_000, 15_000)]))
     ]
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(
+        21
+    ):  # the conflicts: three statements more, whatever their number
         [again] = partner_actions.register_devices(
             actor=other_admin, partner=other, rows=overlapping, channel=Channel.API
         )

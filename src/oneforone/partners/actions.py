@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -249,30 +249,45 @@ def claim_staged(cursor: Any, now: dt.datetime, *, analyze: bool = False) -> int
     if analyze:  # a large stage: give the planner its size (temp tables are never auto-analysed)
         cursor.execute(f"ANALYZE {_STAGE}")
     cursor.execute(_REJECTED)
+    held: int = cursor.rowcount
     # Those claimed already are held before the insert, so that the insert normally takes every
     # remaining row and nothing needs marking (at a million devices, marking the winners would
     # rewrite the whole stage). Only when a concurrent registration claimed some of them between
     # the two statements are the winners marked and the losers held, and the insert repeated
     # for any whose claim was withdrawn meanwhile.
     cursor.execute(_CLAIMED_BY)
-    for _ in range(_CLAIM_ATTEMPTS):
-        cursor.execute(f"SELECT count(*) FROM {_STAGE} WHERE status IS NULL")
-        pending = cursor.fetchone()[0]
-        if not pending:
-            break
-        cursor.execute(_CLAIM_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
-        if cursor.rowcount == pending:
-            break
-        cursor.execute(_MARK_CLAIMED)
-        cursor.execute(_CLAIMED_BY)
-    else:
-        raise RuntimeError("device claims kept changing under this registration; try again")
-    cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.HELD, "staged": DeviceStatus.HELD})
-    held: int = cursor.rowcount
+    held += cursor.rowcount
+    if not _insert_unopposed(cursor):
+        for _ in range(_CLAIM_ATTEMPTS):
+            cursor.execute(f"SELECT count(*) FROM {_STAGE} WHERE status IS NULL")
+            pending = cursor.fetchone()[0]
+            if not pending:
+                break
+            cursor.execute(_CLAIM_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
+            if cursor.rowcount == pending:
+                break
+            cursor.execute(_MARK_CLAIMED)
+            cursor.execute(_CLAIMED_BY)
+            held += cursor.rowcount
+        else:
+            raise RuntimeError("device claims kept changing under this registration; try again")
     if held:
+        cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.HELD, "staged": DeviceStatus.HELD})
         cursor.execute(_RAISE_CONFLICTS, {"now": now})
         cursor.execute(_EXCLUDE_HELD)
     return held
+
+
+def _insert_unopposed(cursor: Any) -> bool:
+    """Insert the staged devices not held as claimed, with a plain INSERT (no per-row
+    speculative insertion of ON CONFLICT): normally nobody claimed any of them since they were
+    checked. False, with nothing inserted, if someone did (a unique violation)."""
+    try:
+        with transaction.atomic():
+            cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
+    except IntegrityError:
+        return False
+    return True
 
 
 def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:

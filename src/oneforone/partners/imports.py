@@ -262,17 +262,25 @@ class LineValidator:
     def _error(self, line: int, message: str, column: str = "") -> None:
         self.result.errors.append(RowError(line, message, column))
 
-    def _schema_errors(self, line: int, cells: dict[str, str], exc: ValidationError) -> None:
+    @staticmethod
+    def _schema_errors(cells: dict[str, str], exc: ValidationError) -> list[RowError]:
+        """The schema's errors by column, each with the value given (a registration column's,
+        never an identifier: device columns are validated apart)."""
+        errors = []
         for error in exc.errors():
             column = ".".join(str(part) for part in error["loc"])
-            self._error(line, f"{column} {cells.get(column, '')!r}: {error['msg']}", column)
+            errors.append(
+                RowError(0, f"{column} {cells.get(column, '')!r}: {error['msg']}", column)
+            )
+        return errors
 
     def _registration_line(self, line: int, cells: dict[str, str]) -> None:
         fields = {c: v for c, v in cells.items() if c not in DEVICE_COLUMNS}
         try:
             parsed = RegistrationRow.model_validate(fields)
         except ValidationError as exc:
-            self._schema_errors(line, cells, exc)
+            for error in self._schema_errors(cells, exc):
+                self._error(line, error.message, error.field)
             return
         self.result.entries.append(Entry(line, parsed))
 
@@ -299,11 +307,7 @@ class LineValidator:
                     {c: cells[c] for c in self._fields} | {"quantity": 1}
                 )
             except ValidationError as exc:
-                checked = [
-                    RowError(0, f"{c} {cells.get(c, '')!r}: {e['msg']}", c)
-                    for e in exc.errors()
-                    for c in [".".join(str(part) for part in e["loc"])]
-                ]
+                checked = self._schema_errors(cells, exc)
             else:
                 checked = tuple(getattr(valid, c) for c in self._fields)
             self._checked[key] = checked
