@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -572,3 +573,40 @@ def test_the_resume_command_queues_every_interrupted_upload_again(
     stuck.refresh_from_db()
     assert stuck.status == UploadStatus.DONE
     assert upload_actions.interrupted_uploads() == []
+
+
+def test_an_upload_another_process_runs_is_neither_run_twice_nor_interrupted(
+    world: World,
+) -> None:
+    import psycopg
+    from django.db import connection
+
+    running = upload_actions.create_upload(
+        actor=world.partner_admin,
+        partner=world.partner,
+        file=io.BytesIO(b"reference,category,quantity\nR-1,phone,1\n"),
+        name="r.csv",
+        mode=UploadMode.ACCEPT_VALID,
+    )
+    Upload.objects.filter(pk=running.pk).update(status="importing", started_at=timezone.now())
+    running.refresh_from_db()
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname=database["NAME"], user=database["USER"], host=database["HOST"], port=database["PORT"]
+    ) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(%s, %s)", [upload_actions._RUN_LOCK_NAMESPACE, running.pk]
+        )
+
+        assert upload_actions.run_upload(running.pk) == "running elsewhere"
+        assert upload_actions.is_running(running)
+        assert not upload_actions.is_interrupted(running)
+        with pytest.raises(upload_actions.UploadRefused, match="only a failed or interrupted"):
+            upload_actions.resume_upload(actor=world.partner_admin, upload=running)
+
+    for _ in range(200):  # that process is gone: the server drops its lock as its backend ends
+        if upload_actions.is_interrupted(running):
+            break
+        time.sleep(0.05)
+    assert upload_actions.is_interrupted(running)
+    assert not Registration.objects.filter(reference="R-1").exists()
