@@ -8,6 +8,7 @@ and change (POST) at the route; every other role must be refused: sent to the lo
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from factories import (
 )
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.models import Role, User
+from oneforone.partners import upload_actions
 from oneforone.partners.models import Conflict, Programme
 from oneforone.registry import actions as registry_actions
 from oneforone.registry.models import Certificate, LedgerEntry
@@ -136,6 +138,10 @@ RULES: dict[str, Rule] = {
         PARTNER_READERS, {PARTNER_ADMIN}, kwargs=lambda s: {"pk": s.programme}
     ),
     "partner/registrations.csv": page(ANY_PARTNER),
+    "partner/uploads/": page(ANY_PARTNER),
+    "partner/uploads/<int:upload_id>/": page(PARTNER_READERS, kwargs=own("upload_id")),
+    "partner/uploads/<int:upload_id>/status/": page(PARTNER_READERS, kwargs=own("upload_id")),
+    "partner/uploads/<int:upload_id>/report.csv": page(PARTNER_READERS, kwargs=own("upload_id")),
     "partner/certificates/": page(ANY_PARTNER),
     "partner/conflicts/": page(ANY_PARTNER),
     # Teams: every organisation reads its own; its administrators change it. The invitation link
@@ -234,6 +240,10 @@ RULES: dict[str, Rule] = {
     "api/v1/programmes": api(API_PARTNERS),
     "api/v1/programmes/<code>": api(API_PARTNERS, kwargs=lambda s: {"code": "general"}),
     "api/v1/conflicts": api(API_PARTNERS),
+    "api/v1/uploads": api(API_PARTNERS, API_PARTNERS),
+    "api/v1/uploads/<upload_id>": api(API_OWNER, kwargs=own("upload_id")),
+    "api/v1/uploads/<upload_id>/resume": api(None, API_OWNER, kwargs=own("upload_id")),
+    "api/v1/uploads/<upload_id>/report": api(API_OWNER, kwargs=own("upload_id")),
     "api/v1/certificates": api(API_PARTNERS),
     "api/v1/impact": api(API_PARTNERS),
     "api/v1/certificates/<code>": api(API_OWNER, kwargs=own("code")),
@@ -286,6 +296,7 @@ class Scene:
     cancellable: int
     webhook: int
     webhook_delivery: int
+    upload_id: int
     membership: int
     membership_to_remove: int
     invitation: int
@@ -321,7 +332,16 @@ def build_scene(world: World) -> Scene:
         events=["registration.accepted"],
     )
     delivery = webhook_actions.send_test_event(actor=world.partner_admin, endpoint=endpoint)
+    upload = upload_actions.create_upload(
+        actor=world.partner_admin,
+        partner=world.partner,
+        file=io.BytesIO(b"reference,category,quantity\nUP-1,phone,2\n"),
+        name="orders.csv",
+        mode="accept_valid",
+    )
+    upload_actions.run_upload(upload.pk)  # the task runs after commit, which a test never reaches
     return Scene(
+        upload_id=upload.pk,
         cancellable=register(world, quantity=1).pk,
         webhook=endpoint.pk,
         webhook_delivery=delivery.pk,

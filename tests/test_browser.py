@@ -77,9 +77,12 @@ def _restore_reference_data() -> None:
         module.add_benchmarks(apps, None)
 
 
-def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(browser_page, demo_data, tmp_path):
+def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(
+    browser_page, demo_data, tmp_path, settings
+):
     from oneforone import demo
 
+    settings.MEDIA_ROOT = tmp_path / "media"
     page = browser_page
     page.goto("/login/")
     page.fill("input[name=username]", "brand")
@@ -89,11 +92,16 @@ def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(browser_page, demo_d
     page.goto("/dashboard/")
     before = int(page.inner_text("[data-testid=devices-registered]").replace(",", ""))
 
+    page.goto("/partner/upload/")
+    page.screenshot(path=str(SHOTS / "upload-form-phone.png"), full_page=True)
     bad = tmp_path / "bad.csv"
     bad.write_text("reference,category,quantity\nBR-X-1,toaster,3\nBR-X-2,phone,many\n")
-    page.goto("/partner/upload/")
     page.set_input_files("input[name=file]", str(bad))
+    page.check("input[value=all_or_nothing]")
     page.click("main button[type=submit]")
+    page.wait_for_url("**/partner/uploads/*/")
+    page.reload()  # the import ran in the background meanwhile (inline in tests)
+    assert page.inner_text("[data-testid=upload-status]") == "rejected"
     errors = page.inner_text("[data-testid=upload-errors]")
     assert "line 2" in errors
     assert "toaster" in errors
@@ -102,10 +110,21 @@ def test_partner_uploads_a_csv_and_sees_it_on_the_dashboard(browser_page, demo_d
 
     good = tmp_path / "good.csv"
     good.write_text("reference,category,quantity\nBR-BROWSER-1,phone,120\nBR-BROWSER-2,laptop,5\n")
+    page.goto("/partner/upload/")
     page.set_input_files("input[name=file]", str(good))
     page.click("main button[type=submit]")
-    page.wait_for_url("**/partner/registrations/")
-    assert "2 registrations of 125 devices recorded" in page.inner_text("main")
+    page.wait_for_url("**/partner/uploads/*/")
+    page.reload()
+    assert page.inner_text("[data-testid=upload-status]") == "done"
+    assert page.locator("[data-testid=report]").count() == 1
+    page.screenshot(path=str(SHOTS / "upload-done-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SHOTS / "upload-done-desktop.png"), full_page=True)
+    page.goto("/partner/uploads/")
+    page.screenshot(path=str(SHOTS / "uploads-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SHOTS / "uploads-phone.png"), full_page=True)
+    page.goto("/partner/registrations/")
     assert "BR-BROWSER-1" in page.inner_text("[data-testid=registrations]")
     page.screenshot(path=str(SHOTS / "registrations-phone.png"), full_page=True)
 

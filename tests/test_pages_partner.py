@@ -59,20 +59,34 @@ def test_partner_pages_are_closed_to_other_kinds_of_organisation(world: World) -
     assert reverse("login") in anonymous["Location"]
 
 
-def test_a_bad_csv_upload_lists_its_lines_and_records_nothing(world: World) -> None:
+def test_a_bad_csv_upload_lists_its_lines_and_records_nothing(
+    world: World, django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
     client = _client_for(world.partner_admin)
     csv = b"reference,category,quantity\nA-1,phone,3\nA-2,toaster,2\nA-3,phone,-1\n"
-    response = client.post(reverse("partner-upload"), {"file": _upload(csv)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("partner-upload"), {"file": _upload(csv), "mode": "all_or_nothing"}
+        )
+    response = client.get(response["Location"])
     errors = [str(e) for e in response.context["errors"]]
     assert any(e.startswith("line 3") and "toaster" in e for e in errors)
     assert any(e.startswith("line 4") and "quantity" in e for e in errors)
+    assert "nothing was recorded" in response.content.decode()
     assert not Registration.objects.filter(partner=world.partner).exists()
 
 
-def test_a_good_csv_upload_registers_every_line(world: World) -> None:
+def test_a_good_csv_upload_registers_every_line(
+    world: World, django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
     client = _client_for(world.partner_admin)
     csv = b"\xef\xbb\xbfReference,Category,Quantity\r\nB-1,phone,3\r\nB-2,laptop,2\r\n"
-    response = client.post(reverse("partner-upload"), {"file": _upload(csv)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("partner-upload"), {"file": _upload(csv), "mode": "all_or_nothing"}
+        )
     assert response.status_code == 302
     registrations = Registration.objects.filter(partner=world.partner).order_by("reference")
     assert [(r.reference, r.units_owed) for r in registrations] == [("B-1", 3), ("B-2", 6)]

@@ -31,6 +31,7 @@ from oneforone.core import idempotency, ratelimit
 from oneforone.core.apitools import ApiError, ErrorItem, ErrorOut, error_item, error_response
 from oneforone.impact.api import router as impact_router
 from oneforone.partners.api import router as partner_router
+from oneforone.partners.upload_api import router as upload_router
 from oneforone.registry.certificate_api import router as certificate_router
 from oneforone.registry.device_api import router as device_router
 from oneforone.registry.public_api import router as public_router
@@ -219,6 +220,7 @@ api.add_router("/", device_router)
 api.add_router("/", partner_router)
 api.add_router("/", certificate_router)
 api.add_router("/", impact_router)
+api.add_router("/", upload_router)
 # The public registry (no key): batches, units, ledger roots; see registry/public_api.py.
 api.add_router("/public/", public_router)
 

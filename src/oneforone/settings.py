@@ -17,6 +17,10 @@ ONEFORONE_TRUST_X_FORWARDED_FOR  "1": the client is the first X-Forwarded-For ad
 EMAIL_HOST (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL)
                   SMTP server for e-mails; unset: e-mails are printed on the console
 MEDIA_ROOT        where uploaded files are kept; default: the data folder's media/
+UPLOAD_MAX_BYTES  largest registrations file accepted, in bytes; default 200000000 (200 MB)
+UPLOAD_MAX_ROWS   most lines in one registrations file; default 1000000
+UPLOAD_CHUNK_DEVICES  devices committed at a time by an "accept the valid rows" upload (its
+                  resume checkpoint); default 100000
 """
 
 from __future__ import annotations
@@ -179,11 +183,15 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Uploads: the CSV page takes small files; bulk imports of up to a million rows are a later feature.
-CSV_UPLOAD_MAX_BYTES = int(os.environ.get("CSV_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
-CSV_UPLOAD_MAX_ROWS = int(os.environ.get("CSV_UPLOAD_MAX_ROWS", 10_000))
+# Bulk uploads of registrations (CSV/XLSX), imported in the background: a million device lines
+# are about 40 MB of CSV. Larger request bodies than FILE_UPLOAD_MAX_MEMORY_SIZE are streamed to
+# a temporary file, never held in memory.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 200 * 1000 * 1000))
+UPLOAD_MAX_ROWS = int(os.environ.get("UPLOAD_MAX_ROWS", 1_000_000))
+# "Accept the valid rows" uploads commit this many devices (or registrations) at a time.
+UPLOAD_CHUNK_DEVICES = int(os.environ.get("UPLOAD_CHUNK_DEVICES", 100_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 TASKS = {
     "default": {

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -160,121 +160,175 @@ def register_devices(
     return Registered(registrations, claims)
 
 
-_INSERT_DEVICES = """
+# Devices to claim are first copied into a session-local staging table, then claimed with a
+# constant number of set-based statements: the same path for an API call of ten devices and for a
+# bulk upload of a million (partners.upload_actions), so the claim rules exist once.
+_STAGE = "partners_device_stage"
+_CREATE_STAGE = f"""
+    CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
+        registration_id bigint NOT NULL, position integer NOT NULL, kind text NOT NULL,
+        identifier_hash text NOT NULL, status text, first_id bigint
+    ) ON COMMIT DELETE ROWS
+"""
+# Hex hashes sort alike in every collation; "C" compares bytes, without the locale's cost.
+_INSERT_DEVICES = f"""
     INSERT INTO partners_device (registration_id, position, kind, identifier_hash, status)
-    SELECT d.registration_id, d.position, d.kind, d.identifier_hash, %(status)s
-    FROM unnest(%(registrations)s::bigint[], %(positions)s::integer[], %(kinds)s::text[],
-                %(hashes)s::text[]) AS d(registration_id, position, kind, identifier_hash)
-    ORDER BY d.identifier_hash
+    SELECT registration_id, position, kind, identifier_hash, %(status)s
+    FROM {_STAGE} WHERE status IS NOT DISTINCT FROM %(staged)s
+    ORDER BY identifier_hash COLLATE "C"
 """
 _CLAIM_DEVICES = (
-    _INSERT_DEVICES
-    + """
-    ON CONFLICT (identifier_hash) WHERE status = 'claimed' DO NOTHING
-    RETURNING registration_id, position
-"""
+    _INSERT_DEVICES + "ON CONFLICT (identifier_hash) WHERE status = 'claimed' DO NOTHING"
 )
-# The claimed rows the losers compete with, kept from changing until this transaction ends.
-_CLAIMED_BY = """
-    SELECT identifier_hash, id FROM partners_device
-    WHERE identifier_hash = ANY(%s::text[]) AND status = 'claimed'
-    FOR SHARE
+# After a claim that lost some rows to a concurrent one: mark those that went in.
+_MARK_CLAIMED = f"""
+    UPDATE {_STAGE} s SET status = 'claimed'
+    WHERE s.status IS NULL AND EXISTS (
+        SELECT 1 FROM partners_device d
+        WHERE d.registration_id = s.registration_id AND d.position = s.position)
 """
-_RAISE_CONFLICTS = """
+# The claimed rows unclaimed staged devices compete with, kept from changing until this
+# transaction ends: those staged devices are held, against them.
+_CLAIMED_BY = f"""
+    WITH claimed AS (
+        SELECT d.identifier_hash, d.id FROM partners_device d
+        WHERE d.status = 'claimed'
+          AND d.identifier_hash IN (SELECT identifier_hash FROM {_STAGE} WHERE status IS NULL)
+        FOR SHARE OF d
+    )
+    UPDATE {_STAGE} s SET status = 'held', first_id = claimed.id
+    FROM claimed WHERE s.status IS NULL AND s.identifier_hash = claimed.identifier_hash
+"""
+_RAISE_CONFLICTS = f"""
     INSERT INTO partners_conflict (identifier_hash, first_device_id, second_device_id, raised_at,
                                    status, reason)
-    SELECT c.identifier_hash, c.first_id, d.id, %(now)s, 'open', ''
-    FROM unnest(%(registrations)s::bigint[], %(positions)s::integer[], %(hashes)s::text[],
-                %(firsts)s::bigint[]) AS c(registration_id, position, identifier_hash, first_id)
-    JOIN partners_device d ON d.registration_id = c.registration_id AND d.position = c.position
+    SELECT s.identifier_hash, s.first_id, d.id, %(now)s, 'open', ''
+    FROM {_STAGE} s
+    JOIN partners_device d ON d.registration_id = s.registration_id AND d.position = s.position
+    WHERE s.status = 'held'
 """
 # Identifiers the operator rejected (invalid or fraudulent) and nobody holds since: a new claim
 # of one is held for the operator like a double claim, against the rejected device.
-_REJECTED = """
-    SELECT DISTINCT ON (c.identifier_hash) c.identifier_hash, c.first_device_id
-    FROM partners_conflict c
-    WHERE c.identifier_hash = ANY(%s::text[]) AND c.status = 'rejected'
-      AND NOT EXISTS (SELECT 1 FROM partners_device d
-                      WHERE d.identifier_hash = c.identifier_hash AND d.status = 'claimed')
-    ORDER BY c.identifier_hash, c.resolved_at DESC
+_REJECTED = f"""
+    UPDATE {_STAGE} s SET status = 'held', first_id = r.first_device_id
+    FROM (
+        SELECT DISTINCT ON (c.identifier_hash) c.identifier_hash, c.first_device_id
+        FROM partners_conflict c
+        WHERE c.identifier_hash IN (SELECT identifier_hash FROM {_STAGE}) AND c.status = 'rejected'
+          AND NOT EXISTS (SELECT 1 FROM partners_device d
+                          WHERE d.identifier_hash = c.identifier_hash AND d.status = 'claimed')
+        ORDER BY c.identifier_hash, c.resolved_at DESC
+    ) r
+    WHERE s.identifier_hash = r.identifier_hash
+"""
+_EXCLUDE_HELD = f"""
+    UPDATE partners_registration r SET devices_excluded = e.n
+    FROM (SELECT registration_id, count(*) AS n FROM {_STAGE} WHERE status = 'held'
+          GROUP BY registration_id) e
+    WHERE r.id = e.registration_id
 """
 _CLAIM_ATTEMPTS = 5
 
 
-def _columns(devices: Sequence[_NewDevice]) -> dict[str, list[Any]]:
-    return {
-        "registrations": [d.registration_id for d in devices],
-        "positions": [d.position for d in devices],
-        "kinds": [d.kind for d in devices],
-        "hashes": [d.identifier_hash for d in devices],
-    }
+def open_device_stage(cursor: Any) -> None:
+    """An empty staging table for devices to claim, in this session (emptied at commit)."""
+    cursor.execute(_CREATE_STAGE)
+    cursor.execute(f"TRUNCATE {_STAGE}")
 
 
-def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:
-    """Insert the devices; those whose identifier is claimed already, or was rejected by the
-    operator, become held with a Conflict.
+def copy_devices_to_stage(cursor: Any, devices: Iterable[_NewDevice]) -> None:
+    """COPY the devices into the staging table, in blocks of text (identifiers are hex, kinds
+    are fixed words: nothing needs escaping)."""
+    block: list[str] = []
+    with cursor.cursor.copy(
+        f"COPY {_STAGE} (registration_id, position, kind, identifier_hash) FROM STDIN"
+    ) as copy:
+        for d in devices:
+            block.append(f"{d.registration_id}\t{d.position}\t{d.kind}\t{d.identifier_hash}\n")
+            if len(block) >= 10_000:
+                copy.write("".join(block))
+                block.clear()
+        if block:
+            copy.write("".join(block))
+
+
+def claim_staged(cursor: Any, now: dt.datetime, *, analyze: bool = False) -> int:
+    """Insert the staged devices; those whose identifier is claimed already, or was rejected by
+    the operator, become held with a Conflict, and their registrations exclude them. Returns the
+    number held.
 
     A constant number of statements whatever the number of devices. Rows go in in hash order, so
     concurrent registrations of overlapping devices wait for each other without deadlocking; the
     loop only repeats if a claim was withdrawn between our insert and our read of it.
     """
-    if not devices:
-        return []
-    held: list[tuple[_NewDevice, int]] = []
-    with connection.cursor() as cursor:
-        cursor.execute(_REJECTED, [sorted({d.identifier_hash for d in devices})])
-        rejected = dict(cursor.fetchall())
-        held.extend(
-            (d, rejected[d.identifier_hash]) for d in devices if d.identifier_hash in rejected
-        )
-        pending = [d for d in devices if d.identifier_hash not in rejected]
+    if analyze:  # a large stage: give the planner its size (temp tables are never auto-analysed)
+        cursor.execute(f"ANALYZE {_STAGE}")
+    cursor.execute(_REJECTED)
+    held: int = cursor.rowcount
+    # Those claimed already are held before the insert, so that the insert normally takes every
+    # remaining row and nothing needs marking (at a million devices, marking the winners would
+    # rewrite the whole stage). Only when a concurrent registration claimed some of them between
+    # the two statements are the winners marked and the losers held, and the insert repeated
+    # for any whose claim was withdrawn meanwhile.
+    cursor.execute(_CLAIMED_BY)
+    held += cursor.rowcount
+    if not _insert_unopposed(cursor):
         for _ in range(_CLAIM_ATTEMPTS):
+            cursor.execute(f"SELECT count(*) FROM {_STAGE} WHERE status IS NULL")
+            pending = cursor.fetchone()[0]
             if not pending:
                 break
-            cursor.execute(_CLAIM_DEVICES, {**_columns(pending), "status": DeviceStatus.CLAIMED})
-            won = {(row[0], row[1]) for row in cursor.fetchall()}
-            lost = [d for d in pending if (d.registration_id, d.position) not in won]
-            if not lost:
+            cursor.execute(_CLAIM_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
+            if cursor.rowcount == pending:
                 break
-            cursor.execute(_CLAIMED_BY, [sorted({d.identifier_hash for d in lost})])
-            claimed_by = dict(cursor.fetchall())
-            held.extend(
-                (d, claimed_by[d.identifier_hash]) for d in lost if d.identifier_hash in claimed_by
-            )
-            pending = [d for d in lost if d.identifier_hash not in claimed_by]
-            if not pending:
-                break
+            cursor.execute(_MARK_CLAIMED)
+            cursor.execute(_CLAIMED_BY)
+            held += cursor.rowcount
         else:
             raise RuntimeError("device claims kept changing under this registration; try again")
-        if held:
-            losers = [d for d, _ in held]
-            cursor.execute(_INSERT_DEVICES, {**_columns(losers), "status": DeviceStatus.HELD})
-            cursor.execute(
-                _RAISE_CONFLICTS,
-                {
-                    **_columns(losers),
-                    "firsts": [first for _, first in held],
-                    "now": now,
-                },
-            )
-    return [d for d, _ in held]
+    if held:
+        cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.HELD, "staged": DeviceStatus.HELD})
+        cursor.execute(_RAISE_CONFLICTS, {"now": now})
+        cursor.execute(_EXCLUDE_HELD)
+    return held
+
+
+def _insert_unopposed(cursor: Any) -> bool:
+    """Insert the staged devices not held as claimed, with a plain INSERT (no per-row
+    speculative insertion of ON CONFLICT): normally nobody claimed any of them since they were
+    checked. False, with nothing inserted, if someone did (a unique violation)."""
+    try:
+        with transaction.atomic():
+            cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.CLAIMED, "staged": None})
+    except IntegrityError:
+        return False
+    return True
+
+
+def _claim(devices: list[_NewDevice], now: dt.datetime) -> list[_NewDevice]:
+    """Claim the devices of new registrations (see claim_staged); returns those held."""
+    if not devices:
+        return []
+    with connection.cursor() as cursor:
+        open_device_stage(cursor)
+        copy_devices_to_stage(cursor, devices)
+        if claim_staged(cursor, now) == 0:
+            return []
+        cursor.execute(f"SELECT registration_id, position FROM {_STAGE} WHERE status = 'held'")
+        held = set(cursor.fetchall())
+    return [d for d in devices if (d.registration_id, d.position) in held]
 
 
 def _set_excluded(registrations: list[Registration], excluded: dict[int, int]) -> None:
-    """Store how many listed devices each new registration does not owe (one statement)."""
+    """Reload what the claim stored: how many listed devices each new registration does not owe."""
     if not excluded:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE partners_registration r SET devices_excluded = e.n
-            FROM unnest(%s::bigint[], %s::integer[]) AS e(id, n)
-            WHERE r.id = e.id
-            RETURNING r.id, r.devices_excluded, r.units_owed
-            """,
-            [list(excluded), list(excluded.values())],
+    stored = {
+        pk: (n, owed)
+        for pk, n, owed in Registration.objects.filter(pk__in=list(excluded)).values_list(
+            "pk", "devices_excluded", "units_owed"
         )
-        stored = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    }
     for registration in registrations:
         if registration.pk in stored:
             registration.devices_excluded, registration.units_owed = stored[registration.pk]

@@ -1,24 +1,40 @@
-"""Reading a partner's CSV of registrations: every problem reported with its line, nothing half-done.
+"""Reading a partner's file of registrations (CSV or XLSX): every problem reported with its line.
 
 Two layouts, which may be mixed in one file:
-- one registration per line: reference,category,quantity
-- one device per line: reference,category and an `imei` or `serial` column (or both columns, one
-  of them filled per line); the lines of one reference form one registration of that many devices.
+- one registration per line: the columns of `RegistrationRow.columns()` (reference,category,quantity)
+- one device per line: the same columns with an `imei` or `serial` column instead of quantity (or
+  both columns, one of them filled per line); the lines of one reference form one registration of
+  that many devices.
+
+Every line is validated by the API's pydantic schema (RegistrationRow, DeviceId), but without the
+per-line overheads a million-line file cannot afford, each shown unnecessary:
+- the registration columns of device lines repeat (hundreds of lines share a reference): they are
+  validated once per distinct value, as a RegistrationRow of one device, and the result reused;
+- devices are validated in batches by one `TypeAdapter(list[DeviceId])` call, not one model call
+  per line;
+- a device is kept as the keyed hash of its identifier (what is stored) and its kind, not as a
+  model: the hash also finds the same device twice in the file.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from oneforone.partners.identifiers import DeviceKind
+from oneforone.partners.identifiers import DeviceKind, identifier_hasher
 from oneforone.partners.schemas import DeviceId, RegistrationRow
 
 DEVICE_COLUMNS = [DeviceKind.IMEI.value, DeviceKind.SERIAL.value]
+MAX_REPORTED_ERRORS = 200
+_DEVICES = TypeAdapter(list[DeviceId])
+_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,114 +49,128 @@ class RowError:
 
 
 @dataclass
-class _DeviceGroup:
-    """The device lines of one reference, becoming one registration."""
+class Entry:
+    """One registration of the file: a registration line, or the device lines of one reference."""
 
     line: int  # its first line: where problems of the registration as a whole are reported
-    category: str
-    programme: str | None
-    devices: list[DeviceId] = field(default_factory=list)
+    row: RegistrationRow  # for device lines: quantity = the devices, `devices` left out
+    lines: list[int] = field(default_factory=list)  # device lines, in position order
+    kinds: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+
+    @property
+    def all_lines(self) -> list[int]:
+        return self.lines or [self.line]
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read (empty, too large, not text, wrong header)."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
 class ParsedFile:
-    rows: list[tuple[int, RegistrationRow]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    _groups: dict[str, _DeviceGroup] = field(default_factory=dict)
-    _identifiers: dict[tuple[str, str], int] = field(default_factory=dict)
+    lines: int = 0  # data lines read (blank lines skipped)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-
-MAX_REPORTED_ERRORS = 200
-
-
-def parse_registrations_csv(data: bytes, *, max_bytes: int, max_rows: int) -> ParsedFile:
-    result = ParsedFile()
-    text = _decode(data, max_bytes, result)
-    if text is None:
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = _read_header(reader, result)
-    if header is None:
-        return result
-    read = 0
-    for row in _rows(reader, result):
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if read >= max_rows:
-            result.errors.append(RowError(line, f"more than {max_rows:,} rows; split the file"))
-            break
-        read += 1
-        _parse_row(line, header, row, result)
-        if len(result.errors) >= MAX_REPORTED_ERRORS:
-            result.errors.append(RowError(line, "too many errors; stopped reading here"))
-            break
-    _close_groups(result)
-    if result.ok and not result.rows:
-        result.errors.append(RowError(0, "the file has a header but no rows"))
-    return result
+    @property
+    def rows(self) -> list[tuple[int, RegistrationRow]]:
+        return [(e.line, e.row) for e in self.entries]
 
 
-def _rows(reader: Iterator[list[str]], result: ParsedFile) -> Iterator[list[str]]:
-    """The rows, ending with an error for the line the csv module cannot read (e.g. a huge field)."""
-    try:
-        yield from reader
-    except csv.Error as exc:
-        line = getattr(reader, "line_num", 0)
-        result.errors.append(RowError(line, f"cannot read this line: {exc}"))
+# Reading ---------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, max_bytes: int, result: ParsedFile) -> str | None:
+def decode(data: bytes, max_bytes: int) -> str:
     if not data.strip():
-        result.errors.append(
+        raise FileRefused(
             RowError(
                 0,
                 "the file is empty; expected a header line "
                 f"({','.join(RegistrationRow.columns())}) and rows",
             )
         )
-        return None
     if len(data) > max_bytes:
-        result.errors.append(
+        raise FileRefused(
             RowError(
                 0,
                 f"the file is {len(data) / 1e6:.1f} MB; the limit here is "
                 f"{max_bytes / 1e6:.0f} MB: split it or use the API",
             )
         )
-        return None
     if b"\x00" in data:
-        result.errors.append(
+        raise FileRefused(
             RowError(
                 0,
                 "this is not a text file (it contains NUL bytes); export the sheet as CSV (UTF-8)",
             )
         )
-        return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        result.errors.append(RowError(line, "the file is not UTF-8 text; save it as CSV (UTF-8)"))
-        return None
+        raise FileRefused(
+            RowError(line, "the file is not UTF-8 text; save it as CSV (UTF-8)")
+        ) from None
 
 
-def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] | None:
+def csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells); a line the csv module cannot read (a stray quote, a huge field) refuses the
+    file: what follows it cannot be told apart reliably."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [cell.strip().lower() for cell in next(reader)]
-    except (StopIteration, csv.Error) as exc:
-        result.errors.append(RowError(1, f"cannot read the header line: {exc}"))
-        return None
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise FileRefused(
+            RowError(reader.line_num, f"cannot read this line: {exc}; fix it and upload again")
+        ) from None
+
+
+def xlsx_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of the first sheet, read by python-calamine (a Rust reader: streams a
+    million-row sheet in seconds where openpyxl takes minutes). A number typed in a cell (an IMEI
+    Excel shows as 4.90154E+14) comes back as a float: whole numbers are given back as digits."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    except Exception as exc:  # calamine raises its own error types for a broken or foreign file
+        raise FileRefused(
+            RowError(0, f"this is not an Excel workbook (.xlsx) we can read: {exc}")
+        ) from None
+    first = sheet.start[0] + 1 if sheet.start else 1
+    for offset, row in enumerate(sheet.iter_rows()):
+        yield first + offset, [_cell(value) for value in row]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# Validating --------------------------------------------------------------------------------------
+
+
+def check_header(cells: list[str]) -> list[str]:
+    """The lower-cased header, or FileRefused saying what is wrong with it."""
+    header = [cell.strip().lower() for cell in cells]
     expected = RegistrationRow.columns()
     required = [c for c in expected if c != "quantity" or not set(DEVICE_COLUMNS) & set(header)]
+    optional = set(RegistrationRow.model_fields) - {"devices"}
     missing = [c for c in required if c not in header]
-    unknown = [
-        c for c in header if c not in expected + RegistrationRow.optional_columns() + DEVICE_COLUMNS
-    ]
+    unknown = [c for c in header if c not in [*expected, *optional, *DEVICE_COLUMNS]]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = []
     if missing:
@@ -150,133 +180,245 @@ def _read_header(reader: Iterator[list[str]], result: ParsedFile) -> list[str] |
     if duplicated:
         problems.append(f"repeated column(s) {', '.join(duplicated)}")
     if problems:
-        result.errors.append(
+        raise FileRefused(
             RowError(
                 1,
                 "; ".join(problems) + f"; expected {','.join(expected)} "
                 f"(or {' and/or '.join(DEVICE_COLUMNS)} instead of quantity: one device a line)",
             )
         )
-        return None
     return header
 
 
-def _parse_row(line: int, header: list[str], row: list[str], result: ParsedFile) -> None:
-    if len(row) != len(header):
-        result.errors.append(
-            RowError(line, f"{len(row)} fields where the header has {len(header)}")
+_OPTIONAL = frozenset(RegistrationRow.optional_columns())
+
+
+def _given(column: str, value: str) -> bool:
+    """An optional column left empty on a line is not given (e.g. no programme: the default)."""
+    return column not in _OPTIONAL or bool(value.strip())
+
+
+@dataclass(slots=True)
+class _Pending:
+    line: int
+    column: str
+    value: str
+    group: tuple[Any, ...] | None  # the registration's fields; None: the line is already wrong
+
+
+class LineValidator:
+    """Validates lines one by one (after the header); `finish()` gives the file's registrations.
+
+    Lines come in order; errors are kept in line order. `max_errors` stops early (None: never,
+    as an upload in "accept the valid rows" mode reports every line)."""
+
+    def __init__(self, header: list[str], *, max_errors: int | None = None) -> None:
+        self.header = header
+        self.max_errors = max_errors
+        self.result = ParsedFile()
+        self._has_devices = bool(set(DEVICE_COLUMNS) & set(header))
+        self._fields = [c for c in header if c not in (*DEVICE_COLUMNS, "quantity")]
+        self._checked: dict[tuple[str, ...], tuple[Any, ...] | list[RowError]] = {}
+        self._groups: dict[tuple[Any, ...], Entry] = {}
+        self._by_reference: dict[str, Entry] = {}
+        self._seen: dict[str, int] = {}
+        self._pending: list[_Pending] = []
+        self._hash = identifier_hasher()
+        self._device_indexes = [(c, header.index(c)) for c in DEVICE_COLUMNS if c in header]
+        self._quantity = header.index("quantity") if "quantity" in header else None
+        field_indexes = [header.index(c) for c in self._fields]
+        self._key: Callable[[list[str]], tuple[str, ...]] = lambda row: tuple(
+            row[i] for i in field_indexes
         )
-        return
-    cells = dict(zip(header, row, strict=True))
-    identifiers = {c: cells[c].strip() for c in DEVICE_COLUMNS if cells.get(c, "").strip()}
-    if identifiers:
-        _parse_device_row(line, cells, identifiers, result)
-        return
-    if set(DEVICE_COLUMNS) & set(header) and not cells.get("quantity", "").strip():
-        result.errors.append(
-            RowError(line, "give the device's imei or serial, or a quantity", "quantity")
-        )
-        return
-    fields = {
-        c: v
-        for c, v in cells.items()
-        if c not in DEVICE_COLUMNS and (v.strip() or c != "programme")
-    }
-    try:
-        parsed = RegistrationRow.model_validate(fields)
-    except ValidationError as exc:
+        if len(field_indexes) > 1:  # reference and category at least: one C call per line
+            self._key = operator.itemgetter(*field_indexes)
+
+    @property
+    def full(self) -> bool:
+        return self.max_errors is not None and len(self.result.errors) >= self.max_errors
+
+    def feed(self, line: int, row: list[str]) -> None:
+        """One line. Device lines (nearly all lines of a big file) take a path without per-line
+        dictionaries: the columns are found by position."""
+        if not "".join(row).strip():
+            return
+        self.result.lines += 1
+        if len(row) != len(self.header):
+            self._error(line, f"{len(row)} fields where the header has {len(self.header)}")
+            return
+        found: list[tuple[str, str]] = []
+        for column, index in self._device_indexes:
+            value = row[index].strip()
+            if value:
+                found.append((column, value))
+        if found:
+            self._device_line(line, row, found)
+        elif self._has_devices and (self._quantity is None or not row[self._quantity].strip()):
+            self._error(line, "give the device's imei or serial, or a quantity", "quantity")
+        else:
+            self._registration_line(line, dict(zip(self.header, row, strict=True)))
+
+    def finish(self) -> ParsedFile:
+        self._flush()
+        result = self.result
+        result.entries.sort(key=lambda e: e.line)
+        for entry in self._groups.values():
+            entry.row.quantity = len(entry.hashes)
+        result.errors.sort(key=lambda e: e.line)
+        return result
+
+    def _error(self, line: int, message: str, column: str = "") -> None:
+        self.result.errors.append(RowError(line, message, column))
+
+    @staticmethod
+    def _schema_errors(cells: dict[str, str], exc: ValidationError) -> list[RowError]:
+        """The schema's errors by column, each with the value given (a registration column's,
+        never an identifier: device columns are validated apart)."""
+        errors = []
         for error in exc.errors():
             column = ".".join(str(part) for part in error["loc"])
-            value = cells.get(column, "")
-            result.errors.append(RowError(line, f"{column} {value!r}: {error['msg']}", column))
-        return
-    result.rows.append((line, parsed))
+            errors.append(
+                RowError(0, f"{column} {cells.get(column, '')!r}: {error['msg']}", column)
+            )
+        return errors
 
+    def _registration_line(self, line: int, cells: dict[str, str]) -> None:
+        fields = {c: v for c, v in cells.items() if c not in DEVICE_COLUMNS and _given(c, v)}
+        try:
+            parsed = RegistrationRow.model_validate(fields)
+        except ValidationError as exc:
+            for error in self._schema_errors(cells, exc):
+                self._error(line, error.message, error.field)
+            return
+        self.result.entries.append(Entry(line, parsed))
 
-def _parse_device_row(
-    line: int, cells: dict[str, str], identifiers: dict[str, str], result: ParsedFile
-) -> None:
-    """One device line; never repeats the identifier in a message (it must not reach a log)."""
-    if len(identifiers) > 1:
-        result.errors.append(
-            RowError(line, "give either an imei or a serial on a line, not both", "serial")
-        )
-        return
-    [(column, value)] = identifiers.items()
-    quantity = cells.get("quantity", "").strip()
-    if quantity not in ("", "1"):
-        result.errors.append(
-            RowError(
+    def _device_line(self, line: int, row: list[str], identifiers: list[tuple[str, str]]) -> None:
+        """One device line; never repeats the identifier in a message (it must not reach a log)."""
+        if len(identifiers) > 1:
+            self._error(line, "give either an imei or a serial on a line, not both", "serial")
+            return
+        [(column, value)] = identifiers
+        quantity = "" if self._quantity is None else row[self._quantity].strip()
+        if quantity not in ("", "1"):
+            self._error(
                 line,
                 f"quantity {quantity!r}: a line with an {column} is one device; leave quantity empty",
                 "quantity",
             )
-        )
-        return
-    try:
-        parsed = RegistrationRow.model_validate(
-            {
-                "reference": cells.get("reference", ""),
-                "category": cells.get("category", ""),
-                "programme": cells.get("programme") or None,
-                "devices": [{column: value}],
-            }
-        )
-    except ValidationError as exc:
-        for error in exc.errors():
-            if error["loc"][:1] == ("devices",):
-                message = error["msg"].removeprefix("Value error, ")
-                result.errors.append(RowError(line, f"{column}: {message}", column))
+            return
+        key = self._key(row)
+        checked = self._checked.get(key)
+        if checked is None:
+            cells = dict(zip(self.header, row, strict=True))
+            try:
+                valid = RegistrationRow.model_validate(
+                    {c: cells[c] for c in self._fields if _given(c, cells[c])} | {"quantity": 1}
+                )
+            except ValidationError as exc:
+                checked = self._schema_errors(cells, exc)
             else:
-                name = ".".join(str(part) for part in error["loc"])
-                shown = cells.get(name, "")
-                result.errors.append(RowError(line, f"{name} {shown!r}: {error['msg']}", name))
-        return
-    [device] = parsed.devices or []
-    first = result._identifiers.setdefault((device.kind, device.value), line)
-    if first != line:
-        result.errors.append(
-            RowError(line, f"{column}: the same {device.kind.label} as line {first}", column)
-        )
-        return
-    group = result._groups.setdefault(
-        parsed.reference, _DeviceGroup(line, parsed.category, parsed.programme)
-    )
-    if group.category != parsed.category:
-        result.errors.append(
-            RowError(
-                line,
-                f"category {parsed.category!r}: the devices of {parsed.reference!r} are "
-                f"{group.category!r} (line {group.line}); one registration has one category",
-                "category",
+                checked = tuple(getattr(valid, c) for c in self._fields)
+            self._checked[key] = checked
+        group: tuple[Any, ...] | None = None
+        if isinstance(checked, list):
+            self.result.errors.extend(RowError(line, e.message, e.field) for e in checked)
+        else:
+            group = checked
+        self._pending.append(_Pending(line, column, value, group))
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Validate the pending devices in one schema call, then group them in line order."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        items = [{p.column: p.value} for p in pending]
+        bad: dict[int, str] = {}
+        devices: list[DeviceId | None]
+        try:
+            devices = list(_DEVICES.validate_python(items))
+        except ValidationError as exc:
+            for error in exc.errors():
+                index = error["loc"][0]
+                assert isinstance(index, int)
+                bad.setdefault(index, error["msg"].removeprefix("Value error, "))
+            good = [i for i in range(len(items)) if i not in bad]
+            valid = iter(_DEVICES.validate_python([items[i] for i in good]))
+            devices = [None if i in bad else next(valid) for i in range(len(items))]
+        for index, (p, device) in enumerate(zip(pending, devices, strict=True)):
+            if device is None:
+                self._error(p.line, f"{p.column}: {bad[index]}", p.column)
+            elif p.group is not None:
+                self._add_device(p, device)
+
+    def _add_device(self, p: _Pending, device: DeviceId) -> None:
+        hashed = self._hash(device.kind, device.value)
+        first = self._seen.setdefault(hashed, p.line)
+        if first != p.line:
+            self._error(
+                p.line, f"{p.column}: the same {device.kind.label} as line {first}", p.column
             )
-        )
-        return
-    if group.programme != parsed.programme:
-        result.errors.append(
-            RowError(
-                line,
-                f"programme {parsed.programme or ''!r}: the devices of {parsed.reference!r} are "
-                f"in {group.programme or ''!r} (line {group.line}); one registration has one "
-                "programme",
-                "programme",
-            )
-        )
-        return
-    group.devices.append(device)
+            return
+        assert p.group is not None
+        entry = self._groups.get(p.group)
+        if entry is None:
+            values = dict(zip(self._fields, p.group, strict=True))
+            reference = values["reference"]
+            other = self._by_reference.get(reference)
+            if other is not None:
+                # The same reference with other registration fields: name the first that differs.
+                name, value = next(
+                    (c, values[c]) for c in self._fields if getattr(other.row, c) != values[c]
+                )
+                del self._seen[hashed]
+                self._error(
+                    p.line,
+                    f"{name} {value!r}: the devices of {reference!r} are "
+                    f"{getattr(other.row, name)!r} (line {other.line}); one registration has "
+                    f"one {name}",
+                    name,
+                )
+                return
+            entry = Entry(p.line, RegistrationRow.model_construct(**values, quantity=0))
+            self._groups[p.group] = entry
+            self._by_reference[reference] = entry
+            self.result.entries.append(entry)
+        entry.lines.append(p.line)
+        entry.kinds.append(device.kind.value)
+        entry.hashes.append(hashed)
 
 
-def _close_groups(result: ParsedFile) -> None:
-    """Each reference's device lines become one registration, at its first line."""
-    for reference, group in result._groups.items():
-        row = RegistrationRow.model_validate(
-            {
-                "reference": reference,
-                "category": group.category,
-                "programme": group.programme,
-                "devices": group.devices,
-            }
-        )
-        result.rows.append((group.line, row))
-    result.rows.sort(key=lambda pair: pair[0])
-    result._groups.clear()
+def validate_lines(
+    lines: Iterable[tuple[int, list[str]]], *, max_rows: int, max_errors: int | None
+) -> ParsedFile:
+    """The header, then every line; FileRefused for a problem with the file as a whole."""
+    iterator = iter(lines)
+    first = next(iterator, None)
+    if first is None:
+        raise FileRefused(RowError(1, "cannot read the header line: the file has no lines"))
+    validator = LineValidator(check_header(first[1]), max_errors=max_errors)
+    for line, row in iterator:
+        if validator.result.lines >= max_rows and any(cell.strip() for cell in row):
+            validator.finish()
+            raise FileRefused(RowError(line, f"more than {max_rows:,} rows; split the file"))
+        validator.feed(line, row)
+        if validator.full:
+            validator.finish()
+            validator.result.errors.append(RowError(line, "too many errors; stopped reading here"))
+            return validator.result
+    result = validator.finish()
+    if result.ok and not result.entries and not result.lines:
+        raise FileRefused(RowError(0, "the file has a header but no rows"))
+    return result
+
+
+def parse_registrations_csv(
+    data: bytes, *, max_bytes: int, max_rows: int, max_errors: int | None = MAX_REPORTED_ERRORS
+) -> ParsedFile:
+    """A whole CSV in memory, validated; a problem with the file as a whole is its one error."""
+    try:
+        text = decode(data, max_bytes)
+        return validate_lines(csv_lines(text), max_rows=max_rows, max_errors=max_errors)
+    except FileRefused as exc:
+        return ParsedFile(errors=[exc.error])

@@ -336,3 +336,168 @@ class Conflict(models.Model):
 
     def __str__(self) -> str:
         return f"conflict {self.pk} ({self.status})"
+
+
+# Bulk uploads --------------------------------------------------------------------------------------
+
+
+class UploadFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class UploadMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
+    ACCEPT_VALID = "accept_valid", "Accept the valid rows"
+
+
+class UploadStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    VALIDATING = "validating", "validating"
+    IMPORTING = "importing", "importing"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"  # the import broke (not the file): it may be retried
+    REJECTED = "rejected", "rejected"  # all or nothing, and some lines are wrong: nothing recorded
+
+
+UPLOAD_FINISHED = [UploadStatus.DONE, UploadStatus.FAILED, UploadStatus.REJECTED]
+
+
+class Upload(models.Model):
+    """A file of registrations, imported in the background; one per file and partner.
+
+    `(partner, sha256)` is unique: the same bytes uploaded again are recognised, and the earlier
+    upload is shown instead of importing twice (a failed one may be retried, as the same row).
+    `registrations_done` is the resume checkpoint: the number of the file's registrations (in the
+    order of their first line) already committed, written in the same transaction as their rows.
+    """
+
+    partner = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="uploads"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to="uploads/%Y/%m/", max_length=200)
+    original_name = models.CharField(max_length=200)
+    format = models.CharField(max_length=4, choices=UploadFormat.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    mode = models.CharField(max_length=14, choices=UploadMode.choices)
+    status = models.CharField(
+        max_length=10, choices=UploadStatus.choices, default=UploadStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="known once read")
+    rows_validated = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rows_conflicts = models.PositiveIntegerField(default=0)
+    registrations_total = models.PositiveIntegerField(null=True, blank=True)
+    registrations_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+    report = models.FileField(upload_to="upload-reports/%Y/%m/", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "sha256"], name="upload_file_once"),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="upload_sha256_hex"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=UploadFormat.values), name="upload_format_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=UploadMode.values), name="upload_mode_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=UploadStatus.values), name="upload_status_known"
+            ),
+            # Finished exactly when in a final state; a failure message exactly when it went wrong.
+            models.CheckConstraint(
+                condition=Q(status__in=UPLOAD_FINISHED, finished_at__isnull=False)
+                | (~Q(status__in=UPLOAD_FINISHED) & Q(finished_at__isnull=True)),
+                name="upload_finished_iff_final",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[UploadStatus.FAILED, UploadStatus.REJECTED])
+                & ~Q(failure="")
+                | ~Q(status__in=[UploadStatus.FAILED, UploadStatus.REJECTED]) & Q(failure=""),
+                name="upload_failure_iff_failed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=UploadStatus.QUEUED) | Q(started_at__isnull=False),
+                name="upload_started_unless_queued",
+            ),
+            # Every line has one outcome; a done upload has all of them.
+            models.CheckConstraint(
+                condition=Q(rows_total__isnull=True)
+                | Q(
+                    rows_validated__lte=F("rows_total"),
+                    rows_accepted__lte=F("rows_total") - F("rows_rejected") - F("rows_conflicts"),
+                ),
+                name="upload_counts_within_total",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=UploadStatus.DONE)
+                | Q(rows_accepted=F("rows_total") - F("rows_rejected") - F("rows_conflicts")),
+                name="upload_done_counts_every_line",
+            ),
+            models.CheckConstraint(
+                condition=Q(registrations_total__isnull=True)
+                | Q(registrations_done__lte=F("registrations_total")),
+                name="upload_checkpoint_within_total",
+            ),
+            # Nothing is written in all-or-nothing mode before the one transaction commits.
+            models.CheckConstraint(
+                condition=~Q(mode=UploadMode.ALL_OR_NOTHING)
+                | Q(registrations_done=0)
+                | Q(status=UploadStatus.DONE),
+                name="upload_all_or_nothing_atomic",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"upload {self.pk} ({self.original_name}, {self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in UPLOAD_FINISHED
+
+
+class LineOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "accepted"
+    REJECTED = "rejected", "rejected"
+    CONFLICT = "conflict", "conflict"
+
+
+class UploadLine(models.Model):
+    """The outcome of one line of an upload that was not simply accepted.
+
+    Accepted lines are not stored (the report lists them from the file): at a million lines that
+    would double what an import writes. Rejections and conflicts are committed together with the
+    registrations they concern, so the report is consistent after a resume too.
+    """
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="lines")
+    line = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=8, choices=LineOutcome.choices)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["upload", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "line"], name="upload_line_once"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[LineOutcome.REJECTED, LineOutcome.CONFLICT]),
+                name="upload_line_not_accepted",
+            ),
+            models.CheckConstraint(condition=Q(line__gte=1), name="upload_line_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line} of upload {self.upload_id}: {self.outcome}"

@@ -30,6 +30,7 @@ from oneforone.partners.models import (
     DeviceStatus,
     Programme,
     Registration,
+    Upload,
 )
 from oneforone.registry.models import Certificate
 
@@ -278,3 +279,8 @@ def held_device_counts(partner: Organisation) -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in NOT_COUNTED}
+
+
+def uploads_of(partner: Organisation) -> QuerySet[Upload]:
+    """A partner's bulk uploads, newest first (only its own: uploads hold its identifiers)."""
+    return Upload.objects.filter(partner=partner).select_related("uploaded_by")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oneforone.partners import programme_views, views
+from oneforone.partners import programme_views, upload_views, views
 
 urlpatterns = [
     path("registrations/", views.registrations, name="partner-registrations"),
@@ -8,7 +8,17 @@ urlpatterns = [
     path("registrations/<int:pk>/", views.registration_detail, name="partner-registration"),
     path("certificates/", views.certificates, name="partner-certificates"),
     path("conflicts/", views.held_devices, name="partner-conflicts"),
-    path("upload/", views.upload, name="partner-upload"),
+    path("upload/", upload_views.upload_form, name="partner-upload"),
+    path("uploads/", upload_views.upload_list, name="partner-uploads"),
+    path("uploads/<int:upload_id>/", upload_views.upload_detail, name="partner-upload-detail"),
+    path(
+        "uploads/<int:upload_id>/status/", upload_views.upload_status, name="partner-upload-status"
+    ),
+    path(
+        "uploads/<int:upload_id>/report.csv",
+        upload_views.upload_report,
+        name="partner-upload-report",
+    ),
     path("api-keys/", views.api_keys, name="partner-api-keys"),
     path("programmes/", programme_views.programme_list, name="partner-programmes"),
     path("programmes/new/", programme_views.programme_new, name="partner-programme-new"),

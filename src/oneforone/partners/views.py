@@ -4,7 +4,6 @@ import csv
 import datetime as dt
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
@@ -24,9 +23,7 @@ from oneforone.partners.forms import (
     RegistrationState,
     ResolveConflictForm,
 )
-from oneforone.partners.imports import DEVICE_COLUMNS, RowError, parse_registrations_csv
 from oneforone.partners.models import (
-    Channel,
     Conflict,
     ConflictStatus,
     Device,
@@ -41,7 +38,6 @@ from oneforone.partners.queries import (
     devices_of,
     registrations_of,
 )
-from oneforone.partners.schemas import RegistrationRow
 from oneforone.registry import queries as registry_queries
 from oneforone.registry import serials
 
@@ -265,74 +261,6 @@ def held_devices(request: HttpRequest, membership: Membership) -> HttpResponse:
             ],
         },
     )
-
-
-@partner_page
-def upload(request: HttpRequest, membership: Membership) -> HttpResponse:
-    context: dict[str, object] = {
-        "columns": ",".join(RegistrationRow.columns()),
-        "device_columns": ",".join(["reference", "category", *DEVICE_COLUMNS]),
-        "max_mb": settings.CSV_UPLOAD_MAX_BYTES // 1_000_000,
-    }
-    if request.method == "POST":
-        errors, created = _import(request, membership)
-        if created is not None:
-            messages.success(
-                request,
-                f"{len(created)} registrations of "
-                f"{sum(r.quantity for r in created):,} devices recorded.",
-            )
-            held = sum(created.claims(r).already_compensated for r in created)
-            if held:
-                one = held == 1
-                messages.warning(
-                    request,
-                    f"{held:,} of the devices listed {'was' if one else 'were'} already "
-                    "registered for compensation: not compensated twice; the operator is "
-                    f"reviewing {'it' if one else 'them'}.",
-                )
-            return redirect("partner-registrations")
-        context["errors"] = errors
-    return render(request, "partners/upload.html", context)
-
-
-def _import(
-    request: HttpRequest, membership: Membership
-) -> tuple[list[RowError], actions.Registered | None]:
-    upload = request.FILES.get("file")
-    if upload is None:
-        return [RowError(0, "choose a CSV file to upload")], None
-    if upload.size and upload.size > settings.CSV_UPLOAD_MAX_BYTES:
-        return [
-            RowError(
-                0,
-                f"the file is {upload.size / 1e6:.1f} MB; the limit here is "
-                f"{settings.CSV_UPLOAD_MAX_BYTES / 1e6:.0f} MB: split it or use the API",
-            )
-        ], None
-    parsed = parse_registrations_csv(
-        upload.read(),
-        max_bytes=settings.CSV_UPLOAD_MAX_BYTES,
-        max_rows=settings.CSV_UPLOAD_MAX_ROWS,
-    )
-    if not parsed.ok:
-        problems = actions.check_rows(membership.organisation, parsed.rows) if parsed.rows else []
-        found = parsed.errors + [RowError(p.line, p.message, p.field) for p in problems]
-        return sorted(found, key=lambda e: e.line), None
-    try:
-        created = actions.register_devices(
-            actor=request.user,  # type: ignore[arg-type]
-            partner=membership.organisation,
-            rows=parsed.rows,
-            channel=Channel.CSV,
-        )
-    except actions.RegistrationRejected as exc:
-        return [RowError(p.line, p.message, p.field) for p in exc.problems], None
-    except IntegrityError:
-        return [
-            RowError(0, "some references were registered at the same moment; upload again")
-        ], None
-    return [], created
 
 
 ROTATION_OVERLAPS: dict[str, tuple[dt.timedelta, str]] = {
