@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import io
 import itertools
 import random
 from collections import Counter
@@ -54,8 +55,11 @@ from oneforone.partners.models import (
     Conflict,
     ConflictStatus,
     Registration,
+    Upload,
+    UploadMode,
 )
 from oneforone.partners.schemas import DeviceId, RegistrationRow
+from oneforone.partners.upload_actions import create_upload, run_upload
 from oneforone.recycling.actions import complete_treatment, record_reception
 from oneforone.recycling.models import Reception
 from oneforone.registry import supply
@@ -413,6 +417,12 @@ def _load(*, scale: float) -> str:
         first_day,
         today,
         units_wanted=expected_units * UNITS_OWED_PER_UNIT_ISSUED,
+    )
+
+    # Three days ago the telco uploaded a file of its business customers' devices; one line of
+    # it had a mistyped IMEI, which the upload's report shows.
+    timeline.at(
+        _moment(rng, today - dt.timedelta(days=3), 9, 11), lambda: _telco_upload(demo, today)
     )
 
     # The operator's allocation run, every Monday morning once there are units.
@@ -987,6 +997,26 @@ def _register(
     return action
 
 
+def _telco_upload(demo: Demo, today: dt.date) -> None:
+    """A file upload in "accept the valid rows" mode, run here as the worker would run it."""
+    order = f"TNB-UPLOAD-{today:%Y%m%d}"
+    lines = ["reference,category,programme,imei,serial"]
+    lines += [f"{order}-LAPTOPS,laptop,business-fleet,,TNB-LT-{n:05d}" for n in range(1, 41)]
+    lines += [
+        f"{order}-PHONES,phone,business-fleet,{imei(TELCO_TAC, 900_000 + n)},"
+        for n in range(1, 121)
+    ]
+    lines.append(f"{order}-SPARES,phone,business-fleet,35291106123456,")  # a mistyped check digit
+    upload = create_upload(
+        actor=demo.users["telco"],
+        partner=demo.orgs["telco"],
+        file=io.BytesIO("\n".join(lines).encode()),
+        name=f"telenova-devices-{today:%Y-%m}.csv",
+        mode=UploadMode.ACCEPT_VALID,
+    )
+    run_upload(upload.pk)
+
+
 def _keep_first(demo: Demo, reference: str) -> Callable[[], object]:
     """The operator decides the telco's second claim: the brand's registration keeps the phone."""
 
@@ -1187,6 +1217,7 @@ def _summary(base_url: str, raw_key: str) -> str:
         *_cancellation_lines(),
         _certificate_line(base_url),
         _conflict_line(base_url),
+        *_upload_lines(base_url),
         _ledger_line(),
         "",
         f"Open {base_url}/ and sign in with one of these logins:",
@@ -1264,6 +1295,14 @@ def _conflict_line(base_url: str) -> str:
         f"Device conflicts (an IMEI registered twice): {sum(conflicts.values())}, "
         f"{open_} open for the operator at {base_url}/conflicts/"
     )
+
+
+def _upload_lines(base_url: str) -> list[str]:
+    return [
+        f"Upload {u.original_name} by {u.partner.name}: {u.rows_accepted:,} lines accepted, "
+        f"{u.rows_rejected:,} rejected (report at {base_url}/partner/uploads/{u.pk}/)"
+        for u in Upload.objects.select_related("partner").order_by("pk")
+    ]
 
 
 def _preference_lines() -> list[str]:
