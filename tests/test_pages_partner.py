@@ -231,6 +231,7 @@ def test_the_filtered_list_downloads_as_a_streamed_csv(world: World) -> None:
     assert rows == [
         {
             "reference": compensated.reference,
+            "programme": "general",
             "category": "phone",
             "quantity": "5",
             "devices_excluded": "0",

@@ -93,6 +93,7 @@ def registrations_csv(request: HttpRequest, membership: Membership) -> Streaming
             yield writer.writerow(
                 [
                     _inert(r.reference),
+                    r.programme.code,
                     r.category.code,
                     r.quantity,
                     r.devices_excluded,
@@ -115,6 +116,7 @@ def registrations_csv(request: HttpRequest, membership: Membership) -> Streaming
 
 REGISTRATION_CSV_COLUMNS = [
     "reference",
+    "programme",
     "category",
     "quantity",
     "devices_excluded",
