@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from stdnum import luhn
 
@@ -324,3 +327,27 @@ def make_partner() -> tuple[Organisation, User]:
     """Another partner organisation with its administrator."""
     partner = make_organisation(OrganisationKind.PARTNER)
     return partner, make_member(partner, role=Role.ADMIN)
+
+
+def race(actions: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Start every action at once (a barrier), each in its own thread and connection; return
+    each one's result or the exception it raised."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, action: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[name] = action()
+        except BaseException as exc:
+            outcomes[name] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in actions.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an action hung"
+    return outcomes

@@ -17,6 +17,7 @@ from factories import (
     make_partner,
     make_programme,
     make_world,
+    race,
     register,
 )
 from oneforone.accounts.models import Role
@@ -39,7 +40,6 @@ from oneforone.partners.models import (
 )
 from oneforone.partners.schemas import RegistrationRow
 from oneforone.registry import actions as registry_actions
-from test_registry_concurrency import race
 
 
 def terms(**overrides: object) -> ProgrammeTerms:

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 import registry_invariants
-from factories import World, ensure_categories, issue, make_partner, make_world, register
+from factories import World, ensure_categories, issue, make_partner, make_world, race, register
 from oneforone.accounts.models import Organisation, User
 from oneforone.registry import actions as registry_actions
 from oneforone.registry import certificate_pdf
@@ -27,30 +27,6 @@ from oneforone.registry.models import (
 
 # Refusals a racing action may meet: the race decided, and the action said so.
 EXPECTED_REFUSALS = (registry_actions.ReservationRefused, registry_actions.CancellationRefused)
-
-
-def race(actions: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Start every action at once (a barrier), each in its own thread and connection; return
-    each one's result or the exception it raised."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: dict[str, Any] = {}
-
-    def run(name: str, action: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[name] = action()
-        except BaseException as exc:
-            outcomes[name] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in actions.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an action hung"
-    return outcomes
 
 
 def one_round(world: World, other: Organisation, other_admin: User, label: str) -> None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 import factories
-from factories import World
+from factories import World, race
 from oneforone.accounts import actions
 from oneforone.accounts.models import Invitation, Membership, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed
@@ -277,29 +276,6 @@ def test_the_last_administrator_can_be_neither_demoted_nor_removed(world: World)
     second = factories.make_member(world.partner, role=Role.ADMIN)
     actions.change_role(actor=second, membership=admin, role=Role.MEMBER)  # one admin is left
     assert Membership.objects.filter(organisation=world.partner, role=Role.ADMIN).count() == 1
-
-
-def race(actions_by_name: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Start the actions at once, each in its own thread and connection."""
-    barrier = threading.Barrier(len(actions_by_name))
-    outcomes: dict[str, Any] = {}
-
-    def run(name: str, action: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[name] = action()
-        except BaseException as exc:
-            outcomes[name] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in actions_by_name.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "an action hung"
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
