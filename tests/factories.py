@@ -351,3 +351,20 @@ def race(actions: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads), "an action hung"
     return outcomes
+
+
+def database_params() -> dict[str, Any]:
+    """How this test process reaches its database, for another connection or process: a server's
+    host and port, or the embedded server's socket folder."""
+    params = connection.get_connection_params()
+    return {k: params[k] for k in ("dbname", "user", "host", "port", "password") if params.get(k)}
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL for a child process (server or embedded socket)."""
+    params = database_params()
+    user, name, host = params.get("user", ""), params["dbname"], params.get("host", "")
+    if host.startswith("/"):  # a unix socket folder: the embedded server
+        port = f"&port={params['port']}" if "port" in params else ""
+        return f"postgresql://{user}@/{name}?host={host}{port}"
+    return f"postgresql://{user}@{host or 'localhost'}:{params.get('port', 5432)}/{name}"

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from factories import ensure_categories, imei, make_partner
+from factories import database_url, ensure_categories, imei, make_partner
 from oneforone.partners import upload_actions
 from oneforone.partners.models import Registration, Upload, UploadMode, UploadStatus
 
@@ -66,9 +65,8 @@ def test_an_import_killed_with_sigkill_resumes_to_the_uninterrupted_state(
         name="b.csv", mode=UploadMode.ACCEPT_VALID,
     )  # fmt: skip
 
-    database = connection.settings_dict
     env = os.environ | {
-        "DATABASE_URL": f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": database_url(),
         "MEDIA_ROOT": str(tmp_path),
         "UPLOAD_CHUNK_DEVICES": "200",
         "ONEFORONE_DEVICE_KEY": settings.DEVICE_IDENTIFIER_KEY,

@@ -577,7 +577,6 @@ def test_an_upload_another_process_runs_is_neither_run_twice_nor_interrupted(
     world: World,
 ) -> None:
     import psycopg
-    from django.db import connection
 
     running = upload_actions.create_upload(
         actor=world.partner_admin,
@@ -588,10 +587,7 @@ def test_an_upload_another_process_runs_is_neither_run_twice_nor_interrupted(
     )
     Upload.objects.filter(pk=running.pk).update(status="importing", started_at=timezone.now())
     running.refresh_from_db()
-    database = connection.settings_dict
-    with psycopg.connect(
-        dbname=database["NAME"], user=database["USER"], host=database["HOST"], port=database["PORT"]
-    ) as other:
+    with psycopg.connect(**factories.database_params()) as other:
         other.execute(
             "SELECT pg_advisory_lock(%s, %s)", [upload_actions._RUN_LOCK_NAMESPACE, running.pk]
         )
