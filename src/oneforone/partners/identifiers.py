@@ -33,16 +33,17 @@ _SERIAL = re.compile(r"^[A-Z0-9\-/.]{4,40}$")
 
 
 _CHECK_DIGIT_WRONG = "the check digit (the last digit) does not match the other 14: a typing error?"
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit doubled, its two digits summed (Luhn)
+# A digit doubled, its two digits summed (Luhn): 5 -> 10 -> 1.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def _luhn_valid(digits: str) -> bool:
     """python-stdnum's Luhn test (luhn.is_valid) for a string of ASCII digits, without its
     generic-alphabet overhead: a bulk upload checks a million IMEIs, and stdnum's generators were
-    a third of the time validating one. tests/test_uploads.py proves the two agree."""
-    return (
-        sum(map(int, digits[-1::-2])) + sum([_DOUBLED[int(c)] for c in digits[-2::-2]])
-    ) % 10 == 0
+    a third of the time validating one. The digits are summed as their ASCII codes (one C loop,
+    no int() per digit), less 48 ("0") each. tests/test_uploads.py proves the two agree."""
+    kept_and_doubled = digits[-1::-2] + digits[-2::-2].translate(_DOUBLED)
+    return (sum(kept_and_doubled.encode()) - 48 * len(digits)) % 10 == 0
 
 
 def normalise_imei(value: str) -> str:

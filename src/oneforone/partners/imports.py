@@ -198,12 +198,9 @@ def _given(column: str, value: str) -> bool:
     return column not in _OPTIONAL or bool(value.strip())
 
 
-@dataclass(slots=True)
-class _Pending:
-    line: int
-    column: str
-    value: str
-    group: tuple[Any, ...] | None  # the registration's fields; None: the line is already wrong
+# A device line waiting for its batch's validation: (line, column, value, group), the group being
+# the registration's fields (None: the line is already wrong). A plain tuple: a million of them.
+_Pending = tuple[int, str, str, tuple[Any, ...] | None]
 
 
 class LineValidator:
@@ -246,11 +243,7 @@ class LineValidator:
         if len(row) != len(self.header):
             self._error(line, f"{len(row)} fields where the header has {len(self.header)}")
             return
-        found: list[tuple[str, str]] = []
-        for column, index in self._device_indexes:
-            value = row[index].strip()
-            if value:
-                found.append((column, value))
+        found = [(c, value) for c, i in self._device_indexes if (value := row[i].strip())]
         if found:
             self._device_line(line, row, found)
         elif self._has_devices and (self._quantity is None or not row[self._quantity].strip()):
@@ -324,7 +317,7 @@ class LineValidator:
             self.result.errors.extend(RowError(line, e.message, e.field) for e in checked)
         else:
             group = checked
-        self._pending.append(_Pending(line, column, value, group))
+        self._pending.append((line, column, value, group))
         if len(self._pending) >= _BATCH:
             self._flush()
 
@@ -333,7 +326,7 @@ class LineValidator:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        items = [{p.column: p.value} for p in pending]
+        items = [{column: value} for _, column, value, _ in pending]
         bad: dict[int, str] = {}
         devices: list[DeviceId | None]
         try:
@@ -346,24 +339,25 @@ class LineValidator:
             good = [i for i in range(len(items)) if i not in bad]
             valid = iter(_DEVICES.validate_python([items[i] for i in good]))
             devices = [None if i in bad else next(valid) for i in range(len(items))]
-        for index, (p, device) in enumerate(zip(pending, devices, strict=True)):
+        for index, ((line, column, _, group), device) in enumerate(
+            zip(pending, devices, strict=True)
+        ):
             if device is None:
-                self._error(p.line, f"{p.column}: {bad[index]}", p.column)
-            elif p.group is not None:
-                self._add_device(p, device)
+                self._error(line, f"{column}: {bad[index]}", column)
+            elif group is not None:
+                self._add_device(line, column, group, device)
 
-    def _add_device(self, p: _Pending, device: DeviceId) -> None:
-        hashed = self._hash(device.kind, device.value)
-        first = self._seen.setdefault(hashed, p.line)
-        if first != p.line:
-            self._error(
-                p.line, f"{p.column}: the same {device.kind.label} as line {first}", p.column
-            )
+    def _add_device(self, line: int, kind: str, group: tuple[Any, ...], device: DeviceId) -> None:
+        # The device was validated from its one column, `kind`: the column's name is the kind's
+        # value (a plain str, cheaper a million times than the enum's properties).
+        hashed = self._hash(kind, device.value)
+        first = self._seen.setdefault(hashed, line)
+        if first != line:
+            self._error(line, f"{kind}: the same {device.kind.label} as line {first}", kind)
             return
-        assert p.group is not None
-        entry = self._groups.get(p.group)
+        entry = self._groups.get(group)
         if entry is None:
-            values = dict(zip(self._fields, p.group, strict=True))
+            values = dict(zip(self._fields, group, strict=True))
             reference = values["reference"]
             other = self._by_reference.get(reference)
             if other is not None:
@@ -373,19 +367,19 @@ class LineValidator:
                 )
                 del self._seen[hashed]
                 self._error(
-                    p.line,
+                    line,
                     f"{name} {value!r}: the devices of {reference!r} are "
                     f"{getattr(other.row, name)!r} (line {other.line}); one registration has "
                     f"one {name}",
                     name,
                 )
                 return
-            entry = Entry(p.line, RegistrationRow.model_construct(**values, quantity=0))
-            self._groups[p.group] = entry
+            entry = Entry(line, RegistrationRow.model_construct(**values, quantity=0))
+            self._groups[group] = entry
             self._by_reference[reference] = entry
             self.result.entries.append(entry)
-        entry.lines.append(p.line)
-        entry.kinds.append(device.kind.value)
+        entry.lines.append(line)
+        entry.kinds.append(kind)
         entry.hashes.append(hashed)
 
 

@@ -231,7 +231,11 @@ class Device(models.Model):
     from what it owes (Registration.devices_excluded).
     """
 
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="devices")
+    # No index of its own: device_position_once (registration, position) serves every lookup by
+    # registration, and a bulk import would maintain a second one of a million entries.
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, related_name="devices", db_index=False
+    )
     position = models.PositiveIntegerField(help_text="1-based, in the order the partner listed it")
     kind = models.CharField(max_length=6, choices=DeviceKind.choices)
     identifier_hash = models.CharField(max_length=64)
@@ -241,7 +245,16 @@ class Device(models.Model):
 
     class Meta:
         ordering = ["registration", "position"]
-        indexes = [models.Index(fields=["identifier_hash"], name="device_identifier")]
+        # Claimed devices are found by identifier through device_claimed_once; this index holds
+        # only the others (held, declined, ...), few, so that a bulk claim of a million devices
+        # maintains one random-key index on the hash, not two.
+        indexes = [
+            models.Index(
+                fields=["identifier_hash"],
+                condition=~Q(status="claimed"),
+                name="device_identifier_unclaimed",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["registration", "position"], name="device_position_once"

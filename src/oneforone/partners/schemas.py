@@ -6,7 +6,12 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, normalise
+from oneforone.partners.identifiers import (
+    DeviceKind,
+    InvalidIdentifier,
+    normalise_imei,
+    normalise_serial,
+)
 
 # PostgreSQL text cannot hold NUL characters: refuse them here rather than fail on insert.
 Reference = Annotated[
@@ -49,13 +54,17 @@ class DeviceId(BaseModel):
 
     @model_validator(mode="after")
     def _exactly_one_normalised(self) -> Self:
-        given = [kind for kind in DeviceKind if getattr(self, kind.value) not in (None, "")]
-        if len(given) != 1:
+        # Run once per device of a million-line upload: the two fields by name, no enum walk.
+        imei, serial = self.imei, self.serial
+        if bool(imei) == bool(serial):
             raise ValueError("give one identifier per device: either an IMEI or a serial number")
-        [kind] = given
         try:
-            setattr(self, kind.value, normalise(kind, getattr(self, kind.value)))
+            if imei:
+                self.imei = normalise_imei(imei)
+            else:
+                self.serial = normalise_serial(serial or "")
         except InvalidIdentifier as exc:
+            kind = DeviceKind.IMEI if imei else DeviceKind.SERIAL
             raise ValueError(f"{kind.label}: {exc}") from None
         return self
 

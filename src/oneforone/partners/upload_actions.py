@@ -673,7 +673,7 @@ def report_lines(upload: Upload) -> Iterator[list[str]]:
     )
     try:
         for line, row in lines:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # a blank line (one C call, not a generator a line)
                 continue
             outcome, reason = outcomes.get(line, default)
             reference = row[column].strip() if 0 <= column < len(row) else ""
