@@ -171,29 +171,6 @@ class Phases:
         setattr(module, name, timed_phase)
 
 
-def default_programme(partner: Any, admin: Any) -> None:
-    """A registration needs a programme: the file names none, so the partner's default."""
-    import datetime as dt
-    from decimal import Decimal
-
-    from oneforone.partners.actions import ProgrammeTerms, create_programme
-
-    create_programme(
-        actor=admin,
-        partner=partner,
-        terms=ProgrammeTerms(
-            code="general",
-            name="General",
-            activation_mode="consumer_products",
-            price_per_unit=Decimal("4.50"),
-            currency="EUR",
-            starts_on=dt.date(2020, 1, 1),
-            ends_on=None,
-            claim_wording="For every device, one end-of-life phone is recycled.",
-        ),
-    )
-
-
 def import_file(path: Path, partner: Any, actor: Any, mode: str) -> tuple[float, Any]:
     from oneforone.partners import upload_actions
 
@@ -233,8 +210,6 @@ def main(argv: list[str] | None = None) -> None:
     OUT_DIR.mkdir(exist_ok=True)
     cast = make_cast(2)
     (partner_a, admin_a), (partner_b, admin_b) = cast.partners
-    for partner, admin in cast.partners:
-        default_programme(partner, admin)
     files = {}
     for label, tac in (("a", "35693803"), ("b", "35693804")):
         path = OUT_DIR / f"imports-{args.devices}-{label}.csv"

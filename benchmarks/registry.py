@@ -205,6 +205,29 @@ class Cast:
     recycler_user: User
 
 
+def default_programme(partner: Any, admin: Any) -> None:
+    """A registration needs a programme: the file names none, so the partner's default."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from oneforone.partners.actions import ProgrammeTerms, create_programme
+
+    create_programme(
+        actor=admin,
+        partner=partner,
+        terms=ProgrammeTerms(
+            code="general",
+            name="General",
+            activation_mode="consumer_products",
+            price_per_unit=Decimal("4.50"),
+            currency="EUR",
+            starts_on=dt.date(2020, 1, 1),
+            ends_on=None,
+            claim_wording="For every device, one end-of-life phone is recycled.",
+        ),
+    )
+
+
 def make_cast(partners: int) -> Cast:
     """One of every party through the account actions; hub and collector with the ORM, as the
     test factories do (they have no action yet)."""
@@ -244,9 +267,12 @@ def make_cast(partners: int) -> Cast:
     brands = [
         organisation(OrganisationKind.PARTNER, f"Bench Partner {n}", "DE") for n in range(partners)
     ]
+    cast_partners = [(p, member(p, Role.ADMIN)) for p in brands]
+    for partner, admin in cast_partners:
+        default_programme(partner, admin)
     return Cast(
         operator=member(operator, Role.ADMIN),
-        partners=[(p, member(p, Role.ADMIN)) for p in brands],
+        partners=cast_partners,
         hub=hub,
         collector=Collector.objects.create(hub=hub, code="COL-00001"),
         hub_user=member(collection),
