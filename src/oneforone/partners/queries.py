@@ -4,7 +4,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import models
 from django.db.models import (
     Case,
     Count,
@@ -32,7 +31,6 @@ from oneforone.partners.models import (
     Registration,
     Upload,
 )
-from oneforone.registry.models import Certificate
 
 
 def current_categories(on: dt.date | None = None) -> dict[str, DeviceCategory]:
@@ -216,34 +214,6 @@ def conflict_counts() -> dict[str, int]:
 
 
 # The partner portal: certificates and held devices of one partner ---------------------------------
-
-
-class CertificateState(models.TextChoices):
-    CURRENT = "current", "current"
-    SUPERSEDED = "superseded", "superseded"
-    WITHDRAWN = "withdrawn", "withdrawn"
-
-
-def certificates_of(partner: Organisation, text: str = "") -> QuerySet[Certificate]:
-    """A partner's certificates, every version, newest first; `text` matches code or reference."""
-    queryset = Certificate.objects.filter(registration__partner=partner).select_related(
-        "registration", "withdrawal", "superseded_by"
-    )
-    text = text.strip()
-    if text:
-        queryset = queryset.filter(
-            Q(code__icontains=text) | Q(registration__reference__icontains=text)
-        )
-    return queryset.order_by("-issued_at", "-id")
-
-
-def certificate_state(certificate: Certificate) -> str:
-    """Superseded once a later version exists; withdrawn while none does yet; else current."""
-    if hasattr(certificate, "superseded_by"):
-        return CertificateState.SUPERSEDED
-    if hasattr(certificate, "withdrawal"):
-        return CertificateState.WITHDRAWN
-    return CertificateState.CURRENT
 
 
 NOT_COUNTED = [DeviceStatus.HELD, DeviceStatus.DECLINED, DeviceStatus.WITHDRAWN]

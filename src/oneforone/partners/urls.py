@@ -5,8 +5,6 @@ from oneforone.partners import programme_views, upload_views, views
 urlpatterns = [
     path("registrations/", views.registrations, name="partner-registrations"),
     path("registrations.csv", views.registrations_csv, name="partner-registrations-csv"),
-    path("registrations/<int:pk>/", views.registration_detail, name="partner-registration"),
-    path("certificates/", views.certificates, name="partner-certificates"),
     path("conflicts/", views.held_devices, name="partner-conflicts"),
     path("upload/", upload_views.upload_form, name="partner-upload"),
     path("uploads/", upload_views.upload_list, name="partner-uploads"),

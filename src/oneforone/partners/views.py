@@ -17,7 +17,6 @@ from oneforone.accounts.models import ApiKey, ApiKeyScope, Membership, Organisat
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.partners import actions, queries
 from oneforone.partners.forms import (
-    CancelRegistrationForm,
     ConflictFilterForm,
     RegistrationFilterForm,
     RegistrationState,
@@ -33,13 +32,9 @@ from oneforone.partners.models import (
 from oneforone.partners.queries import (
     PARTNER_DEVICE_STATUS,
     DeviceCounts,
-    certificate_state,
     device_counts,
-    devices_of,
     registrations_of,
 )
-from oneforone.registry import queries as registry_queries
-from oneforone.registry import serials
 
 partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
@@ -99,7 +94,7 @@ def registrations_csv(request: HttpRequest, membership: Membership) -> Streaming
                     r.devices_excluded,
                     r.units_owed,
                     r.units_allocated,  # type: ignore[attr-defined]
-                    _state(r),
+                    registration_state(r),
                     r.channel,
                     r.created_at.isoformat(),
                     certificate.code if certificate else "",
@@ -141,7 +136,7 @@ class _Echo:
         return value
 
 
-def _state(registration: Registration) -> str:
+def registration_state(registration: Registration) -> str:
     allocated: int = registration.units_allocated  # type: ignore[attr-defined]
     if registration.cancelled_at is not None:
         return RegistrationState.CANCELLED
@@ -150,58 +145,7 @@ def _state(registration: Registration) -> str:
     return RegistrationState.PARTLY if allocated else RegistrationState.OWED
 
 
-@partner_page
-def registration_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    registration = registrations_of(membership.organisation).filter(pk=pk).first()
-    if registration is None:
-        raise Http404("No such registration of yours")
-    cancel_form = CancelRegistrationForm(request.POST or None)
-    if request.method == "POST" and cancel_form.is_valid():
-        try:
-            actions.cancel_registration(
-                actor=request.user,  # type: ignore[arg-type]
-                registration=registration,
-                reason=cancel_form.cleaned_data["reason"],
-            )
-        except (actions.CancellationRefused, NotAllowed) as exc:
-            cancel_form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"{registration.reference} cancelled: it owes nothing now.")
-            return redirect("partner-registration", pk=registration.pk)
-    allocations = registry_queries.units_of_registration(registration.pk)
-    for allocation in allocations:
-        allocation.origin_name = serials.country_name(allocation.batch.origin_country)  # type: ignore[attr-defined]
-    devices = Paginator(devices_of(registration), DEVICES_PER_PAGE).get_page(
-        request.GET.get("devices")
-    )
-    listed = list(devices)
-    units = registry_queries.units_of_devices(registration, listed, allocations)
-    versions = sorted(
-        registration.certificates.select_related("withdrawal", "superseded_by"),
-        key=lambda c: -c.version,
-    )
-    return render(
-        request,
-        "partners/registration_detail.html",
-        {
-            "registration": registration,
-            "state": RegistrationState(_state(registration)).label,
-            "allocations": allocations,
-            "certificate": registration.current_certificate(),
-            "versions": [(c, certificate_state(c)) for c in versions],
-            "counts": device_counts([registration.pk]).get(registration.pk, DeviceCounts()),
-            "devices": devices,
-            "device_rows": [_device_row(d, units.get(d.position, ())) for d in listed],
-            "cancel_form": cancel_form
-            if registration.cancelled_at is None
-            and not registration.units_allocated  # type: ignore[attr-defined]
-            and membership.can_write
-            else None,
-        },
-    )
-
-
-def _device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, object]:
+def device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, object]:
     """What the partner reads about one of its devices: never who else claimed it."""
     label, note = PARTNER_DEVICE_STATUS[device.status]
     return {
@@ -212,23 +156,6 @@ def _device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, obj
         "badge": STATUS_BADGES[device.status],
         "units": units,
     }
-
-
-@partner_page
-def certificates(request: HttpRequest, membership: Membership) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    page = Paginator(queries.certificates_of(membership.organisation, query), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "partners/certificates.html",
-        {
-            "page": page,
-            "rows": [(c, certificate_state(c)) for c in page],
-            "q": query,
-        },
-    )
 
 
 HELD_FILTER_LABELS: dict[str, str] = {
@@ -253,7 +180,7 @@ def held_devices(request: HttpRequest, membership: Membership) -> HttpResponse:
         {
             "page": page,
             "rows": [
-                {**_device_row(d), "device": d, "page": (d.position - 1) // DEVICES_PER_PAGE + 1}
+                {**device_row(d), "device": d, "page": (d.position - 1) // DEVICES_PER_PAGE + 1}
                 for d in page
             ],
             "status": status,

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -426,3 +426,34 @@ def _units_at(allocations: list[Allocation], wanted: range) -> tuple[DeviceUnit,
         if offset >= wanted.stop:
             break
     return tuple(units)
+
+
+# The partner portal's certificates ------------------------------------------------------------
+
+
+class CertificateState(models.TextChoices):
+    CURRENT = "current", "current"
+    SUPERSEDED = "superseded", "superseded"
+    WITHDRAWN = "withdrawn", "withdrawn"
+
+
+def certificates_of(partner: Organisation, text: str = "") -> QuerySet[Certificate]:
+    """A partner's certificates, every version, newest first; `text` matches code or reference."""
+    queryset = Certificate.objects.filter(registration__partner=partner).select_related(
+        "registration", "withdrawal", "superseded_by"
+    )
+    text = text.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(code__icontains=text) | Q(registration__reference__icontains=text)
+        )
+    return queryset.order_by("-issued_at", "-id")
+
+
+def certificate_state(certificate: Certificate) -> str:
+    """Superseded once a later version exists; withdrawn while none does yet; else current."""
+    if hasattr(certificate, "superseded_by"):
+        return CertificateState.SUPERSEDED
+    if hasattr(certificate, "withdrawal"):
+        return CertificateState.WITHDRAWN
+    return CertificateState.CURRENT

@@ -1,9 +1,16 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from oneforone.registry import public_views, views
+from oneforone.registry import partner_views, public_views, views
 
 urlpatterns = [
+    # Partner portal pages that show registry records (see partner_views.py).
+    path(
+        "partner/registrations/<int:pk>/",
+        partner_views.registration_detail,
+        name="partner-registration",
+    ),
+    path("partner/certificates/", partner_views.certificates, name="partner-certificates"),
     path("verify/", views.verify_search, name="verify-search"),
     path("verify/<str:code>.pdf", views.verify_pdf, name="verify-pdf"),
     path("verify/<str:code>.json", views.verify_json, name="verify-json"),
