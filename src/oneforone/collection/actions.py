@@ -44,6 +44,7 @@ def record_intake(
         hub=hub,
         collector=collector,
         collected_on=collected_on,
+        collected_at=dt.datetime.combine(collected_on, dt.time(12), tzinfo=dt.UTC),
         phones=phones,
         net_weight_kg=net_weight_kg,
         batteries_removed=batteries_removed,
