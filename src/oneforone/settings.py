@@ -87,6 +87,19 @@ def _webhook_secret_keys() -> list[str]:
 
 
 WEBHOOK_SECRET_KEYS = _webhook_secret_keys()
+
+
+def _personal_data_keys() -> list[str]:
+    """Fernet keys of collectors' personal data: the first encrypts, all decrypt (rotation)."""
+    if keys := os.environ.get("ONEFORONE_PERSONAL_DATA_KEYS"):
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    digest = hmac.new(
+        DEVICE_IDENTIFIER_KEY.encode(), b"oneforone.personal-data", hashlib.sha256
+    ).digest()
+    return [base64.urlsafe_b64encode(digest).decode()]
+
+
+PERSONAL_DATA_KEYS = _personal_data_keys()
 WEBHOOK_ALLOW_PRIVATE_URLS = os.environ.get(
     "ONEFORONE_WEBHOOK_ALLOW_PRIVATE", "0" if PRODUCTION else "1"
 ).lower() in {"1", "true", "yes"}
