@@ -5,6 +5,8 @@ from collections.abc import Iterator
 import pytest
 
 from factories import World, make_world
+from oneforone.collection.countries import COUNTRIES
+from oneforone.collection.models import Country
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +19,18 @@ def _tasks_run_inline(settings: pytest.FixtureRequest) -> None:
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     """Members get passwords through the real action; hashing them slowly proves nothing here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _countries_outlive_flushes(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """A transactional test ends with a flush that empties every table, also the countries the
+    migrations seeded; put them back before each test, so every test finds them."""
+    with django_db_blocker.unblock():
+        if not Country.objects.exists():
+            Country.objects.bulk_create(
+                Country(code=code, name=name, currency=currency, timezone=zone)
+                for code, name, currency, zone in COUNTRIES
+            )
 
 
 @pytest.fixture

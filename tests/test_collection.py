@@ -117,7 +117,7 @@ def test_database_refuses_to_change_a_packed_intake(world: World) -> None:
             "DELETE FROM collection_intake WHERE id = %s",
         ]:
             with (
-                pytest.raises(IntegrityError, match="packed in a sealed lot|cannot be deleted"),
+                pytest.raises(IntegrityError, match=r"packed in a sealed lot|cannot be deleted"),
                 transaction.atomic(),
             ):
                 cursor.execute(sql, [intake.pk])

@@ -16,16 +16,7 @@
 
 from django.db import migrations
 
-COUNTRIES = [
-    ("GH", "Ghana", "GHS", "Africa/Accra"),
-    ("NG", "Nigeria", "NGN", "Africa/Lagos"),
-    ("CM", "Cameroon", "XAF", "Africa/Douala"),
-    ("UG", "Uganda", "UGX", "Africa/Kampala"),
-    ("ZM", "Zambia", "ZMW", "Africa/Lusaka"),
-    ("RW", "Rwanda", "RWF", "Africa/Kigali"),
-    ("TZ", "Tanzania", "TZS", "Africa/Dar_es_Salaam"),
-    ("KE", "Kenya", "KES", "Africa/Nairobi"),
-]
+from oneforone.collection.countries import COUNTRIES
 
 
 def add_countries(apps, schema_editor):
