@@ -201,6 +201,7 @@ class HubPlan:
     in_flight: tuple[str, ...]  # the stages of the last consignments, oldest first
     intake_size: tuple[int, int]
     prices: tuple[Decimal, ...]  # per phone in the first calendar year, the next, ... (last stays)
+    location: tuple[Decimal, Decimal]  # the hub's latitude and longitude (a market district)
 
 
 # fmt: off
@@ -211,6 +212,7 @@ HUBS: tuple[HubPlan, ...] = (
         start_week=0, phones_per_day=180, cadence_days=35,
         in_flight=(RECEIVED, IN_TRANSIT, DRAFT),
         intake_size=(100, 400), prices=(Decimal("2.60"),),
+        location=(Decimal("5.5680"), Decimal("-0.2120")),
     ),
     HubPlan(
         org="gh", code="gh-kumasi", name="Kumasi hub", city="Kumasi", country="GH",
@@ -218,6 +220,7 @@ HUBS: tuple[HubPlan, ...] = (
         start_week=4, phones_per_day=55, cadence_days=60,
         in_flight=(RECEIVED, DISPATCHED),
         intake_size=(100, 400), prices=(Decimal("2.60"),),
+        location=(Decimal("6.6950"), Decimal("-1.6250")),
     ),
     HubPlan(
         org="ng", code="ng-lagos", name="Lagos hub", city="Lagos", country="NG",
@@ -225,6 +228,7 @@ HUBS: tuple[HubPlan, ...] = (
         start_week=0, phones_per_day=135, cadence_days=42,
         in_flight=(RECEIVED, IN_TRANSIT, DISPATCHED),
         intake_size=(100, 400), prices=(Decimal("650"), Decimal("700")),
+        location=(Decimal("6.4550"), Decimal("3.3900")),
     ),
     HubPlan(
         org="cm", code="cm-douala", name="Douala hub", city="Douala", country="CM",
@@ -232,6 +236,7 @@ HUBS: tuple[HubPlan, ...] = (
         start_week=2, phones_per_day=65, cadence_days=60,
         in_flight=(RECEIVED_SHORT, DRAFT),
         intake_size=(100, 400), prices=(Decimal("250"),),
+        location=(Decimal("4.0480"), Decimal("9.7040")),
     ),
     HubPlan(
         org="cm", code="cm-bafoussam", name="Bafoussam hub", city="Bafoussam", country="CM",
@@ -239,6 +244,7 @@ HUBS: tuple[HubPlan, ...] = (
         start_week=13, phones_per_day=25, cadence_days=120,
         in_flight=(DRAFT,),
         intake_size=(100, 250), prices=(Decimal("250"),),
+        location=(Decimal("5.4780"), Decimal("10.4180")),
     ),
 )
 # fmt: on
@@ -556,6 +562,8 @@ def _create_hubs_and_collectors(demo: Demo) -> None:
                 city=plan.city,
                 area=plan.area,
                 currency=plan.currency,
+                latitude=plan.location[0],
+                longitude=plan.location[1],
             )
             demo.hubs[plan.code] = hub
             demo.collectors[plan.code] = Collector.objects.bulk_create(
@@ -708,7 +716,17 @@ def _spread(
         days.append(min(max(round(position * span + jitter), 0), span))
         collected += item.phones
     for item, day in zip(intakes, sorted(days), strict=True):
-        item.collected_on = first + dt.timedelta(days=day)
+        item.collected_on = _open_day(first + dt.timedelta(days=day), first, last)
+
+
+def _open_day(day: dt.date, first: dt.date, last: dt.date) -> dt.date:
+    """Hubs buy Monday to Saturday: a Sunday moves to the Saturday before (or the Monday after)."""
+    if day.isoweekday() != 7:
+        return day
+    for moved in (day - dt.timedelta(days=1), day + dt.timedelta(days=1)):
+        if first <= moved <= last:
+            return moved
+    return day
 
 
 def _schedule_hub(
