@@ -176,13 +176,17 @@ def test_database_refuses_a_lot_whose_totals_are_not_its_intakes(world: World) -
     assert Lot.objects.get().phones == 5
 
 
-def test_database_refuses_an_intake_without_phones_or_weight(world: World) -> None:
-    with pytest.raises(IntegrityError), transaction.atomic():
+def test_an_intake_without_phones_or_weight_is_refused_by_the_action_and_the_database(
+    world: World,
+) -> None:
+    with pytest.raises(CollectionError, match="at least one phone"):
         record_intake(world, phones=0, net_weight_kg=Decimal("1"))
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(CollectionError, match="more than 0 kg"):
         record_intake(world, phones=3, net_weight_kg=Decimal("0"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        record_intake(world, phones=3, price="-1")
+    intake = record_intake(world, phones=3)
+    for figures in ({"phones": 0}, {"net_weight_kg": Decimal("0")}, {"price_per_phone": -1}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Intake.objects.filter(pk=intake.pk).update(revision=2, **figures)
 
 
 def test_database_refuses_an_intake_from_a_collector_of_another_hub(world: World) -> None:

@@ -37,6 +37,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum import luhn
 
+from oneforone import demo_money, demo_people, demo_signals
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
@@ -439,6 +440,12 @@ def _load(*, scale: float) -> str:
             lambda: allocate(actor=demo.users["operator"]),
         )
         monday += dt.timedelta(weeks=1)
+
+    # The collection network's people, money and signals, each with its own random stream so
+    # that the plan above does not change with them.
+    demo_people.schedule(timeline, random.Random(SEED + 1), demo, first_day, today)
+    demo_money.schedule(timeline, random.Random(SEED + 2), demo, first_day, today)
+    demo_signals.schedule(timeline, random.Random(SEED + 3), demo, first_day, today)
 
     timeline.run()
 
