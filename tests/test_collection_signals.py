@@ -526,3 +526,29 @@ def test_new_hours_apply_to_intakes_recorded_afterwards(world: World):
     world.hub.refresh_from_db()
     saturday = at(world, a_monday(1) + dt.timedelta(days=5))
     assert kinds(saturday) == {FlagKind.OUTSIDE_HOURS}
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _fast_demo(settings):  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+
+
+@pytest.mark.usefixtures("_fast_demo")
+def test_the_normal_demo_data_raises_no_flag_only_the_staged_one_waits():
+    from oneforone import demo, demo_signals
+
+    demo.load_if_empty(base_url="http://demo.test", scale=0.05)
+
+    flag = Flag.objects.select_related("intake", "hub").get()
+    assert flag.kind == FlagKind.DUPLICATE_IMEI
+    assert flag.resolved_at is None
+    assert flag.hub.code == "gh-accra"
+    assert flag.intake is not None
+    assert flag.intake.lot is None
+    assert flag.evidence["imeis"] == [
+        demo.imei(demo_signals.STAGED_TAC, demo_signals.STAGED_SERIAL + 2)
+    ]
+    assert flag.evidence["also_in"][0]["hub"] == "gh-kumasi"
