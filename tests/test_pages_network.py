@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -15,6 +16,7 @@ from factories import World, make_hub, make_member, make_organisation, seal_lot
 from factories import record_intake as factory_intake
 from oneforone.accounts.models import OrganisationKind, Role
 from oneforone.collection.models import Flag, PaymentMethod
+from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +185,59 @@ def test_only_the_partners_admin_or_the_operator_reach_the_settings(world: World
     assert as_user(other_admin).post(settings_url(world), SETTINGS).status_code == 404
     assert as_user(world.partner_admin).get(settings_url(world)).status_code == 403
     assert as_user(world.operator_user).get(settings_url(world)).status_code == 200
+
+
+# --- in a browser, on a phone -----------------------------------------------------------------------
+
+
+def _fits(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+
+
+def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    from oneforone import demo
+
+    page.context.clear_cookies()
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", demo.DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+@pytest.mark.django_db(transaction=True)
+def test_the_network_pages_on_a_phone(browser_page, demo_data):  # type: ignore[no-untyped-def]  # noqa: F811
+    page = browser_page
+    _login(page, "operator")
+    page.goto("/collection/network/")
+    _fits(page)
+    page.screenshot(path=str(SHOTS / "signals-network-phone.png"), full_page=True)
+
+    page.goto("/collection/flags/")
+    _fits(page)
+    assert page.locator("[data-testid=flag]").count() == 1
+    page.screenshot(path=str(SHOTS / "signals-flags-phone.png"), full_page=True)
+    page.click("button:has-text('Resolve')")  # nothing chosen: the form says what to do
+    assert page.locator("text=Choose how the flag ends").is_visible()
+    page.check("input[value=explained]")
+    page.fill("textarea[name=reason]", "Checked the photos: the phone was bought back by mistake")
+    page.click("button:has-text('Resolve')")
+    assert page.locator("text=Flag resolved").is_visible()
+    assert page.locator("[data-testid=empty]").is_visible()
+
+    _login(page, "hub-accra")
+    page.goto("/collection/")
+    _fits(page)
+    page.screenshot(path=str(SHOTS / "signals-home-phone.png"), full_page=True)
+    page.click("[data-testid=hub-gh-accra] h2 a")
+    page.screenshot(path=str(SHOTS / "signals-hub-phone.png"), full_page=True)
+    _fits(page)
+    page.click("text=Change hours and location")
+    _fits(page)
+    page.fill("input[name=radius_m]", "2500")
+    page.click("button:has-text('Save')")
+    assert page.locator("text=Saved the hours and location").is_visible()
+    page.goto("/collection/hubs/gh-accra/settings/")
+    page.screenshot(path=str(SHOTS / "signals-hub-settings-phone.png"), full_page=True)

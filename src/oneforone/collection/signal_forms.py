@@ -67,10 +67,22 @@ class HubSettingsForm(forms.Form):
         error_messages={"required": "Tick at least one day the hub buys on."},
     )
     latitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, required=False, min_value=-90, max_value=90
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=-90,
+        max_value=90,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Degrees, e.g. 5.568 (north is positive).",
     )
     longitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, required=False, min_value=-180, max_value=180
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=-180,
+        max_value=180,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Degrees, e.g. -0.212 (west is negative).",
     )
     radius_m = forms.IntegerField(
         label="Radius (m)",
