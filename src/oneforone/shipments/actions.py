@@ -9,6 +9,7 @@ from django.utils import timezone
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
 from oneforone.collection.models import Hub, Lot
+from oneforone.collection.network_queries import open_flags_on_lots
 from oneforone.core import audit
 from oneforone.shipments import custody
 from oneforone.shipments.custody import CustodyError
@@ -65,6 +66,12 @@ def sign_dispatch(
     consignment = custody.lock(consignment)
     # Checked before the figures are written: once dispatched they are sealed by the database.
     custody.require_state(consignment, ConsignmentState.DRAFT)
+    if flagged := open_flags_on_lots(consignment.lots.all()):
+        raise CustodyError(
+            f"lot{'s' if len(flagged) > 1 else ''} {', '.join(flagged)} carr"
+            f"{'y' if len(flagged) > 1 else 'ies'} open plausibility flags; the operator must "
+            "resolve them (collection flags queue) before the consignment is dispatched"
+        )
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
     if not totals["phones"]:
         raise CustodyError("a consignment needs at least one sealed lot before dispatch")

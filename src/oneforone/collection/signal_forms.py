@@ -1,0 +1,105 @@
+"""Forms of the signal and network pages: resolve a flag, filter the queue, a hub's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from oneforone.collection.hub_actions import MAX_RADIUS_M, MIN_RADIUS_M
+from oneforone.collection.models import FlagKind, FlagResolution, Hub
+
+WEEKDAYS = [
+    (1, "Mon"),
+    (2, "Tue"),
+    (3, "Wed"),
+    (4, "Thu"),
+    (5, "Fri"),
+    (6, "Sat"),
+    (7, "Sun"),
+]
+
+
+class ResolveFlagForm(forms.Form):
+    resolution = forms.ChoiceField(
+        choices=FlagResolution.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the flag ends: explained, corrected or fraud."},
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What you checked and found, for whoever reads this later.",
+        error_messages={"required": "Write what you checked and found."},
+    )
+
+
+class FlagFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        choices=[("open", "Open"), ("resolved", "Resolved"), ("all", "All")], required=False
+    )
+    kind = forms.ChoiceField(choices=[("", "Any signal"), *FlagKind.choices], required=False)
+    country = forms.ChoiceField(required=False)
+    hub = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hubs = list(Hub.objects.order_by("country", "name").values_list("code", "name", "country"))
+        country, hub = self.fields["country"], self.fields["hub"]
+        assert isinstance(country, forms.ChoiceField)
+        assert isinstance(hub, forms.ChoiceField)
+        country.choices = [("", "Any country")] + [(c, c) for c in sorted({c for _, _, c in hubs})]
+        hub.choices = [("", "Any hub")] + [(code, name) for code, name, _ in hubs]
+
+
+class HubSettingsForm(forms.Form):
+    opens_at = forms.TimeField(
+        label="Opens at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    closes_at = forms.TimeField(
+        label="Closes at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    open_weekdays = forms.TypedMultipleChoiceField(
+        label="Buys on",
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one day the hub buys on."},
+    )
+    latitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=-90,
+        max_value=90,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Degrees, e.g. 5.568 (north is positive).",
+    )
+    longitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        min_value=-180,
+        max_value=180,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Degrees, e.g. -0.212 (west is negative).",
+    )
+    radius_m = forms.IntegerField(
+        label="Radius (m)",
+        min_value=MIN_RADIUS_M,
+        max_value=MAX_RADIUS_M,
+        help_text="Intakes recorded farther than this from the hub are flagged.",
+    )
+
+    @classmethod
+    def for_hub(cls, hub: Hub) -> HubSettingsForm:
+        return cls(
+            initial={
+                "opens_at": hub.opens_at,
+                "closes_at": hub.closes_at,
+                "open_weekdays": list(hub.open_weekdays),
+                "latitude": hub.latitude,
+                "longitude": hub.longitude,
+                "radius_m": hub.radius_m,
+            }
+        )
