@@ -368,3 +368,24 @@ def database_url() -> str:
         port = f"&port={params['port']}" if "port" in params else ""
         return f"postgresql://{user}@/{name}?host={host}{port}"
     return f"postgresql://{user}@{host or 'localhost'}:{params.get('port', 5432)}/{name}"
+
+
+def register_person(
+    hub: Hub,
+    actor: User,
+    *,
+    name: str = "Abena Owusu-Test",
+    phone: str = "+233 20 555 0142",
+    mobile_money: str = "MTN 024 555 0199",
+) -> Collector:
+    """A collector registered through the people action, with made-up personal data."""
+    from oneforone.collection import people_actions
+    from oneforone.collection.personal_data import Person
+
+    return people_actions.register_collector(
+        actor=actor,
+        hub=hub,
+        person=Person(name=name, phone=phone, mobile_money=mobile_money),
+        consent_version="C-1",
+        consent_given_on=timezone.localdate() - dt.timedelta(days=60),
+    )

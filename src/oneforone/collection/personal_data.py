@@ -32,3 +32,8 @@ class Person:
     name: str
     phone: str
     mobile_money: str = ""
+
+
+def rotate(token: str) -> str:
+    """The same value encrypted with the first key, whichever key encrypted it before."""
+    return _fernet().rotate(token.encode()).decode() if token else ""
