@@ -29,7 +29,6 @@ from oneforone.collection.models import (
     IntakePhoto,
     Lot,
     LotKind,
-    Payment,
     PaymentMethod,
     Photo,
 )
@@ -294,11 +293,7 @@ def _require_hub_or_operator(actor: User, hub: Hub) -> None:
         require_operator(actor)
 
 
-def _payment_of(intake: Intake) -> Payment | None:
-    return intake.payments.filter(reverses__isnull=True).order_by("id").first()
-
-
-def _why_locked(intake: Intake) -> str | None:
+def why_locked(intake: Intake) -> str | None:
     """Why a record can no longer be edited in place (the database refuses it too), or None."""
     if intake.reverses_id is not None:
         return f"intake {intake.client_uuid} is a reversing record and cannot change"
@@ -316,7 +311,7 @@ def _why_locked(intake: Intake) -> str | None:
 
 
 def editable(intake: Intake) -> bool:
-    return _why_locked(intake) is None
+    return why_locked(intake) is None
 
 
 @transaction.atomic
@@ -350,7 +345,7 @@ def revise_intake(
     intake = Intake.objects.select_for_update(of=("self",)).select_related("hub").get(pk=intake.pk)
     hub = intake.hub
     require_member(actor, hub.organisation)
-    if (refusal := _why_locked(intake)) is not None:
+    if (refusal := why_locked(intake)) is not None:
         raise CollectionError(refusal)
     if revision <= intake.revision:
         raise CollectionError(
