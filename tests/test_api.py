@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from factories import World, imei, issue, make_partner, register
+from factories import World, imei, issue, make_member, make_partner, register
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.actions import ApiKeyRefused
 from oneforone.accounts.models import ApiKey, ApiKeyScope, Role
@@ -432,6 +432,9 @@ def test_every_post_of_the_api_takes_an_idempotency_key(world: World, client: Cl
     """Generated from the API's operations, the URL configuration and the OpenAPI document: a
     POST endpoint added anywhere under /api/v1/ without the mechanism fails here."""
     key = new_key(world)
+    # Hub devices use their collection partner's key on /collection/ (collection/api.py).
+    hub_admin = make_member(world.collection_partner, role=Role.ADMIN)
+    hub_key = new_key(world, partner=world.collection_partner, admin=hub_admin)
     api.urls  # noqa: B018 (binds the routers, as the URL configuration did)
     operations = [
         (path, operation)
@@ -458,12 +461,13 @@ def test_every_post_of_the_api_takes_an_idempotency_key(world: World, client: Cl
 
         url = re.sub(r"\{[^}]+\}", "1", path)
         headers = {"Idempotency-Key": f"every-post-{path}"}
-        first = post(client, key, url, {}, **headers)
-        again = post(client, key, url, {}, **headers)
+        path_key = hub_key if path.startswith("/api/v1/collection/") else key
+        first = post(client, path_key, url, {}, **headers)
+        again = post(client, path_key, url, {}, **headers)
         assert first.status_code < 500, (path, first.content)
         assert again["Idempotent-Replayed"] == "true", path
         assert (again.status_code, again.content) == (first.status_code, first.content), path
-        reused = post(client, key, url, {"other": "body"}, **headers)
+        reused = post(client, path_key, url, {"other": "body"}, **headers)
         assert_error_body(reused, 422, "idempotency_key_reused")
 
 

@@ -27,6 +27,7 @@ from ninja.security import APIKeyHeader
 from oneforone.accounts.models import ApiKey, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed, require_member
 from oneforone.accounts.queries import api_key_for
+from oneforone.collection.api import router as collection_router
 from oneforone.core import idempotency, ratelimit
 from oneforone.core.apitools import ApiError, ErrorItem, ErrorOut, error_item, error_response
 from oneforone.impact.api import router as impact_router
@@ -45,15 +46,21 @@ READ_LIMIT = (1200, timedelta(minutes=1))
 WRITE_LIMIT = (120, timedelta(minutes=1))
 
 
-def request_key(request: HttpRequest) -> ApiKey | None:
-    """The partner key the request carries (valid, not revoked, not expired), looked up once."""
-    if not hasattr(request, "_oneforone_api_key"):
+def any_request_key(request: HttpRequest) -> ApiKey | None:
+    """The key the request carries (valid, not revoked, not expired), of any organisation: a
+    partner's, or a collection partner's for its hub devices. Looked up once per request."""
+    if not hasattr(request, "_oneforone_any_key"):
         raw = request.headers.get(KEY_HEADER)
-        key = api_key_for(raw) if raw else None
-        if key is not None and key.organisation.kind != OrganisationKind.PARTNER:
-            key = None
-        request._oneforone_api_key = key  # type: ignore[attr-defined]
-    return request._oneforone_api_key  # type: ignore[attr-defined]
+        request._oneforone_any_key = api_key_for(raw) if raw else None  # type: ignore[attr-defined]
+    return request._oneforone_any_key  # type: ignore[attr-defined]
+
+
+def request_key(request: HttpRequest) -> ApiKey | None:
+    """The partner key the request carries, if it is a partner's."""
+    key = any_request_key(request)
+    if key is not None and key.organisation.kind != OrganisationKind.PARTNER:
+        return None
+    return key
 
 
 class PartnerKey(APIKeyHeader):
@@ -83,7 +90,7 @@ class PartnerKey(APIKeyHeader):
 
 
 def _idempotency_scope(request: HttpRequest) -> str:
-    key = request_key(request)
+    key = any_request_key(request)
     return f"key:{key.pk}" if key else f"ip:{ratelimit.client_ip(request)}"
 
 
@@ -92,7 +99,7 @@ def _rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
 
     @functools.wraps(run)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        key = request_key(request)
+        key = any_request_key(request)
         if key is not None:
             scope, (limit, window) = (
                 ("api-key-read", READ_LIMIT)
@@ -221,6 +228,8 @@ api.add_router("/", partner_router)
 api.add_router("/", certificate_router)
 api.add_router("/", impact_router)
 api.add_router("/", upload_router)
+# Hub devices of collection partners, with their own keys (see collection/api.py).
+api.add_router("/collection/", collection_router)
 # The public registry (no key): batches, units, ledger roots; see registry/public_api.py.
 api.add_router("/public/", public_router)
 

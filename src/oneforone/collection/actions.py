@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Sum
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from stdnum import imei as stdnum_imei
 
 from oneforone.accounts.models import User
-from oneforone.accounts.permissions import require_member
+from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
 from oneforone.collection import payments, prices, signals
 from oneforone.collection.models import (
     Collector,
@@ -27,6 +30,7 @@ from oneforone.collection.models import (
     Lot,
     LotKind,
     PaymentMethod,
+    Photo,
 )
 from oneforone.core import audit
 from oneforone.core.money import check_currency
@@ -57,6 +61,46 @@ def clean_imeis(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
+def _check_collector(hub: Hub, collector: Collector) -> None:
+    if collector.hub_id != hub.pk:
+        raise CollectionError(f"collector {collector.code} belongs to another hub")
+    if not collector.active:
+        raise CollectionError(f"collector {collector.code} is not active at this hub")
+
+
+def _check_figures(
+    *,
+    hub: Hub,
+    collected_at: dt.datetime,
+    phones: int,
+    net_weight_kg: Decimal,
+    batteries_removed: int,
+    battery_weight_kg: Decimal,
+    condition: str,
+    price_per_phone: Decimal,
+    enforce_cap: bool,
+) -> None:
+    """The checks every version of a purchase record passes, worded for the hub operator."""
+    for value in (price_per_phone, net_weight_kg, battery_weight_kg):
+        if isinstance(value, float):
+            raise TypeError("prices and weights are Decimals, never floats")
+    if collected_at > timezone.now() + dt.timedelta(minutes=5):
+        raise CollectionError("the collection time is in the future")
+    if phones < 1:
+        raise CollectionError("an intake counts at least one phone")
+    if net_weight_kg <= 0:
+        raise CollectionError("the net weight must be more than 0 kg")
+    if batteries_removed < 0 or battery_weight_kg < 0:
+        raise CollectionError("batteries removed and their weight cannot be negative")
+    if battery_weight_kg > 0 and batteries_removed == 0:
+        raise CollectionError("a battery weight needs the number of batteries removed")
+    if condition not in Condition.values:
+        raise CollectionError(f"unknown condition {condition!r}")
+    on = local_date(hub, collected_at)
+    if enforce_cap and (refusal := prices.outside_cap(hub, price_per_phone, on)):
+        raise CollectionError(refusal)
+
+
 @transaction.atomic
 def record_intake(
     *,
@@ -82,6 +126,7 @@ def record_intake(
     paid_with: PaymentMethod | None = None,
     payment_reference: str = "",
     enforce_cap: bool = True,
+    revision: int = 1,
 ) -> Intake:
     """A hub buys phones from a collector, paying a price per phone (never per kilogram).
 
@@ -90,14 +135,9 @@ def record_intake(
     ledger row in the same transaction. `photos` are SHA-256 hex digests (bytes may come later).
     """
     require_member(actor, hub.organisation)
-    if collector.hub_id != hub.pk:
-        raise CollectionError(f"collector {collector.code} belongs to another hub")
-    if not collector.active:
-        raise CollectionError(f"collector {collector.code} is not active at this hub")
+    _check_collector(hub, collector)
     if check_currency(currency) != hub.currency:
         raise CollectionError(f"{hub.name} pays collectors in {hub.currency}, not {currency}")
-    if isinstance(price_per_phone, float) or isinstance(net_weight_kg, float):
-        raise TypeError("prices and weights are Decimals, never floats")
     if collected_at is None:
         if collected_on is None:
             collected_at = timezone.now()
@@ -107,23 +147,25 @@ def record_intake(
             noon = dt.datetime.combine(collected_on, dt.time(12), hub_timezone(hub))
             collected_at = min(noon, timezone.now())
     collected_on = local_date(hub, collected_at)
-    if collected_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CollectionError("the collection time is in the future")
-    if phones < 1:
-        raise CollectionError("an intake counts at least one phone")
-    if net_weight_kg <= 0:
-        raise CollectionError("the net weight must be more than 0 kg")
-    if batteries_removed < 0 or battery_weight_kg < 0:
-        raise CollectionError("batteries removed and their weight cannot be negative")
-    if condition not in Condition.values:
-        raise CollectionError(f"unknown condition {condition!r}")
-    if enforce_cap and (refusal := prices.outside_cap(hub, price_per_phone, collected_on)):
-        raise CollectionError(refusal)
+    _check_figures(
+        hub=hub,
+        collected_at=collected_at,
+        phones=phones,
+        net_weight_kg=net_weight_kg,
+        batteries_removed=batteries_removed,
+        battery_weight_kg=battery_weight_kg,
+        condition=condition,
+        price_per_phone=price_per_phone,
+        enforce_cap=enforce_cap,
+    )
+    if revision < 1:
+        raise CollectionError("a record's revision starts at 1")
     now = timezone.now()
     intake = Intake.objects.create(
         hub=hub,
         collector=collector,
         client_uuid=client_uuid or uuid.uuid4(),
+        revision=revision,
         collected_on=collected_on,
         collected_at=collected_at,
         phones=phones,
@@ -238,3 +280,421 @@ def seal_lot(
         },
     )
     return lot
+
+
+# --- editing, reversing and correcting a record -------------------------------------------------
+
+
+def _require_hub_or_operator(actor: User, hub: Hub) -> None:
+    """A reversal is written by the hub's own people or by operator staff resolving a flag."""
+    try:
+        require_member(actor, hub.organisation)
+    except NotAllowed:
+        require_operator(actor)
+
+
+def why_locked(intake: Intake) -> str | None:
+    """Why a record can no longer be edited in place (the database refuses it too), or None."""
+    if intake.reverses_id is not None:
+        return f"intake {intake.client_uuid} is a reversing record and cannot change"
+    if Intake.objects.filter(reverses=intake).exists():
+        return f"intake {intake.client_uuid} has been reversed and cannot change"
+    if intake.lot_id is not None or intake.battery_lot_id is not None:
+        lot = intake.lot or intake.battery_lot
+        assert lot is not None
+        return (
+            f"intake {intake.client_uuid} is packed in lot {lot.seal_number}; record a correction"
+        )
+    if intake.payments.exists():
+        return f"intake {intake.client_uuid} has been paid; record a correction"
+    return None
+
+
+def editable(intake: Intake) -> bool:
+    return why_locked(intake) is None
+
+
+@transaction.atomic
+def revise_intake(
+    *,
+    actor: User,
+    intake: Intake,
+    revision: int,
+    collector: Collector,
+    collected_at: dt.datetime,
+    phones: int,
+    net_weight_kg: Decimal,
+    price_per_phone: Decimal,
+    batteries_removed: int = 0,
+    battery_weight_kg: Decimal = Decimal(0),
+    condition: str = Condition.WHOLE,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    gps_accuracy_m: int | None = None,
+    imeis: Sequence[str] = (),
+    photos: Sequence[str] = (),
+    note: str = "",
+    paid_with: PaymentMethod | None = None,
+    payment_reference: str = "",
+    enforce_cap: bool = True,
+) -> Intake:
+    """A newer version of an open, unpaid, unpacked record (the hub device's edit counter went up).
+
+    The whole record is replaced, its IMEIs and photos too, and the signals run again. Once a
+    record is paid or packed it can only be corrected (`correct_intake`)."""
+    intake = Intake.objects.select_for_update(of=("self",)).select_related("hub").get(pk=intake.pk)
+    hub = intake.hub
+    require_member(actor, hub.organisation)
+    if (refusal := why_locked(intake)) is not None:
+        raise CollectionError(refusal)
+    if revision <= intake.revision:
+        raise CollectionError(
+            f"an edit of intake {intake.client_uuid} needs a revision above {intake.revision}"
+        )
+    _check_collector(hub, collector)
+    _check_figures(
+        hub=hub,
+        collected_at=collected_at,
+        phones=phones,
+        net_weight_kg=net_weight_kg,
+        batteries_removed=batteries_removed,
+        battery_weight_kg=battery_weight_kg,
+        condition=condition,
+        price_per_phone=price_per_phone,
+        enforce_cap=enforce_cap,
+    )
+    before = intake.revision
+    intake.revision = revision
+    intake.collector = collector
+    intake.collected_at = collected_at
+    intake.collected_on = local_date(hub, collected_at)
+    intake.phones = phones
+    intake.net_weight_kg = net_weight_kg
+    intake.batteries_removed = batteries_removed
+    intake.battery_weight_kg = battery_weight_kg
+    intake.condition = condition
+    intake.latitude = latitude
+    intake.longitude = longitude
+    intake.gps_accuracy_m = gps_accuracy_m
+    intake.price_per_phone = price_per_phone
+    intake.note = note.strip()
+    intake.save(update_fields=[*REVISED_FIELDS, "revision"])
+    intake.refresh_from_db(fields=["amount_paid"])
+    intake.imeis.all().delete()
+    IntakeImei.objects.bulk_create(
+        IntakeImei(intake=intake, imei=value) for value in clean_imeis(imeis)
+    )
+    intake.photos.all().delete()
+    IntakePhoto.objects.bulk_create(
+        IntakePhoto(intake=intake, sha256=digest.lower()) for digest in dict.fromkeys(photos)
+    )
+    if paid_with is not None:
+        payments.purchase_payment(
+            intake=intake,
+            method=paid_with,
+            reference=payment_reference,
+            paid_by=actor,
+            paid_at=collected_at,
+            recorded_at=timezone.now(),
+        )
+    flags = signals.raise_for_intake(intake)
+    audit.record(
+        actor=actor,
+        code="collection.intake.revised",
+        obj=intake,
+        organisation=hub.organisation,
+        data={
+            "from_revision": before,
+            "revision": revision,
+            "collector": collector.code,
+            "phones": phones,
+            "net_weight_kg": net_weight_kg,
+            "price_per_phone": price_per_phone,
+            "paid_with": paid_with or "",
+            "flags": [flag.kind for flag in flags],
+        },
+    )
+    return intake
+
+
+REVISED_FIELDS = (
+    "collector",
+    "collected_at",
+    "collected_on",
+    "phones",
+    "net_weight_kg",
+    "batteries_removed",
+    "battery_weight_kg",
+    "condition",
+    "latitude",
+    "longitude",
+    "gps_accuracy_m",
+    "price_per_phone",
+    "note",
+)
+
+
+def reversal_uuid(original: Intake) -> uuid.UUID:
+    """The reversing record's UUID follows from the original's, so a device can name it offline."""
+    return uuid.uuid5(original.client_uuid, "reversal")
+
+
+@transaction.atomic
+def reverse_intake(*, actor: User, intake: Intake, reason: str) -> Intake:
+    """Cancel a purchase record with a reversing one: the negated figures, in the original's lots.
+
+    The original stays as it was written. Payments are not touched: what the collector was paid
+    stays in the ledger until the money side reverses it. A lot that has left the hub cannot take
+    a reversal: its figures travel with the consignment and the recycler counts what arrives."""
+    original = (
+        Intake.objects.select_for_update(of=("self",))
+        .select_related("hub", "lot__consignment", "battery_lot__consignment", "collector")
+        .get(pk=intake.pk)
+    )
+    _require_hub_or_operator(actor, original.hub)
+    reason = reason.strip()
+    if not reason:
+        raise CollectionError("say why the record is reversed")
+    if original.reverses_id is not None:
+        raise CollectionError("this record is itself a reversal; it cannot be reversed")
+    if Intake.objects.filter(reverses=original).exists():
+        raise CollectionError("this record has been reversed already")
+    for lot in (original.lot, original.battery_lot):
+        consignment = lot.consignment if lot is not None else None
+        if lot is not None and consignment is not None and consignment.state != "draft":
+            raise CollectionError(
+                f"lot {lot.seal_number} has left the hub in consignment {consignment.reference}; "
+                "its figures can no longer be corrected here, the recycler counts what arrives"
+            )
+    reversal = Intake.objects.create(
+        hub=original.hub,
+        collector=original.collector,
+        client_uuid=reversal_uuid(original),
+        collected_on=original.collected_on,
+        collected_at=original.collected_at,
+        phones=-original.phones,
+        net_weight_kg=-original.net_weight_kg,
+        batteries_removed=-original.batteries_removed,
+        battery_weight_kg=-original.battery_weight_kg,
+        condition=original.condition,
+        reverses=original,
+        note=reason[:300],
+        price_per_phone=original.price_per_phone,
+        currency=original.currency,
+        lot=original.lot,
+        battery_lot=original.battery_lot,
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+    )
+    audit.record(
+        actor=actor,
+        code="collection.intake.reversed",
+        obj=reversal,
+        organisation=original.hub.organisation,
+        data={
+            "reverses": str(original.client_uuid),
+            "phones": reversal.phones,
+            "net_weight_kg": reversal.net_weight_kg,
+            "lot": original.lot.seal_number if original.lot else "",
+            "battery_lot": original.battery_lot.seal_number if original.battery_lot else "",
+            "reason": reason,
+        },
+    )
+    return reversal
+
+
+@dataclass(frozen=True)
+class Correction:
+    reversal: Intake
+    corrected: Intake
+
+
+@transaction.atomic
+def correct_intake(
+    *,
+    actor: User,
+    intake: Intake,
+    reason: str,
+    phones: int,
+    net_weight_kg: Decimal,
+    price_per_phone: Decimal,
+    batteries_removed: int = 0,
+    battery_weight_kg: Decimal = Decimal(0),
+    condition: str = Condition.WHOLE,
+    collector: Collector | None = None,
+    imeis: Sequence[str] = (),
+    note: str = "",
+    paid_with: PaymentMethod | None = None,
+    payment_reference: str = "",
+) -> Correction:
+    """Reverse a record and write the right figures as a new one, in one transaction.
+
+    The corrected record keeps the original's time, place and photos; it is open (not in a lot),
+    to be packed with the next lot, and unpaid unless `paid_with` says how the difference was
+    settled (the original's payment stays in the ledger)."""
+    original = Intake.objects.select_related("hub", "collector").get(pk=intake.pk)
+    reversal = reverse_intake(actor=actor, intake=original, reason=reason)
+    corrected = record_intake(
+        actor=actor,
+        hub=original.hub,
+        collector=collector or original.collector,
+        phones=phones,
+        net_weight_kg=net_weight_kg,
+        price_per_phone=price_per_phone,
+        currency=original.currency,
+        collected_at=original.collected_at,
+        batteries_removed=batteries_removed,
+        battery_weight_kg=battery_weight_kg,
+        condition=condition,
+        latitude=original.latitude,
+        longitude=original.longitude,
+        gps_accuracy_m=original.gps_accuracy_m,
+        imeis=imeis,
+        photos=list(original.photos.values_list("sha256", flat=True)),
+        note=(note.strip() or f"corrects {original.client_uuid}: {reason.strip()}")[:300],
+        paid_with=paid_with,
+        payment_reference=payment_reference,
+    )
+    audit.record(
+        actor=actor,
+        code="collection.intake.corrected",
+        obj=corrected,
+        organisation=original.hub.organisation,
+        data={
+            "original": str(original.client_uuid),
+            "reversal": str(reversal.client_uuid),
+            "phones": phones,
+            "net_weight_kg": net_weight_kg,
+            "price_per_phone": price_per_phone,
+            "reason": reason.strip(),
+        },
+    )
+    return Correction(reversal=reversal, corrected=corrected)
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def _looks_like(content_type: str, data: bytes) -> bool:
+    """The first bytes match the type claimed (a renamed file or a script is refused)."""
+    if content_type == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    if content_type == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+@transaction.atomic
+def store_photo(*, actor: User, hub: Hub, data: bytes, content_type: str) -> Photo:
+    """Keep an intake photo under its SHA-256; the same bytes sent again return the same Photo."""
+    require_member(actor, hub.organisation)
+    content_type = content_type.split(";")[0].strip().lower()
+    if content_type not in PHOTO_TYPES:
+        raise CollectionError(f"a photo must be JPEG, PNG or WebP, not {content_type or 'unknown'}")
+    if not data:
+        raise CollectionError("the photo is empty")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise CollectionError(
+            f"the photo is {len(data) // 1024} KB; at most {MAX_PHOTO_BYTES // 1024} KB, "
+            "take it at a lower resolution"
+        )
+    if not _looks_like(content_type, data):
+        raise CollectionError(f"the file is not a {content_type} image")
+    digest = hashlib.sha256(data).hexdigest()
+    existing = Photo.objects.filter(sha256=digest).first()
+    if existing is not None:
+        return existing
+    # The file is written before the row commits: a rollback leaves an unreferenced file under
+    # its hash, harmless, and the same bytes uploaded again get a row.
+    photo = Photo(
+        sha256=digest,
+        content_type=content_type,
+        size=len(data),
+        uploaded_at=timezone.now(),
+        uploaded_by=actor,
+    )
+    photo.file.save(f"{digest}.{PHOTO_TYPES[content_type]}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            photo.save(force_insert=True)
+    except IntegrityError:
+        return Photo.objects.get(sha256=digest)
+    audit.record(
+        actor=actor,
+        code="collection.photo.stored",
+        obj=photo,
+        organisation=hub.organisation,
+        data={"sha256": digest, "content_type": content_type, "size": len(data)},
+    )
+    return photo
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LotReconciliation:
+    """A lot's sealed figures against the sums of its intakes now, reversals included."""
+
+    lot: Lot
+    unit: str
+    sealed_count: int
+    sealed_weight_kg: Decimal
+    current_count: int
+    current_weight_kg: Decimal
+    reversals: list[Intake]
+    reversed_count: int
+    reversed_weight_kg: Decimal
+
+    @property
+    def reconciles(self) -> bool:
+        """Every difference to the seal is explained by a reversing record."""
+        return (
+            self.sealed_count + self.reversed_count == self.current_count
+            and self.sealed_weight_kg + self.reversed_weight_kg == self.current_weight_kg
+        )
+
+    @property
+    def explanation(self) -> str:
+        sealed = f"Sealed with {self.sealed_count} {self.unit}, {self.sealed_weight_kg} kg."
+        if not self.reversals and self.reconciles:
+            return f"{sealed} Its intakes add up to the same figures."
+        if not self.reconciles:
+            return (
+                f"{sealed} Its intakes now add up to {self.current_count} {self.unit}, "
+                f"{self.current_weight_kg} kg, which reversals do not explain: tell the operator."
+            )
+        records = "record" if len(self.reversals) == 1 else "records"
+        return (
+            f"{sealed} {len(self.reversals)} reversing {records} took out "
+            f"{-self.reversed_count} {self.unit} and {-self.reversed_weight_kg} kg since: "
+            f"the lot now counts {self.current_count} {self.unit}, {self.current_weight_kg} kg."
+        )
+
+
+def lot_reconciliation(lot: Lot) -> LotReconciliation:
+    batteries = lot.kind == LotKind.BATTERIES
+    packed = lot.battery_intakes.all() if batteries else lot.intakes.all()
+    count_field, weight_field = (
+        ("batteries_removed", "battery_weight_kg") if batteries else ("phones", "net_weight_kg")
+    )
+    totals = packed.aggregate(
+        count=Sum(count_field),
+        weight=Sum(weight_field),
+        reversed_count=Sum(count_field, filter=Q(reverses__isnull=False)),
+        reversed_weight=Sum(weight_field, filter=Q(reverses__isnull=False)),
+    )
+    return LotReconciliation(
+        lot=lot,
+        unit="batteries" if batteries else "phones",
+        sealed_count=lot.batteries if batteries else lot.phones,
+        sealed_weight_kg=lot.net_weight_kg,
+        current_count=totals["count"] or 0,
+        current_weight_kg=totals["weight"] or Decimal(0),
+        reversals=list(packed.filter(reverses__isnull=False).order_by("recorded_at", "id")),
+        reversed_count=totals["reversed_count"] or 0,
+        reversed_weight_kg=totals["reversed_weight"] or Decimal(0),
+    )

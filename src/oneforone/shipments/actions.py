@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
-from oneforone.collection.models import Hub, Lot
+from oneforone.collection.models import Hub, Lot, LotKind
 from oneforone.collection.network_queries import open_flags_on_lots
 from oneforone.core import audit
 from oneforone.shipments import custody
@@ -34,6 +34,15 @@ def create_consignment(
     locked = Lot.objects.select_for_update().filter(pk__in=ids, hub=hub, consignment__isnull=True)
     if not ids or locked.count() != len(set(ids)):
         raise CustodyError("choose sealed lots of this hub that are not in a consignment yet")
+    # Batteries go to a battery recycler by another route; a consignment carries phone lots.
+    battery_seals = sorted(
+        locked.exclude(kind=LotKind.PHONES).values_list("seal_number", flat=True)
+    )
+    if battery_seals:
+        raise CustodyError(
+            f"lot{'s' if len(battery_seals) > 1 else ''} {', '.join(battery_seals)} hold"
+            f"{'' if len(battery_seals) > 1 else 's'} batteries; a consignment carries phone lots only"
+        )
     consignment = Consignment.objects.create(
         reference=reference.strip(),
         origin_hub=hub,
