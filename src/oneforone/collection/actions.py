@@ -17,7 +17,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from stdnum import imei as stdnum_imei
 
-from oneforone.accounts.models import User
+from oneforone.accounts.models import Membership, User
 from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
 from oneforone.collection import payments, prices, signals
 from oneforone.collection.models import (
@@ -300,6 +300,8 @@ def _require_hub_or_operator(actor: User, hub: Hub) -> None:
     try:
         require_member(actor, hub.organisation)
     except NotAllowed:
+        if Membership.objects.filter(user=actor, organisation=hub.organisation).exists():
+            raise  # a read-only member of the hub's own organisation: say so
         require_operator(actor)
 
 
