@@ -339,3 +339,39 @@ def test_the_lots_page_takes_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert response.content.decode().count("Intakes add up to the seal.") == 6
+
+
+# --- device keys -------------------------------------------------------------------------------------
+
+
+def test_an_administrator_makes_a_device_key_that_syncs_and_revokes_it(world: World) -> None:
+    admin = make_member(world.collection_partner, role=Role.ADMIN)
+    client = client_of(admin)
+
+    made = client.post(reverse("collection-device-keys"), {"name": "Accra tablet 2"})
+
+    page = made.content.decode()
+    assert "shown this once" in page
+    raw = page.split('<code style="word-break:break-all">')[1].split("</code>")[0]
+    state = Client().get(
+        f"/api/v1/collection/hubs/{world.hub.code}/state", headers={"X-API-Key": raw}
+    )
+    assert state.status_code == 200
+    key = world.collection_partner.api_keys.get()
+    client.post(reverse("collection-device-keys"), {"revoke": key.pk})
+    again = Client().get(
+        f"/api/v1/collection/hubs/{world.hub.code}/state", headers={"X-API-Key": raw}
+    )
+    assert again.status_code == 401
+
+
+def test_device_keys_are_made_by_administrators_of_the_collection_partner_only(
+    world: World,
+) -> None:
+    member = client_of(world.hub_user)
+
+    response = member.post(reverse("collection-device-keys"), {"name": "my phone"})
+
+    assert "is not an administrator" in response.content.decode()
+    assert not world.collection_partner.api_keys.exists()
+    assert client_of(world.partner_admin).get(reverse("collection-device-keys")).status_code == 403

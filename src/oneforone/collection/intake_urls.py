@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern] = [
         intake_views.correct_intake,
         name="collection-intake-correct",
     ),
+    path("device-keys/", intake_views.device_keys, name="collection-device-keys"),
     path(
         "photos/<str:sha256>/",
         intake_views.intake_photo,

@@ -14,12 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from oneforone.accounts import actions as account_actions
 from oneforone.accounts.decorators import member_of_kind
-from oneforone.accounts.models import Membership, OrganisationKind
+from oneforone.accounts.models import ApiKey, ApiKeyScope, Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import actions
 from oneforone.collection.forms import CorrectionForm, ReversalForm
-from oneforone.collection.models import Intake, IntakePhoto, PaymentMethod, Photo
+from oneforone.collection.models import Hub, Intake, IntakePhoto, PaymentMethod, Photo
 from oneforone.collection.views import explain
 
 record_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER, OrganisationKind.OPERATOR)
@@ -172,4 +173,53 @@ def intake_photo(request: HttpRequest, membership: Membership, sha256: str) -> F
     response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
     response["Cache-Control"] = "private, max-age=86400, immutable"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+hub_admin_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER)
+
+
+@hub_admin_page
+def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Keys for the hub devices' sync API: made (shown once) and revoked by administrators."""
+    organisation = membership.organisation
+    new_key = None
+    if request.method == "POST":
+        actor = membership.user
+        try:
+            if revoke := request.POST.get("revoke", ""):
+                key = ApiKey.objects.filter(
+                    organisation=organisation, pk=revoke if revoke.isdigit() else 0
+                ).first()
+                if key is None:
+                    raise Http404("No such key")
+                account_actions.revoke_api_key(actor=actor, key=key)
+                messages.success(
+                    request, f"Key {key.display_prefix}… revoked: devices using it stop."
+                )
+                return redirect("collection-device-keys")
+            name = request.POST.get("name", "").strip()
+            if not name:
+                raise account_actions.ApiKeyRefused(
+                    "name the device the key is for, e.g. 'Accra tablet 2'"
+                )
+            _, new_key = account_actions.create_api_key(
+                actor=actor, organisation=organisation, name=name, scope=ApiKeyScope.WRITE
+            )
+        except NotAllowed as exc:
+            messages.error(request, f"{exc}. Ask an administrator of {organisation.name}.")
+        except account_actions.ApiKeyRefused as exc:
+            messages.error(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    keys = organisation.api_keys.order_by("revoked_at", "-created_at")
+    response = render(
+        request,
+        "collection/intake/device_keys.html",
+        {
+            "membership": membership,
+            "keys": keys,
+            "new_key": new_key,
+            "hubs": Hub.objects.filter(organisation=organisation).order_by("name"),
+        },
+    )
+    response["Cache-Control"] = "no-store"  # the new key is on this page once
     return response
