@@ -308,17 +308,15 @@ def _require_hub_or_operator(actor: User, hub: Hub) -> None:
 def why_locked(intake: Intake) -> str | None:
     """Why a record can no longer be edited in place (the database refuses it too), or None."""
     if intake.reverses_id is not None:
-        return f"intake {intake.client_uuid} is a reversing record and cannot change"
+        return "the record is a reversal and cannot change"
     if Intake.objects.filter(reverses=intake).exists():
-        return f"intake {intake.client_uuid} has been reversed and cannot change"
+        return "the record has been reversed and cannot change"
     if intake.lot_id is not None or intake.battery_lot_id is not None:
         lot = intake.lot or intake.battery_lot
         assert lot is not None
-        return (
-            f"intake {intake.client_uuid} is packed in lot {lot.seal_number}; record a correction"
-        )
+        return f"the record is packed in lot {lot.seal_number}; record a correction"
     if intake.payments.exists():
-        return f"intake {intake.client_uuid} has been paid; record a correction"
+        return "the record has been paid; record a correction"
     return None
 
 
