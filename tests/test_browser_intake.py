@@ -95,6 +95,23 @@ def test_a_hub_operator_records_and_corrects_a_purchase_on_a_phone(
     assert Intake.objects.filter(reverses=intake).exists()
     _fits(page)
 
+    # Offline, a record is kept on the phone and sent, once, when the connection is back.
+    page.goto("/collection/intake/?hub=gh-accra")
+    page.context.set_offline(True)
+    page.select_option("select[name=collector]", "GH-ACC-005")
+    page.fill("input[name=phones]", "11")
+    page.fill("input[name=net_weight_kg]", "0.605")
+    page.fill("input[name=price_per_phone]", "2.60")
+    page.select_option("select[name=paid_with]", "cash")
+    page.click("main button[type=submit]")
+    assert "1 record kept on this phone" in page.inner_text("[data-queue-status]")
+    assert page.input_value("input[name=phones]") == ""
+    assert not Intake.objects.filter(phones=11, collector__code="GH-ACC-005").exists()
+    page.context.set_offline(False)
+    page.wait_for_function("document.querySelector('[data-queue-status]').hidden")
+    kept = Intake.objects.get(phones=11, collector__code="GH-ACC-005")
+    assert Payment.objects.get(intake=kept).method == "cash"
+
     page.goto("/collection/lots/?hub=gh-accra")
     assert page.locator("#seal-batteries").count() == 1
     _fits(page)

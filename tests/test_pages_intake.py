@@ -375,3 +375,15 @@ def test_device_keys_are_made_by_administrators_of_the_collection_partner_only(
     assert "is not an administrator" in response.content.decode()
     assert not world.collection_partner.api_keys.exists()
     assert client_of(world.partner_admin).get(reverse("collection-device-keys")).status_code == 403
+
+
+def test_the_same_filled_form_sent_twice_is_recorded_once(world: World) -> None:
+    client = client_of(world.hub_user)
+    data = purchase(world, client_uuid="9b2f4c1e-7d3a-4e8b-a1c5-2f6d8e0b3a47")
+
+    client.post(reverse("collection-intake"), data)
+    again = client.post(reverse("collection-intake"), data, follow=True)
+
+    assert "Already recorded: 40 phones" in again.content.decode()
+    assert Intake.objects.count() == 1
+    assert Payment.objects.count() == 1

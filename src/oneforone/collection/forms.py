@@ -180,6 +180,9 @@ class IntakeForm(PaymentFields):
         required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
     )
     gps_accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput())
+    # Made by the page's script when the form is filled: a double tap, or a record queued on the
+    # phone while offline and sent again, is recorded once.
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput())
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +112,14 @@ def _store_photos(membership: Membership, hub: Hub, files: list[UploadedFile]) -
     ]
 
 
+def _sent_before(hub: Hub, client_uuid: uuid.UUID | None) -> Intake | None:
+    if client_uuid is None:
+        return None
+    return (
+        Intake.objects.filter(hub=hub, client_uuid=client_uuid).select_related("collector").first()
+    )
+
+
 @hub_page
 def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
     hubs, hub = chosen_hub(request, membership)
@@ -126,6 +135,14 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             hub = data["hub"]
+            sent_before = _sent_before(hub, data["client_uuid"])
+            if sent_before is not None:
+                messages.success(
+                    request,
+                    f"Already recorded: {sent_before.phones} phones from "
+                    f"{sent_before.collector.code}; nothing was added.",
+                )
+                return redirect(_hub_url("collection-intake", hub))
             try:
                 with transaction.atomic():
                     recorded = actions.record_intake(
@@ -149,9 +166,15 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
                         gps_accuracy_m=data["gps_accuracy_m"],
                         paid_with=PaymentMethod(data["paid_with"]) if data["paid_with"] else None,
                         payment_reference=data["payment_reference"],
+                        client_uuid=data["client_uuid"],
                     )
             except (actions.CollectionError, NotAllowed) as error:
                 form.add_error(None, explain(error))
+            except IntegrityError:
+                # The same record sent twice at once: the other request recorded it.
+                if _sent_before(hub, data["client_uuid"]) is None:
+                    raise
+                return redirect(_hub_url("collection-intake", hub))
             else:
                 paid = "paid" if data["paid_with"] else "to pay"
                 messages.success(
