@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import time_machine
 from django.db import transaction
@@ -42,7 +43,16 @@ from oneforone.accounts.actions import add_member, create_api_key, create_organi
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
 from oneforone.collection.actions import record_intake, seal_lot
-from oneforone.collection.models import Area, Collector, Hub, Intake, Lot
+from oneforone.collection.models import (
+    Area,
+    Collector,
+    Condition,
+    Hub,
+    Intake,
+    Lot,
+    LotKind,
+    PaymentMethod,
+)
 from oneforone.partners.actions import (
     Decision,
     ProgrammeTerms,
@@ -736,6 +746,54 @@ def _open_day(day: dt.date, first: dt.date, last: dt.date) -> dt.date:
     return day
 
 
+# Conditions of the phones bought: mostly whole, some without their board, a few screens only.
+CONDITIONS: dict[str, int] = {
+    Condition.WHOLE: 85,
+    Condition.BOARD_MISSING: 10,
+    Condition.SCREEN_ONLY: 5,
+}
+HUB_TACS = {  # made-up type allocation codes of the dead phones read at each hub
+    "gh-accra": "35107700",
+    "gh-kumasi": "35107711",
+    "ng-lagos": "35107722",
+    "cm-douala": "35107733",
+    "cm-bafoussam": "35107744",
+}
+
+
+class PurchaseDetails:
+    """What a hub writes down besides the count and weight: the batteries' weight (40 to 50 g
+    each), the condition, the phone's location within a kilometre of the hub, an IMEI or two on
+    some purchases (each read once in the whole demo), and the payment on the spot: cash mostly,
+    mobile money with its reference otherwise."""
+
+    def __init__(self, plan: HubPlan) -> None:
+        self.plan = plan
+        self.rng = random.Random(f"{SEED}-{plan.code}-purchase-details")
+        self.serials = itertools.count(1)
+
+    def draw(self, phones: int, batteries: int) -> dict[str, Any]:
+        rng = self.rng
+        latitude, longitude = self.plan.location
+        imeis = [
+            imei(HUB_TACS[self.plan.code], next(self.serials))
+            for _ in range(rng.choice((0, 0, 0, 1, 2)))
+        ]
+        mobile = rng.random() < 0.2
+        return {
+            "battery_weight_kg": _kg(batteries * rng.uniform(0.040, 0.050))
+            if batteries
+            else Decimal(0),
+            "condition": rng.choices(list(CONDITIONS), list(CONDITIONS.values()))[0],
+            "latitude": (latitude + Decimal(rng.randint(-6000, 6000)) / 1_000_000),
+            "longitude": (longitude + Decimal(rng.randint(-6000, 6000)) / 1_000_000),
+            "gps_accuracy_m": rng.randint(5, 40),
+            "imeis": imeis[:phones],
+            "paid_with": PaymentMethod.MOBILE_MONEY if mobile else PaymentMethod.CASH,
+            "payment_reference": f"MM-{rng.randint(10**9, 10**10 - 1)}" if mobile else "",
+        }
+
+
 def _schedule_hub(
     timeline: Timeline, rng: random.Random, pipeline: HubPipeline, demo: Demo
 ) -> list[dt.datetime]:
@@ -743,9 +801,15 @@ def _schedule_hub(
     plan = pipeline.plan
     seals = itertools.count(1)
     first_year = pipeline.first_day.year
+    # The purchase details (time, batteries, condition, place, IMEIs, payment) come from their own
+    # generator, so that the plan drawn from `rng` (what is bought when, lots, custody) is the
+    # same as before they were recorded.
+    details = PurchaseDetails(plan)
 
-    def record(item: IntakePlan, into: list[Intake]) -> Callable[[], object]:
+    def record(item: IntakePlan, into: list[Intake], moment: dt.datetime) -> Callable[[], object]:
         price = plan.prices[min(item.collected_on.year - first_year, len(plan.prices) - 1)]
+        batteries = round(item.phones * item.battery_share)
+        extra = details.draw(item.phones, batteries)
 
         def action() -> None:
             into.append(
@@ -753,25 +817,29 @@ def _schedule_hub(
                     actor=demo.users[plan.org],
                     hub=demo.hubs[plan.code],
                     collector=demo.collectors[plan.code][item.collector],
-                    collected_on=item.collected_on,
+                    collected_at=moment,
                     phones=item.phones,
                     net_weight_kg=_kg(item.phones * item.grams_per_phone / 1000),
-                    batteries_removed=round(item.phones * item.battery_share),
+                    batteries_removed=batteries,
                     price_per_phone=price,
                     currency=plan.currency,
+                    **extra,
                 )
             )
 
         return action
 
     def pack(lot: LotPlan, into: list[Lot]) -> None:
-        """The lot's intakes, each on its day, then its seal the same evening."""
+        """The lot's intakes, each on its day, then its seal the same evening, and the seal of
+        the box with the batteries taken out of its phones."""
         intakes: list[Intake] = []
         moments = []
         for item in lot.intakes:
             moments.append(_moment(rng, item.collected_on, 8, 16))
-            timeline.at(moments[-1], record(item, intakes))
-        seal_number = f"{plan.prefix}-{lot.intakes[-1].collected_on.year}-S{next(seals):05d}"
+            timeline.at(moments[-1], record(item, intakes, moments[-1]))
+        number = next(seals)
+        year = lot.intakes[-1].collected_on.year
+        seal_number = f"{plan.prefix}-{year}-S{number:05d}"
 
         def action() -> None:
             into.append(
@@ -783,7 +851,18 @@ def _schedule_hub(
                 )
             )
 
-        timeline.at(max(moments) + dt.timedelta(minutes=rng.randint(30, 240)), action)
+        def seal_batteries() -> None:
+            seal_lot(
+                actor=demo.users[plan.org],
+                hub=demo.hubs[plan.code],
+                seal_number=f"{plan.prefix}-{year}-B{number:05d}",
+                intakes=intakes,
+                kind=LotKind.BATTERIES,
+            )
+
+        sealed_at = max(moments) + dt.timedelta(minutes=rng.randint(30, 240))
+        timeline.at(sealed_at, action)
+        timeline.at(sealed_at + dt.timedelta(minutes=5), seal_batteries)
 
     treatments = []
     for number, planned in enumerate(pipeline.consignments, start=1):
@@ -800,7 +879,8 @@ def _schedule_hub(
     for lot in pipeline.loose_lots:
         pack(lot, [])
     for item in pipeline.open_intakes:
-        timeline.at(_moment(rng, item.collected_on, 8, 16), record(item, []))
+        moment = _moment(rng, item.collected_on, 8, 16)
+        timeline.at(moment, record(item, [], moment))
     return treatments
 
 
@@ -1159,7 +1239,7 @@ def _summary(base_url: str, raw_key: str) -> str:
     open_intakes = Intake.objects.filter(lot__isnull=True).aggregate(
         n=Count("id"), phones=Sum("phones")
     )
-    loose = Lot.objects.filter(consignment__isnull=True).aggregate(
+    loose = Lot.objects.filter(consignment__isnull=True, kind=LotKind.PHONES).aggregate(
         n=Count("id"), phones=Sum("phones")
     )
     by_state: dict[str, tuple[int, int]] = {

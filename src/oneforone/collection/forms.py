@@ -7,16 +7,24 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind
-from oneforone.collection.models import Collector, Hub, Intake, Lot
+from oneforone.collection.models import Collector, Condition, Hub, Intake, Lot, LotKind
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 NUMBER = {"inputmode": "numeric", "min": "0"}
 DECIMAL = {"inputmode": "decimal", "min": "0"}
+PAID_WITH = [
+    ("", "Not paid yet"),
+    ("cash", "Cash"),
+    ("mobile_money", "Mobile money"),
+]
+MAX_PHOTOS = 6
 
 
 class CollectorChoice(forms.ModelChoiceField):
@@ -33,8 +41,87 @@ class HubChoice(forms.ModelChoiceField):
         return f"{obj.name}, {obj.city} (pays in {obj.currency})"
 
 
-class IntakeForm(forms.Form):
-    """A purchase from a collector: count, weight, batteries taken out, price per phone."""
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several photos in one file input (taken with the phone's camera)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        attrs = {"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
+        kwargs.setdefault("widget", MultiplePhotoInput(attrs=attrs))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if len(files) > MAX_PHOTOS:
+            raise forms.ValidationError(f"At most {MAX_PHOTOS} photos; leave out the rest.")
+        return [super(PhotosField, self).clean(file, initial) for file in files]
+
+
+def _decimal(places: int, *, required: bool = True, label: str | None = None) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=12,
+        decimal_places=places,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={**DECIMAL, "step": "any"}),
+    )
+
+
+def parse_imeis(text: str) -> list[str]:
+    """IMEIs typed or scanned one per line (or separated by commas or spaces)."""
+    return [value for value in text.replace(",", " ").split() if value]
+
+
+class PaymentFields(forms.Form):
+    """How the collector was paid on the spot, if they were."""
+
+    paid_with = forms.ChoiceField(label="Paid", choices=PAID_WITH, required=False)
+    payment_reference = forms.CharField(
+        label="Mobile-money reference",
+        max_length=100,
+        required=False,
+        help_text="the transaction ID from the confirmation message",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("paid_with") == "mobile_money"
+            and not data.get("payment_reference", "").strip()
+        ):
+            self.add_error(
+                "payment_reference",
+                "Mobile money needs its transaction reference; copy it from the confirmation SMS.",
+            )
+        return data
+
+
+class IntakeForm(PaymentFields):
+    """A purchase from a collector: who, when, how many phones in what state, their weight, the
+    batteries taken out, the price per phone, how it was paid, IMEIs, photos and the place."""
+
+    field_order = [
+        "hub",
+        "collector",
+        "collected_on",
+        "collected_time",
+        "phones",
+        "net_weight_kg",
+        "condition",
+        "batteries_removed",
+        "battery_weight_kg",
+        "price_per_phone",
+        "paid_with",
+        "payment_reference",
+        "imeis",
+        "photos",
+        "note",
+    ]
 
     hub = HubChoice(queryset=Hub.objects.none(), to_field_name="code", empty_label=None)
     collector = CollectorChoice(
@@ -43,6 +130,12 @@ class IntakeForm(forms.Form):
         empty_label="choose the collector's code",
     )
     collected_on = forms.DateField(label="Date collected", widget=DATE_INPUT)
+    collected_time = forms.TimeField(
+        label="Time",
+        required=False,
+        widget=TIME_INPUT,
+        help_text="the hub's clock; leave empty for now (today) or midday (an earlier day)",
+    )
     phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
     net_weight_kg = forms.DecimalField(
         label="Net weight (kg)",
@@ -50,9 +143,21 @@ class IntakeForm(forms.Form):
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
+        help_text="the phones without their batteries",
+    )
+    condition = forms.ChoiceField(
+        choices=Condition.choices, required=False, initial=Condition.WHOLE
     )
     batteries_removed = forms.IntegerField(
         min_value=0, initial=0, widget=forms.NumberInput(attrs=NUMBER)
+    )
+    battery_weight_kg = forms.DecimalField(
+        label="Battery weight (kg)",
+        required=False,
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
     price_per_phone = forms.DecimalField(
         max_digits=12,
@@ -60,6 +165,24 @@ class IntakeForm(forms.Form):
         min_value=Decimal(0),
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "any"}),
     )
+    imeis = forms.CharField(
+        label="IMEIs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "inputmode": "numeric", "autocomplete": "off"}),
+        help_text="where readable: one per line, 15 digits (type or scan)",
+    )
+    photos = PhotosField(help_text=f"of the phones on the scale; up to {MAX_PHOTOS}")
+    note = forms.CharField(max_length=300, required=False)
+    latitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+    )
+    longitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+    )
+    gps_accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput())
+    # Made by the page's script when the form is filled: a double tap, or a record queued on the
+    # phone while offline and sent again, is recorded once.
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput())
 
     def __init__(
         self,
@@ -67,6 +190,7 @@ class IntakeForm(forms.Form):
         hubs: QuerySet[Hub],
         hub: Hub,
         last_price: Decimal | None = None,
+        cap_note: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -81,10 +205,13 @@ class IntakeForm(forms.Form):
         assert isinstance(collector_field, CollectorChoice)
         collector_field.several_hubs = several
         collector_field.queryset = (
-            Collector.objects.filter(hub__in=hubs).select_related("hub").order_by("code")
+            Collector.objects.filter(hub__in=hubs, active=True)
+            .select_related("hub")
+            .order_by("code")
         )
         self.fields["collected_on"].initial = timezone.localdate()
         self.fields["price_per_phone"].label = f"Price per phone ({hub.currency})"
+        self.fields["price_per_phone"].help_text = cap_note
         if last_price is not None:
             self.fields["price_per_phone"].initial = format(last_price.normalize(), "f")
 
@@ -95,6 +222,9 @@ class IntakeForm(forms.Form):
                 "The date is in the future; enter the day the phones came in."
             )
         return collected_on
+
+    def clean_imeis(self) -> list[str]:
+        return parse_imeis(self.cleaned_data.get("imeis") or "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -111,7 +241,109 @@ class IntakeForm(forms.Form):
                 "batteries_removed",
                 "More batteries than phones; count the batteries taken out again.",
             )
+        data["condition"] = data.get("condition") or Condition.WHOLE
+        data["battery_weight_kg"] = data.get("battery_weight_kg") or Decimal(0)
+        if data["battery_weight_kg"] > 0 and batteries == 0:
+            self.add_error(
+                "batteries_removed", "A battery weight needs the number of batteries taken out."
+            )
         return data
+
+
+class CorrectionForm(PaymentFields):
+    """The right figures of a record, with why it is corrected: reversal plus a new record."""
+
+    field_order = [
+        "reason",
+        "phones",
+        "net_weight_kg",
+        "condition",
+        "batteries_removed",
+        "battery_weight_kg",
+        "price_per_phone",
+        "imeis",
+        "paid_with",
+        "payment_reference",
+    ]
+
+    reason = forms.CharField(
+        max_length=300, help_text="what was wrong, e.g. 'miscounted: 38 phones, not 40'"
+    )
+    phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
+    net_weight_kg = forms.DecimalField(
+        label="Net weight (kg)",
+        max_digits=12,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
+    )
+    condition = forms.ChoiceField(choices=Condition.choices)
+    batteries_removed = forms.IntegerField(min_value=0, widget=forms.NumberInput(attrs=NUMBER))
+    battery_weight_kg = forms.DecimalField(
+        label="Battery weight (kg)",
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
+    )
+    price_per_phone = forms.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={**DECIMAL, "step": "any"}),
+    )
+    imeis = forms.CharField(
+        label="IMEIs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, intake: Intake, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "phones": intake.phones,
+                "net_weight_kg": intake.net_weight_kg,
+                "condition": intake.condition,
+                "batteries_removed": intake.batteries_removed,
+                "battery_weight_kg": intake.battery_weight_kg,
+                "price_per_phone": format(intake.price_per_phone.normalize(), "f"),
+                "imeis": "\n".join(i.imei for i in intake.imeis.all()),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["price_per_phone"].label = f"Price per phone ({intake.currency})"
+        self.fields["paid_with"].label = "Paid for the corrected record"
+        self.fields[
+            "paid_with"
+        ].help_text = (
+            "the original payment stays in the ledger; settle the difference on the payments page"
+        )
+
+    def clean_imeis(self) -> list[str]:
+        return parse_imeis(self.cleaned_data.get("imeis") or "")
+
+
+class ReversalForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text="why the record is cancelled, e.g. 'entered twice'"
+    )
+
+
+def open_intakes(hub: Hub, kind: str) -> QuerySet[Intake]:
+    """Records not yet packed: their phones, or their weighed batteries for a battery lot."""
+    if kind == LotKind.BATTERIES:
+        return Intake.objects.filter(
+            hub=hub,
+            battery_lot__isnull=True,
+            reverses__isnull=True,
+            reversed_by__isnull=True,
+            batteries_removed__gt=0,
+            battery_weight_kg__gt=0,
+        )
+    return Intake.objects.filter(
+        hub=hub, lot__isnull=True, reverses__isnull=True, reversed_by__isnull=True
+    )
 
 
 class SealLotForm(forms.Form):
@@ -128,11 +360,11 @@ class SealLotForm(forms.Form):
         help_text="the number printed on the seal of the bag or box",
     )
 
-    def __init__(self, *args: Any, hub: Hub, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, hub: Hub, kind: str = LotKind.PHONES, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["intakes"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
-        field.queryset = Intake.objects.filter(hub=hub, lot__isnull=True)
+        field.queryset = open_intakes(hub, kind)
 
     def clean_seal_number(self) -> str:
         seal_number: str = self.cleaned_data["seal_number"].strip()
@@ -171,7 +403,7 @@ class ConsignmentForm(forms.Form):
     def __init__(self, *args: Any, hub: Hub, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         querysets = {
-            "lots": Lot.objects.filter(hub=hub, consignment__isnull=True),
+            "lots": Lot.objects.filter(hub=hub, consignment__isnull=True, kind=LotKind.PHONES),
             "carrier": Organisation.objects.filter(kind=OrganisationKind.CARRIER),
             "recycler": Organisation.objects.filter(kind=OrganisationKind.RECYCLER),
         }

@@ -217,7 +217,7 @@ def _apply(actor: User, hub: Hub, record: IntakeRecord) -> RecordResult:
         return RecordResult(
             uuid_text,
             Outcome.CONFLICT,
-            f"{actions.why_locked(existing)} on the intake page; revision {kept} stays",
+            f"{actions.why_locked(existing)}; revision {kept} stays (corrections: the record's page)",
             kept,
         )
     actions.revise_intake(actor=actor, intake=existing, revision=record.revision, **figures)

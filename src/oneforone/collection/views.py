@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db import IntegrityError
-from django.db.models import Count, Q, QuerySet, Sum
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,9 +20,9 @@ from django.views.decorators.http import require_POST
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
-from oneforone.collection import actions
-from oneforone.collection.forms import ConsignmentForm, IntakeForm, SealLotForm
-from oneforone.collection.models import Hub, Intake, Lot
+from oneforone.collection import actions, prices
+from oneforone.collection.forms import ConsignmentForm, IntakeForm, SealLotForm, open_intakes
+from oneforone.collection.models import Hub, Intake, Lot, LotKind, Payment, PaymentMethod
 from oneforone.core.money import Money
 
 RECENT_DAYS = 14
@@ -80,45 +82,117 @@ def _totals(intakes: QuerySet[Intake], currency: str) -> dict[str, Any]:
     }
 
 
+def cap_note(hub: Hub, on: dt.date) -> str:
+    """The country's price cap, for the price field, so nobody learns it from a refusal."""
+    cap = prices.cap_for(hub.country, on)
+    if cap is None or cap.currency != hub.currency:
+        return f"no price cap is set for {hub.country} yet"
+    floor = f", at least {Money(cap.min_per_phone, cap.currency)}" if cap.min_per_phone > 0 else ""
+    return f"at most {Money(cap.max_per_phone, cap.currency)}{floor} a phone ({hub.country} cap)"
+
+
+def _collected_at(hub: Hub, data: dict[str, Any]) -> dt.datetime | None:
+    """The date and time typed on the hub's clock; None (the action decides) without a time."""
+    if data.get("collected_time") is None:
+        return None
+    return dt.datetime.combine(
+        data["collected_on"], data["collected_time"], actions.hub_timezone(hub)
+    )
+
+
+def _store_photos(membership: Membership, hub: Hub, files: list[UploadedFile]) -> list[str]:
+    return [
+        actions.store_photo(
+            actor=membership.user,
+            hub=hub,
+            data=file.read(),
+            content_type=file.content_type or "",
+        ).sha256
+        for file in files
+    ]
+
+
+def _sent_before(hub: Hub, client_uuid: uuid.UUID | None) -> Intake | None:
+    if client_uuid is None:
+        return None
+    return (
+        Intake.objects.filter(hub=hub, client_uuid=client_uuid).select_related("collector").first()
+    )
+
+
 @hub_page
 def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
     hubs, hub = chosen_hub(request, membership)
-    form_args: dict[str, Any] = {"hubs": hubs, "hub": hub, "last_price": _last_price(hub)}
+    today = actions.local_date(hub, timezone.now())
+    form_args: dict[str, Any] = {
+        "hubs": hubs,
+        "hub": hub,
+        "last_price": _last_price(hub),
+        "cap_note": cap_note(hub, today),
+    }
     if request.method == "POST":
-        form = IntakeForm(request.POST, **form_args)
+        form = IntakeForm(request.POST, request.FILES, **form_args)
         if form.is_valid():
-            hub = form.cleaned_data["hub"]
-            try:
-                recorded = actions.record_intake(
-                    actor=membership.user,
-                    hub=hub,
-                    collector=form.cleaned_data["collector"],
-                    collected_on=form.cleaned_data["collected_on"],
-                    phones=form.cleaned_data["phones"],
-                    net_weight_kg=form.cleaned_data["net_weight_kg"],
-                    batteries_removed=form.cleaned_data["batteries_removed"],
-                    price_per_phone=form.cleaned_data["price_per_phone"],
-                    currency=hub.currency,
+            data = form.cleaned_data
+            hub = data["hub"]
+            sent_before = _sent_before(hub, data["client_uuid"])
+            if sent_before is not None:
+                messages.success(
+                    request,
+                    f"Already recorded: {sent_before.phones} phones from "
+                    f"{sent_before.collector.code}; nothing was added.",
                 )
+                return redirect(_hub_url("collection-intake", hub))
+            try:
+                with transaction.atomic():
+                    recorded = actions.record_intake(
+                        actor=membership.user,
+                        hub=hub,
+                        collector=data["collector"],
+                        collected_on=data["collected_on"],
+                        collected_at=_collected_at(hub, data),
+                        phones=data["phones"],
+                        net_weight_kg=data["net_weight_kg"],
+                        condition=data["condition"],
+                        batteries_removed=data["batteries_removed"],
+                        battery_weight_kg=data["battery_weight_kg"],
+                        price_per_phone=data["price_per_phone"],
+                        currency=hub.currency,
+                        imeis=data["imeis"],
+                        photos=_store_photos(membership, hub, data["photos"]),
+                        note=data["note"],
+                        latitude=data["latitude"],
+                        longitude=data["longitude"],
+                        gps_accuracy_m=data["gps_accuracy_m"],
+                        paid_with=PaymentMethod(data["paid_with"]) if data["paid_with"] else None,
+                        payment_reference=data["payment_reference"],
+                        client_uuid=data["client_uuid"],
+                    )
             except (actions.CollectionError, NotAllowed) as error:
                 form.add_error(None, explain(error))
+            except IntegrityError:
+                # The same record sent twice at once: the other request recorded it.
+                if _sent_before(hub, data["client_uuid"]) is None:
+                    raise
+                return redirect(_hub_url("collection-intake", hub))
             else:
+                paid = "paid" if data["paid_with"] else "to pay"
                 messages.success(
                     request,
                     (
                         f"Recorded {recorded.phones} phones from {recorded.collector.code}: "
-                        f"pay {Money(recorded.amount_paid, recorded.currency)}."
+                        f"{Money(recorded.amount_paid, recorded.currency)} {paid}."
                     ),
                 )
                 return redirect(_hub_url("collection-intake", hub))
     else:
         form = IntakeForm(**form_args)
-    today = timezone.localdate()
     hub_intakes = Intake.objects.filter(hub=hub)
     recent = (
         hub_intakes.filter(collected_on__gte=today - dt.timedelta(days=RECENT_DAYS))
         .select_related("collector", "lot")
-        .order_by("-collected_on", "-id")[:RECENT_ROWS]
+        .annotate(paid=Exists(Payment.objects.filter(intake=OuterRef("pk"))))
+        .order_by("-collected_on", "-collected_at", "-id")[:RECENT_ROWS]
     )
     return render(
         request,
@@ -145,12 +219,16 @@ def render_lots(
     hubs: QuerySet[Hub],
     *,
     seal_form: SealLotForm | None = None,
+    battery_form: SealLotForm | None = None,
     consignment_form: ConsignmentForm | None = None,
 ) -> HttpResponse:
     """The lots page, with a bound form when a post came back with errors."""
     seal_form = seal_form or SealLotForm(hub=hub)
+    battery_form = battery_form or SealLotForm(hub=hub, kind=LotKind.BATTERIES)
     consignment_form = consignment_form or ConsignmentForm(hub=hub)
     lots = Lot.objects.filter(hub=hub)
+    shown = list(lots.select_related("consignment").order_by("-sealed_at", "-id")[:LOT_ROWS])
+    reconciliations = actions.lot_reconciliations(shown)
     return render(
         request,
         "collection/lots.html",
@@ -160,19 +238,28 @@ def render_lots(
             "switch_url": reverse("collection-lots"),
             "membership": membership,
             "seal_form": seal_form,
+            "battery_form": battery_form,
             "consignment_form": consignment_form,
-            "open_intakes": Intake.objects.filter(hub=hub, lot__isnull=True)
+            "open_intakes": open_intakes(hub, LotKind.PHONES)
+            .select_related("collector")
+            .order_by("collected_on", "id"),
+            "open_battery_intakes": open_intakes(hub, LotKind.BATTERIES)
             .select_related("collector")
             .order_by("collected_on", "id"),
             "checked_intakes": _checked(seal_form, "intakes"),
-            "unconsigned": lots.filter(consignment__isnull=True).order_by("sealed_at", "id"),
+            "checked_battery_intakes": _checked(battery_form, "intakes"),
+            "unconsigned": lots.filter(consignment__isnull=True, kind=LotKind.PHONES).order_by(
+                "sealed_at", "id"
+            ),
             "checked_lots": _checked(consignment_form, "lots"),
-            "lots": lots.select_related("consignment").order_by("-sealed_at", "-id")[:LOT_ROWS],
+            "lots": [(lot, reconciliations[lot.pk]) for lot in shown],
             "lot_totals": lots.aggregate(
                 count=Count("id"),
                 phones=Sum("phones"),
-                kg=Sum("net_weight_kg"),
-                waiting=Count("id", filter=Q(consignment__isnull=True)),
+                kg=Sum("net_weight_kg", filter=Q(kind=LotKind.PHONES)),
+                batteries=Sum("batteries"),
+                battery_kg=Sum("net_weight_kg", filter=Q(kind=LotKind.BATTERIES)),
+                waiting=Count("id", filter=Q(consignment__isnull=True, kind=LotKind.PHONES)),
             ),
         },
     )
@@ -194,7 +281,8 @@ def lots(request: HttpRequest, membership: Membership) -> HttpResponse:
 @hub_page
 def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
     hubs, hub = chosen_hub(request, membership)
-    form = SealLotForm(request.POST, hub=hub)
+    kind = LotKind.BATTERIES if request.POST.get("kind") == LotKind.BATTERIES else LotKind.PHONES
+    form = SealLotForm(request.POST, hub=hub, kind=kind)
     if form.is_valid():
         seal_number = form.cleaned_data["seal_number"]
         try:
@@ -203,6 +291,7 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
                 hub=hub,
                 seal_number=seal_number,
                 intakes=list(form.cleaned_data["intakes"]),
+                kind=kind,
             )
         except (actions.CollectionError, NotAllowed) as error:
             form.add_error(None, explain(error))
@@ -213,9 +302,15 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
                 "lot; check the number on the seal, or use a new seal.",
             )
         else:
+            count = (
+                f"{lot.batteries} batteries"
+                if kind == LotKind.BATTERIES
+                else f"{lot.phones} phones"
+            )
             messages.success(
-                request,
-                f"Sealed lot {lot.seal_number}: {lot.phones} phones, {lot.net_weight_kg} kg.",
+                request, f"Sealed lot {lot.seal_number}: {count}, {lot.net_weight_kg} kg."
             )
             return redirect(_hub_url("collection-lots", hub))
+    if kind == LotKind.BATTERIES:
+        return render_lots(request, membership, hub, hubs, battery_form=form)
     return render_lots(request, membership, hub, hubs, seal_form=form)
