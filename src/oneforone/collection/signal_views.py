@@ -190,7 +190,8 @@ def resolve(request: HttpRequest, membership: Membership, pk: int) -> HttpRespon
                 request,
                 f"Flag resolved: {flag.get_kind_display()} at {flag.hub.name}.",
             )
-            return redirect(f"{reverse('collection-flags')}?{request.GET.urlencode()}")
+            query = request.GET.urlencode()
+            return redirect(f"{reverse('collection-flags')}{'?' if query else ''}{query}")
     return _render_flags(request, bound=(flag.pk, form), status=400)
 
 
