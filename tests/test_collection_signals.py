@@ -25,7 +25,7 @@ from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import signals
 from oneforone.collection.actions import CollectionError
 from oneforone.collection.flag_actions import FlagError, resolve_flag
-from oneforone.collection.hub_actions import HubError, change_hub_hours_and_location
+from oneforone.collection.hub_actions import HubError, change_hub_hours_and_location, register_hub
 from oneforone.collection.models import Flag, FlagKind, FlagResolution, Intake, PriceCap
 from oneforone.core.models import AuditEvent
 from oneforone.shipments import actions as shipments
@@ -552,3 +552,58 @@ def test_the_normal_demo_data_raises_no_flag_only_the_staged_one_waits():
         demo.imei(demo_signals.STAGED_TAC, demo_signals.STAGED_SERIAL + 2)
     ]
     assert flag.evidence["also_in"][0]["hub"] == "gh-kumasi"
+
+
+# --- registering a hub ------------------------------------------------------------------------------
+
+
+def test_operator_staff_register_a_hub_paying_in_its_countrys_currency(world: World):
+    hub = register_hub(
+        actor=world.operator_user,
+        organisation=world.collection_partner,
+        code=" GH-Tamale ",
+        name="Tamale hub",
+        country="GH",
+        city="Tamale",
+        area="rural",
+    )
+    assert (hub.code, hub.currency, hub.open_weekdays, hub.radius_m) == (
+        "gh-tamale",
+        "GHS",
+        [1, 2, 3, 4, 5, 6],
+        3000,
+    )
+    assert AuditEvent.objects.filter(code="collection.hub.registered").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"country": "FR"}, "not a country the service collects in"),
+        ({"code": "taken"}, "taken by another hub"),
+        ({"latitude": Decimal("5.5")}, "both latitude and longitude"),
+        ({"area": "suburban"}, "urban or rural"),
+    ],
+)
+def test_a_hub_that_cannot_be_is_refused(world: World, changes, message):  # type: ignore[no-untyped-def]
+    world.hub.code = "taken"
+    world.hub.save()
+    arguments = {
+        "actor": world.operator_user,
+        "organisation": world.collection_partner,
+        "code": "gh-new",
+        "name": "New hub",
+        "country": "GH",
+        "city": "Tamale",
+        **changes,
+    }
+    with pytest.raises(HubError, match=message):
+        register_hub(**arguments)  # type: ignore[arg-type]
+
+
+def test_only_operator_staff_register_hubs_and_only_for_collection_partners(world: World):
+    arguments = {"code": "gh-x", "name": "X hub", "country": "GH", "city": "Accra"}
+    with pytest.raises(NotAllowed):
+        register_hub(actor=world.hub_user, organisation=world.collection_partner, **arguments)
+    with pytest.raises(HubError, match="not a collection partner"):
+        register_hub(actor=world.operator_user, organisation=world.partner, **arguments)

@@ -261,3 +261,40 @@ def test_the_home_and_the_network_cost_the_same_queries_for_more_hubs(world: Wor
         make_hub(world.collection_partner, country=country, currency=currency)
     after = (_queries(home, "/collection/"), _queries(network, "/collection/network/"))
     assert after == before
+
+
+def test_operator_staff_register_a_hub_from_the_network_page(world: World):
+    client = as_user(world.operator_user)
+    assert client.get("/collection/network/hubs/new/").status_code == 200
+    response = client.post(
+        "/collection/network/hubs/new/",
+        {
+            "organisation": world.collection_partner.pk,
+            "name": "Tamale hub",
+            "code": "gh-tamale",
+            "country": "GH",
+            "city": "Tamale",
+            "area": "rural",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("collection-hub-settings", args=["gh-tamale"])
+    again = client.post(
+        "/collection/network/hubs/new/",
+        {
+            "organisation": world.collection_partner.pk,
+            "name": "Tamale hub",
+            "code": "gh-tamale",
+            "country": "GH",
+            "city": "Tamale",
+            "area": "rural",
+        },
+    )
+    assert again.status_code == 400
+    assert "The code gh-tamale is taken by another hub." in again.content.decode()
+
+
+def test_only_operator_staff_reach_the_hub_registration(world: World):
+    for user in (world.hub_user, world.partner_admin, world.carrier_user):
+        assert as_user(user).get("/collection/network/hubs/new/").status_code == 403
+        assert as_user(user).post("/collection/network/hubs/new/", {}).status_code == 403

@@ -29,6 +29,7 @@ from oneforone.collection.signal_forms import (
     WEEKDAYS,
     FlagFilterForm,
     HubSettingsForm,
+    RegisterHubForm,
     ResolveFlagForm,
 )
 from oneforone.core.charts import Bar, horizontal_bars
@@ -118,6 +119,40 @@ def network(request: HttpRequest, membership: Membership) -> HttpResponse:
             "today": today,
             "open_flags": sum(c.open_flags for c in countries),
         },
+    )
+
+
+@operator_page
+def register_hub(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = RegisterHubForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            hub = hub_actions.register_hub(
+                actor=membership.user,
+                organisation=data["organisation"],
+                code=data["code"],
+                name=data["name"],
+                country=data["country"].code,
+                city=data["city"],
+                area=data["area"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+            )
+        except (hub_actions.HubError, NotAllowed) as error:
+            form.add_error(None, explain(error))
+        else:
+            messages.success(
+                request,
+                f"Registered {hub.name}; it pays collectors in {hub.currency}. "
+                "Set its hours and location next.",
+            )
+            return redirect("collection-hub-settings", code=hub.code)
+    return render(
+        request,
+        "collection/signals/hub_register.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
     )
 
 
