@@ -176,6 +176,34 @@ def test_the_same_imei_collected_twice_at_any_hub_is_flagged(world: World):
     assert flag.evidence["also_in"][0]["hub"] == world.hub.code
 
 
+def test_the_later_collection_is_flagged_whichever_record_arrives_first(world: World):
+    later = at(world, a_monday(1), imeis=[imei(7)])  # synced first
+    earlier = at(world, a_monday(2), imeis=[imei(7), imei(8)])  # an offline device syncs late
+
+    assert kinds(earlier) == set()
+    flag = Flag.objects.get(intake=later)
+    assert flag.kind == FlagKind.DUPLICATE_IMEI
+    assert flag.evidence["also_in"][0]["intake"] == earlier.pk
+    assert flag.evidence["also_in"][0]["intake_uuid"] == str(earlier.client_uuid)
+
+
+def test_a_third_collection_lists_both_earlier_ones(world: World):
+    first = at(world, a_monday(3), imeis=[imei(7)])
+    second = at(world, a_monday(2), imeis=[imei(7)])
+    third = at(world, a_monday(1), imeis=[imei(7)])
+
+    assert kinds(first) == set()
+    assert kinds(second) == {FlagKind.DUPLICATE_IMEI}
+    evidence = Flag.objects.get(intake=third).evidence
+    assert [row["intake"] for row in evidence["also_in"]] == [first.pk, second.pk]
+
+
+def test_a_reversed_collection_does_not_count(world: World):
+    first = at(world, a_monday(2), imeis=[imei(7)])
+    reverse(world, first)
+    assert kinds(at(world, a_monday(1), imeis=[imei(7)])) == set()
+
+
 def test_distinct_imeis_raise_nothing(world: World):
     at(world, a_monday(2), imeis=[imei(1)])
     assert kinds(at(world, a_monday(1), imeis=[imei(2)])) == set()

@@ -76,7 +76,6 @@ def raise_for_intake(intake: Intake) -> list[Flag]:
     detectors: Sequence[tuple[str, Callable[[Intake], Evidence | None]]] = (
         (FlagKind.WEIGHT_PER_PHONE_HUB, weight_per_phone_at_hub),
         (FlagKind.VOLUME_JUMP, volume_jump),
-        (FlagKind.DUPLICATE_IMEI, duplicate_imeis),
         (FlagKind.PRICE_OUTSIDE_CAP, price_outside_cap),
         (FlagKind.OUTSIDE_HOURS, outside_hours),
         (FlagKind.FAR_FROM_HUB, far_from_hub),
@@ -95,7 +94,7 @@ def raise_for_intake(intake: Intake) -> list[Flag]:
         for kind, detect in detectors
         if kind not in present and (evidence := detect(intake)) is not None
     ]
-    return Flag.objects.bulk_create(flags)
+    return Flag.objects.bulk_create(flags + repeated_imeis(intake))
 
 
 def raise_for_lot(lot: Lot) -> list[Flag]:
@@ -223,30 +222,68 @@ def volume_jump(intake: Intake) -> Evidence | None:
     }
 
 
-def duplicate_imeis(intake: Intake) -> Evidence | None:
+def repeated_imeis(intake: Intake) -> list[Flag]:
+    """Flags for the later collections of an IMEI this intake shares with others that stand.
+
+    The later collection is the repeat, whichever record reaches the server first: an offline
+    device may sync the earlier purchase after the later one, and a batch sent in another order
+    must end with the same flags. So the flag may land on another intake than the one recorded."""
     imeis = list(IntakeImei.objects.filter(intake=intake).values_list("imei", flat=True))
     if not imeis:
-        return None
-    earlier = list(
+        return []
+    rows = list(
         IntakeImei.objects.filter(
-            imei__in=imeis,
-            intake__reverses__isnull=True,
-            intake__reversed_by__isnull=True,
+            imei__in=imeis, intake__reverses__isnull=True, intake__reversed_by__isnull=True
+        ).values_list(
+            "imei",
+            "intake_id",
+            "intake__client_uuid",
+            "intake__collected_at",
+            "intake__hub_id",
+            "intake__hub__code",
+            "intake__collector_id",
         )
-        .exclude(intake=intake)
-        .order_by("intake__collected_at", "intake_id")
-        .values_list("imei", "intake_id", "intake__hub__code", "intake__collected_on")
     )
-    if not earlier:
-        return None
-    return {
-        "imeis": sorted({imei for imei, _, _, _ in earlier}),
-        "also_in": [
-            {"imei": imei, "intake": pk, "hub": hub, "collected_on": on.isoformat()}
-            for imei, pk, hub, on in earlier
-        ],
-        "rule": "an IMEI already recorded in another intake (any hub) that stands",
-    }
+    by_imei: dict[str, list[tuple[Any, ...]]] = {}
+    for row in sorted(rows, key=lambda r: (r[3], str(r[2]))):
+        by_imei.setdefault(row[0], []).append(row)
+    earlier_of: dict[int, list[tuple[Any, ...]]] = {}
+    subjects: dict[int, tuple[Any, ...]] = {}
+    for collections in by_imei.values():
+        for position, row in enumerate(collections[1:], start=1):
+            subjects[row[1]] = row
+            earlier_of.setdefault(row[1], []).extend(collections[:position])
+    flagged = set(
+        Flag.objects.filter(kind=FlagKind.DUPLICATE_IMEI, intake_id__in=list(subjects)).values_list(
+            "intake_id", flat=True
+        )
+    )
+    now = timezone.now()
+    return [
+        Flag(
+            kind=FlagKind.DUPLICATE_IMEI,
+            hub_id=row[4],
+            intake_id=pk,
+            collector_id=row[6],
+            evidence={
+                "imeis": sorted({earlier[0] for earlier in earlier_of[pk]}),
+                "also_in": [
+                    {
+                        "imei": imei,
+                        "intake": other,
+                        "intake_uuid": str(uuid),
+                        "hub": hub,
+                        "collected_at": at.isoformat(timespec="minutes"),
+                    }
+                    for imei, other, uuid, at, _, hub, _ in earlier_of[pk]
+                ],
+                "rule": "an IMEI already collected earlier in another intake (any hub) that stands",
+            },
+            raised_at=now,
+        )
+        for pk, row in subjects.items()
+        if pk not in flagged
+    ]
 
 
 def price_outside_cap(intake: Intake) -> Evidence | None:
