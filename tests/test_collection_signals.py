@@ -17,6 +17,8 @@ from factories import (
     make_collector,
     make_hub,
     make_member,
+    make_world,
+    race,
     record_intake,
     seal_lot,
 )
@@ -202,6 +204,30 @@ def test_a_reversed_collection_does_not_count(world: World):
     first = at(world, a_monday(2), imeis=[imei(7)])
     reverse(world, first)
     assert kinds(at(world, a_monday(1), imeis=[imei(7)])) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_hubs_recording_the_same_phone_at_once_still_flag_the_repeat():
+    world = make_world()
+    other_hub = make_hub(world.collection_partner)
+    other_collector = make_collector(other_hub)
+    outcomes = race(
+        {
+            "here": lambda: at(world, a_monday(2), imeis=[imei(7)]),
+            "there": lambda: record_intake(
+                world,
+                phones=100,
+                hub=other_hub,
+                collector=other_collector,
+                collected_at=a_monday(1),
+                collected_on=None,
+                imeis=[imei(7)],
+            ),
+        }
+    )
+    assert all(isinstance(result, Intake) for result in outcomes.values()), outcomes
+    flag = Flag.objects.get(kind=FlagKind.DUPLICATE_IMEI)
+    assert flag.intake_id == outcomes["there"].pk  # the later purchase
 
 
 def test_distinct_imeis_raise_nothing(world: World):

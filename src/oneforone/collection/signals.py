@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from oneforone.collection import prices
@@ -63,6 +64,8 @@ HOURS_GRACE = dt.timedelta(minutes=30)
 # this much (a fix claiming to be 20 km accurate says nothing about where the hub device was).
 GPS_ACCURACY_CREDIT_M = 1000
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+
+IMEI_LOCK_NAMESPACE = 0x1D1  # advisory locks on IMEIs: (this, hashtext(imei))
 
 
 # --- entry points -------------------------------------------------------------------------------
@@ -231,6 +234,7 @@ def repeated_imeis(intake: Intake) -> list[Flag]:
     imeis = list(IntakeImei.objects.filter(intake=intake).values_list("imei", flat=True))
     if not imeis:
         return []
+    _lock_imeis(imeis)
     rows = list(
         IntakeImei.objects.filter(
             imei__in=imeis, intake__reverses__isnull=True, intake__reversed_by__isnull=True
@@ -393,6 +397,17 @@ def _grams_per_unit(kg: Decimal, units: int) -> Decimal:
 def _standing_intakes() -> Any:
     """Intakes that count: neither a reversal nor reversed."""
     return Intake.objects.filter(reverses__isnull=True, reversed_by__isnull=True)
+
+
+def _lock_imeis(imeis: Sequence[str]) -> None:
+    """Two hubs recording the same phone at the same moment: the second waits for the first to
+    commit, then sees it (without the lock each would miss the other's uncommitted record)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(imei))"
+            " FROM (SELECT imei FROM unnest(%s::text[]) AS imei ORDER BY imei) AS sorted",
+            [IMEI_LOCK_NAMESPACE, list(imeis)],
+        )
 
 
 def _zone(hub: Hub) -> zoneinfo.ZoneInfo:
