@@ -17,6 +17,8 @@ from factories import (
     make_collector,
     make_hub,
     make_member,
+    make_world,
+    race,
     record_intake,
     seal_lot,
 )
@@ -25,7 +27,7 @@ from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import signals
 from oneforone.collection.actions import CollectionError
 from oneforone.collection.flag_actions import FlagError, resolve_flag
-from oneforone.collection.hub_actions import HubError, change_hub_hours_and_location
+from oneforone.collection.hub_actions import HubError, change_hub_hours_and_location, register_hub
 from oneforone.collection.models import Flag, FlagKind, FlagResolution, Intake, PriceCap
 from oneforone.core.models import AuditEvent
 from oneforone.shipments import actions as shipments
@@ -174,6 +176,58 @@ def test_the_same_imei_collected_twice_at_any_hub_is_flagged(world: World):
     assert flag.evidence["imeis"] == [imei(2)]
     assert flag.evidence["also_in"][0]["intake"] == first.pk
     assert flag.evidence["also_in"][0]["hub"] == world.hub.code
+
+
+def test_the_later_collection_is_flagged_whichever_record_arrives_first(world: World):
+    later = at(world, a_monday(1), imeis=[imei(7)])  # synced first
+    earlier = at(world, a_monday(2), imeis=[imei(7), imei(8)])  # an offline device syncs late
+
+    assert kinds(earlier) == set()
+    flag = Flag.objects.get(intake=later)
+    assert flag.kind == FlagKind.DUPLICATE_IMEI
+    assert flag.evidence["also_in"][0]["intake"] == earlier.pk
+    assert flag.evidence["also_in"][0]["intake_uuid"] == str(earlier.client_uuid)
+
+
+def test_a_third_collection_lists_both_earlier_ones(world: World):
+    first = at(world, a_monday(3), imeis=[imei(7)])
+    second = at(world, a_monday(2), imeis=[imei(7)])
+    third = at(world, a_monday(1), imeis=[imei(7)])
+
+    assert kinds(first) == set()
+    assert kinds(second) == {FlagKind.DUPLICATE_IMEI}
+    evidence = Flag.objects.get(intake=third).evidence
+    assert [row["intake"] for row in evidence["also_in"]] == [first.pk, second.pk]
+
+
+def test_a_reversed_collection_does_not_count(world: World):
+    first = at(world, a_monday(2), imeis=[imei(7)])
+    reverse(world, first)
+    assert kinds(at(world, a_monday(1), imeis=[imei(7)])) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_hubs_recording_the_same_phone_at_once_still_flag_the_repeat():
+    world = make_world()
+    other_hub = make_hub(world.collection_partner)
+    other_collector = make_collector(other_hub)
+    outcomes = race(
+        {
+            "here": lambda: at(world, a_monday(2), imeis=[imei(7)]),
+            "there": lambda: record_intake(
+                world,
+                phones=100,
+                hub=other_hub,
+                collector=other_collector,
+                collected_at=a_monday(1),
+                collected_on=None,
+                imeis=[imei(7)],
+            ),
+        }
+    )
+    assert all(isinstance(result, Intake) for result in outcomes.values()), outcomes
+    flag = Flag.objects.get(kind=FlagKind.DUPLICATE_IMEI)
+    assert flag.intake_id == outcomes["there"].pk  # the later purchase
 
 
 def test_distinct_imeis_raise_nothing(world: World):
@@ -552,3 +606,58 @@ def test_the_normal_demo_data_raises_no_flag_only_the_staged_one_waits():
         demo.imei(demo_signals.STAGED_TAC, demo_signals.STAGED_SERIAL + 2)
     ]
     assert flag.evidence["also_in"][0]["hub"] == "gh-kumasi"
+
+
+# --- registering a hub ------------------------------------------------------------------------------
+
+
+def test_operator_staff_register_a_hub_paying_in_its_countrys_currency(world: World):
+    hub = register_hub(
+        actor=world.operator_user,
+        organisation=world.collection_partner,
+        code=" GH-Tamale ",
+        name="Tamale hub",
+        country="GH",
+        city="Tamale",
+        area="rural",
+    )
+    assert (hub.code, hub.currency, hub.open_weekdays, hub.radius_m) == (
+        "gh-tamale",
+        "GHS",
+        [1, 2, 3, 4, 5, 6],
+        3000,
+    )
+    assert AuditEvent.objects.filter(code="collection.hub.registered").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"country": "FR"}, "not a country the service collects in"),
+        ({"code": "taken"}, "taken by another hub"),
+        ({"latitude": Decimal("5.5")}, "both latitude and longitude"),
+        ({"area": "suburban"}, "urban or rural"),
+    ],
+)
+def test_a_hub_that_cannot_be_is_refused(world: World, changes, message):  # type: ignore[no-untyped-def]
+    world.hub.code = "taken"
+    world.hub.save()
+    arguments = {
+        "actor": world.operator_user,
+        "organisation": world.collection_partner,
+        "code": "gh-new",
+        "name": "New hub",
+        "country": "GH",
+        "city": "Tamale",
+        **changes,
+    }
+    with pytest.raises(HubError, match=message):
+        register_hub(**arguments)  # type: ignore[arg-type]
+
+
+def test_only_operator_staff_register_hubs_and_only_for_collection_partners(world: World):
+    arguments = {"code": "gh-x", "name": "X hub", "country": "GH", "city": "Accra"}
+    with pytest.raises(NotAllowed):
+        register_hub(actor=world.hub_user, organisation=world.collection_partner, **arguments)
+    with pytest.raises(HubError, match="not a collection partner"):
+        register_hub(actor=world.operator_user, organisation=world.partner, **arguments)

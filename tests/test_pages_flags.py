@@ -91,6 +91,7 @@ def test_the_queue_filters_by_kind_hub_and_country(world: World):
         collector=make_collector(other_hub),
         currency="NGN",
         imeis=[imei(5)],
+        collected_on=timezone.localdate() - dt.timedelta(days=20),  # the later one: the repeat
     )
     operator = as_user(world.operator_user)
 

@@ -8,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -241,3 +243,58 @@ def test_the_network_pages_on_a_phone(browser_page, demo_data):  # type: ignore[
     assert page.locator("text=Saved the hours and location").is_visible()
     page.goto("/collection/hubs/gh-accra/settings/")
     page.screenshot(path=str(SHOTS / "signals-hub-settings-phone.png"), full_page=True)
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_home_and_the_network_cost_the_same_queries_for_more_hubs(world: World):
+    factory_intake(world, phones=10)
+    home, network = as_user(world.hub_user), as_user(world.operator_user)
+    home.get("/collection/")
+    network.get("/collection/network/")
+    before = (_queries(home, "/collection/"), _queries(network, "/collection/network/"))
+    for country, currency in (("GH", "GHS"), ("NG", "NGN"), ("CM", "XAF")):
+        make_hub(world.collection_partner, country=country, currency=currency)
+    after = (_queries(home, "/collection/"), _queries(network, "/collection/network/"))
+    assert after == before
+
+
+def test_operator_staff_register_a_hub_from_the_network_page(world: World):
+    client = as_user(world.operator_user)
+    assert client.get("/collection/network/hubs/new/").status_code == 200
+    response = client.post(
+        "/collection/network/hubs/new/",
+        {
+            "organisation": world.collection_partner.pk,
+            "name": "Tamale hub",
+            "code": "gh-tamale",
+            "country": "GH",
+            "city": "Tamale",
+            "area": "rural",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("collection-hub-settings", args=["gh-tamale"])
+    again = client.post(
+        "/collection/network/hubs/new/",
+        {
+            "organisation": world.collection_partner.pk,
+            "name": "Tamale hub",
+            "code": "gh-tamale",
+            "country": "GH",
+            "city": "Tamale",
+            "area": "rural",
+        },
+    )
+    assert again.status_code == 400
+    assert "The code gh-tamale is taken by another hub." in again.content.decode()
+
+
+def test_only_operator_staff_reach_the_hub_registration(world: World):
+    for user in (world.hub_user, world.partner_admin, world.carrier_user):
+        assert as_user(user).get("/collection/network/hubs/new/").status_code == 403
+        assert as_user(user).post("/collection/network/hubs/new/", {}).status_code == 403

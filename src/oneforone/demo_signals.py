@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 
 from oneforone.collection.actions import record_intake
+from oneforone.collection.models import Collector
 
 if TYPE_CHECKING:
     from oneforone.demo import Demo, Timeline
@@ -46,7 +47,7 @@ def schedule(
 
 
 def _sale(
-    demo: Demo, hub_code: str, collector: int, phones: int, imeis: list[str]
+    demo: Demo, hub_code: str, nth_active: int, phones: int, imeis: list[str]
 ) -> Callable[[], None]:
     from oneforone.demo import HUBS
 
@@ -54,10 +55,14 @@ def _sale(
 
     def action() -> None:
         hub = demo.hubs[hub_code]
+        # Among the collectors still active then: other parts of the demo suspend or erase some.
+        seller = Collector.objects.filter(hub=hub, active=True, erased_at__isnull=True).order_by(
+            "code"
+        )[nth_active]
         record_intake(
             actor=demo.users[plan.org],
             hub=hub,
-            collector=demo.collectors[hub_code][collector],
+            collector=seller,
             collected_at=timezone.now(),
             phones=phones,
             net_weight_kg=phones * GRAMS_PER_PHONE,

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from oneforone.accounts.models import Membership, OrganisationKind, Role, User
-from oneforone.accounts.permissions import NotAllowed
-from oneforone.collection.models import Hub
+from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from oneforone.accounts.permissions import NotAllowed, require_operator
+from oneforone.collection.models import Area, Country, Hub
 from oneforone.core import audit
 
 MIN_RADIUS_M = 100  # a GPS fix on a phone is rarely better than tens of metres
@@ -19,6 +19,56 @@ MAX_RADIUS_M = 50_000  # beyond this the check says nothing about being at the h
 
 class HubError(Exception):
     pass
+
+
+@transaction.atomic
+def register_hub(
+    *,
+    actor: User,
+    organisation: Organisation,
+    code: str,
+    name: str,
+    country: str,
+    city: str,
+    area: str = Area.URBAN,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Hub:
+    """Operator staff open a hub for a collection partner in a country the service collects in;
+    it pays collectors in the country's currency and keeps the default hours until changed."""
+    require_operator(actor)
+    if organisation.kind != OrganisationKind.COLLECTION_PARTNER:
+        raise HubError(f"{organisation.name} is not a collection partner")
+    known = Country.objects.filter(code=country).first()
+    if known is None:
+        raise HubError(f"{country} is not a country the service collects in")
+    if area not in Area.values:
+        raise HubError("the area is urban or rural")
+    _check_place(latitude, longitude)
+    code, name = code.strip().lower(), name.strip()
+    if not code or not name:
+        raise HubError("give the hub a code and a name")
+    if Hub.objects.filter(code=code).exists():
+        raise HubError(f"the code {code} is taken by another hub")
+    hub = Hub.objects.create(
+        organisation=organisation,
+        code=code,
+        name=name,
+        country=known.code,
+        city=city.strip(),
+        area=area,
+        currency=known.currency,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    audit.record(
+        actor=actor,
+        code="collection.hub.registered",
+        obj=hub,
+        organisation=organisation,
+        data={"code": code, "name": name, "country": known.code, "currency": known.currency},
+    )
+    return hub
 
 
 def may_change_hub(actor: User, hub: Hub) -> bool:
@@ -57,12 +107,7 @@ def change_hub_hours_and_location(
         raise HubError("choose at least one weekday the hub buys on (1 Monday ... 7 Sunday)")
     if opens_at >= closes_at:
         raise HubError("the hub must open before it closes on the same day")
-    if (latitude is None) != (longitude is None):
-        raise HubError("give both latitude and longitude, or neither")
-    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
-        raise HubError("latitude is between -90 and 90 degrees")
-    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
-        raise HubError("longitude is between -180 and 180 degrees")
+    _check_place(latitude, longitude)
     if not MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M:
         raise HubError(f"the radius is between {MIN_RADIUS_M} and {MAX_RADIUS_M:,} metres")
     hub = Hub.objects.select_for_update().get(pk=hub.pk)
@@ -87,6 +132,15 @@ def change_hub_hours_and_location(
         data={"before": before, "after": _settings(hub)},
     )
     return hub
+
+
+def _check_place(latitude: Decimal | None, longitude: Decimal | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise HubError("give both latitude and longitude, or neither")
+    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
+        raise HubError("latitude is between -90 and 90 degrees")
+    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
+        raise HubError("longitude is between -180 and 180 degrees")
 
 
 def _settings(hub: Hub) -> dict[str, object]:

@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 
+from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.collection.hub_actions import MAX_RADIUS_M, MIN_RADIUS_M
-from oneforone.collection.models import FlagKind, FlagResolution, Hub
+from oneforone.collection.models import Area, Country, FlagKind, FlagResolution, Hub
 
 WEEKDAYS = [
     (1, "Mon"),
@@ -103,3 +104,33 @@ class HubSettingsForm(forms.Form):
                 "radius_m": hub.radius_m,
             }
         )
+
+
+class RegisterHubForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label="Collection partner",
+        queryset=Organisation.objects.filter(kind=OrganisationKind.COLLECTION_PARTNER).order_by(
+            "name"
+        ),
+        error_messages={"required": "Choose the collection partner that runs the hub."},
+    )
+    name = forms.CharField(max_length=200, help_text="e.g. Tamale hub")
+    code = forms.SlugField(
+        max_length=30,
+        help_text="Short and for good: lower-case letters, digits and dashes, e.g. gh-tamale.",
+    )
+    country = forms.ModelChoiceField(queryset=Country.objects.order_by("name"))
+    city = forms.CharField(max_length=100)
+    area = forms.ChoiceField(choices=Area.choices)
+    latitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    longitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )

@@ -29,6 +29,7 @@ from oneforone.collection.signal_forms import (
     WEEKDAYS,
     FlagFilterForm,
     HubSettingsForm,
+    RegisterHubForm,
     ResolveFlagForm,
 )
 from oneforone.core.charts import Bar, horizontal_bars
@@ -121,6 +122,40 @@ def network(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
+@operator_page
+def register_hub(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = RegisterHubForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            hub = hub_actions.register_hub(
+                actor=membership.user,
+                organisation=data["organisation"],
+                code=data["code"],
+                name=data["name"],
+                country=data["country"].code,
+                city=data["city"],
+                area=data["area"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+            )
+        except (hub_actions.HubError, NotAllowed) as error:
+            form.add_error(None, explain(error))
+        else:
+            messages.success(
+                request,
+                f"Registered {hub.name}; it pays collectors in {hub.currency}. "
+                "Set its hours and location next.",
+            )
+            return redirect("collection-hub-settings", code=hub.code)
+    return render(
+        request,
+        "collection/signals/hub_register.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
 # --- the operator's flag queue ------------------------------------------------------------------
 
 
@@ -190,7 +225,8 @@ def resolve(request: HttpRequest, membership: Membership, pk: int) -> HttpRespon
                 request,
                 f"Flag resolved: {flag.get_kind_display()} at {flag.hub.name}.",
             )
-            return redirect(f"{reverse('collection-flags')}?{request.GET.urlencode()}")
+            query = request.GET.urlencode()
+            return redirect(f"{reverse('collection-flags')}{'?' if query else ''}{query}")
     return _render_flags(request, bound=(flag.pk, form), status=400)
 
 

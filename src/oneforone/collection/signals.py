@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from oneforone.collection import prices
@@ -64,6 +65,8 @@ HOURS_GRACE = dt.timedelta(minutes=30)
 GPS_ACCURACY_CREDIT_M = 1000
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 
+IMEI_LOCK_NAMESPACE = 0x1D1  # advisory locks on IMEIs: (this, hashtext(imei))
+
 
 # --- entry points -------------------------------------------------------------------------------
 
@@ -76,7 +79,6 @@ def raise_for_intake(intake: Intake) -> list[Flag]:
     detectors: Sequence[tuple[str, Callable[[Intake], Evidence | None]]] = (
         (FlagKind.WEIGHT_PER_PHONE_HUB, weight_per_phone_at_hub),
         (FlagKind.VOLUME_JUMP, volume_jump),
-        (FlagKind.DUPLICATE_IMEI, duplicate_imeis),
         (FlagKind.PRICE_OUTSIDE_CAP, price_outside_cap),
         (FlagKind.OUTSIDE_HOURS, outside_hours),
         (FlagKind.FAR_FROM_HUB, far_from_hub),
@@ -95,7 +97,7 @@ def raise_for_intake(intake: Intake) -> list[Flag]:
         for kind, detect in detectors
         if kind not in present and (evidence := detect(intake)) is not None
     ]
-    return Flag.objects.bulk_create(flags)
+    return Flag.objects.bulk_create(flags + repeated_imeis(intake))
 
 
 def raise_for_lot(lot: Lot) -> list[Flag]:
@@ -223,30 +225,69 @@ def volume_jump(intake: Intake) -> Evidence | None:
     }
 
 
-def duplicate_imeis(intake: Intake) -> Evidence | None:
+def repeated_imeis(intake: Intake) -> list[Flag]:
+    """Flags for the later collections of an IMEI this intake shares with others that stand.
+
+    The later collection is the repeat, whichever record reaches the server first: an offline
+    device may sync the earlier purchase after the later one, and a batch sent in another order
+    must end with the same flags. So the flag may land on another intake than the one recorded."""
     imeis = list(IntakeImei.objects.filter(intake=intake).values_list("imei", flat=True))
     if not imeis:
-        return None
-    earlier = list(
+        return []
+    _lock_imeis(imeis)
+    rows = list(
         IntakeImei.objects.filter(
-            imei__in=imeis,
-            intake__reverses__isnull=True,
-            intake__reversed_by__isnull=True,
+            imei__in=imeis, intake__reverses__isnull=True, intake__reversed_by__isnull=True
+        ).values_list(
+            "imei",
+            "intake_id",
+            "intake__client_uuid",
+            "intake__collected_at",
+            "intake__hub_id",
+            "intake__hub__code",
+            "intake__collector_id",
         )
-        .exclude(intake=intake)
-        .order_by("intake__collected_at", "intake_id")
-        .values_list("imei", "intake_id", "intake__hub__code", "intake__collected_on")
     )
-    if not earlier:
-        return None
-    return {
-        "imeis": sorted({imei for imei, _, _, _ in earlier}),
-        "also_in": [
-            {"imei": imei, "intake": pk, "hub": hub, "collected_on": on.isoformat()}
-            for imei, pk, hub, on in earlier
-        ],
-        "rule": "an IMEI already recorded in another intake (any hub) that stands",
-    }
+    by_imei: dict[str, list[tuple[Any, ...]]] = {}
+    for row in sorted(rows, key=lambda r: (r[3], str(r[2]))):
+        by_imei.setdefault(row[0], []).append(row)
+    earlier_of: dict[int, list[tuple[Any, ...]]] = {}
+    subjects: dict[int, tuple[Any, ...]] = {}
+    for collections in by_imei.values():
+        for position, row in enumerate(collections[1:], start=1):
+            subjects[row[1]] = row
+            earlier_of.setdefault(row[1], []).extend(collections[:position])
+    flagged = set(
+        Flag.objects.filter(kind=FlagKind.DUPLICATE_IMEI, intake_id__in=list(subjects)).values_list(
+            "intake_id", flat=True
+        )
+    )
+    now = timezone.now()
+    return [
+        Flag(
+            kind=FlagKind.DUPLICATE_IMEI,
+            hub_id=row[4],
+            intake_id=pk,
+            collector_id=row[6],
+            evidence={
+                "imeis": sorted({earlier[0] for earlier in earlier_of[pk]}),
+                "also_in": [
+                    {
+                        "imei": imei,
+                        "intake": other,
+                        "intake_uuid": str(uuid),
+                        "hub": hub,
+                        "collected_at": at.isoformat(timespec="minutes"),
+                    }
+                    for imei, other, uuid, at, _, hub, _ in earlier_of[pk]
+                ],
+                "rule": "an IMEI already collected earlier in another intake (any hub) that stands",
+            },
+            raised_at=now,
+        )
+        for pk, row in subjects.items()
+        if pk not in flagged
+    ]
 
 
 def price_outside_cap(intake: Intake) -> Evidence | None:
@@ -356,6 +397,17 @@ def _grams_per_unit(kg: Decimal, units: int) -> Decimal:
 def _standing_intakes() -> Any:
     """Intakes that count: neither a reversal nor reversed."""
     return Intake.objects.filter(reverses__isnull=True, reversed_by__isnull=True)
+
+
+def _lock_imeis(imeis: Sequence[str]) -> None:
+    """Two hubs recording the same phone at the same moment: the second waits for the first to
+    commit, then sees it (without the lock each would miss the other's uncommitted record)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(imei))"
+            " FROM (SELECT imei FROM unnest(%s::text[]) AS imei ORDER BY imei) AS sorted",
+            [IMEI_LOCK_NAMESPACE, list(imeis)],
+        )
 
 
 def _zone(hub: Hub) -> zoneinfo.ZoneInfo:
