@@ -367,12 +367,20 @@ def set_active(request: HttpRequest, membership: Membership, code: str) -> HttpR
 # --- safe work across hubs ---------------------------------------------------------------------
 
 
+CHART_LABEL = 13  # characters that fit left of a bar on a phone
+
+
+def _short(row: people_queries.SafeWorkRow) -> str:
+    label = row.label if len(row.label) <= CHART_LABEL else f"{row.label[: CHART_LABEL - 1]}…"
+    return f"{row.country} {label}"
+
+
 def _share_chart(rows: list[people_queries.SafeWorkRow], field: str, title: str) -> str:
     done_name = field.replace("_", " ")
     return stacked_bars(
         [
             StackedRow(
-                label=f"{row.label} ({row.country})",
+                label=_short(row),
                 values=[getattr(row, field), row.active - getattr(row, field)],
                 note=f"{getattr(row, f'{field}_share')}%",
             )
