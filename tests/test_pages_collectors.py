@@ -257,3 +257,33 @@ def test_collector_list_takes_a_fixed_number_of_queries(
     client.get(reverse("collection-collectors"))  # warm the session
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         assert client.get(reverse("collection-collectors")).status_code == 200
+
+
+def test_revealed_data_can_be_corrected_and_the_change_is_logged(
+    world: World, person: Collector
+) -> None:
+    client = client_for(world.hub_user)
+    page = client.post(url("collection-collector-reveal", person), {})
+    assert "Correct the personal data" in page.content.decode()
+    response = client.post(
+        url("collection-collector-identity", person),
+        {"name": "Yaw Darko", "phone": "+233 24 555 0100", "mobile_money": "", "reason": ""},
+    )
+    assert response.status_code == 302
+    assert people_actions.person_of(person).name == "Yaw Darko"  # type: ignore[union-attr]
+    assert PersonalDataAccess.objects.filter(collector=person, purpose="record").count() == 2
+
+
+def test_a_correction_without_a_name_or_by_an_operator_without_reason_is_refused(
+    world: World, person: Collector
+) -> None:
+    correction = {"name": "", "phone": "+233 24 555 0100", "mobile_money": "", "reason": ""}
+    page = client_for(world.hub_user).post(url("collection-collector-identity", person), correction)
+    assert page.status_code == 400
+    assert "no-store" in page["Cache-Control"]
+    page = client_for(world.operator_user).post(
+        url("collection-collector-identity", person), {**correction, "name": "New Name"}
+    )
+    assert page.status_code == 400
+    assert "must give a reason" in page.content.decode()
+    assert people_actions.person_of(person).name == NAME  # type: ignore[union-attr]

@@ -142,6 +142,7 @@ def _log_access(
     organisation: Organisation,
     reason: str,
     person: personal_data.Person | None,
+    data: dict[str, Any] | None = None,
 ) -> PersonalDataAccess:
     """One row of the access log (append-only, so a reason must not name the person) and the
     matching audit event (hash-chained: it carries no free text)."""
@@ -160,7 +161,7 @@ def _log_access(
         code=f"collection.collector.personal_data.{purpose}",
         obj=collector,
         organisation=organisation,
-        data={"code": collector.code, "access": access.pk},
+        data={"code": collector.code, "access": access.pk, **(data or {})},
     )
     return access
 
@@ -296,6 +297,10 @@ def erase_collector(*, actor: User, collector: Collector, reason: str) -> int:
     organisation, reason = _personal_data_access(actor, collector, reason, write=True)
     person = person_of(collector)
     scrubbed = _scrub_mentions(collector, person) if person is not None else 0
+    CollectorIdentity.objects.filter(collector=collector).delete()
+    collector.erased_at = timezone.now()
+    collector.active = False
+    collector.save(update_fields=["erased_at", "active"])
     _log_access(
         actor=actor,
         collector=collector,
@@ -303,17 +308,7 @@ def erase_collector(*, actor: User, collector: Collector, reason: str) -> int:
         organisation=organisation,
         reason=reason,
         person=person,
-    )
-    CollectorIdentity.objects.filter(collector=collector).delete()
-    collector.erased_at = timezone.now()
-    collector.active = False
-    collector.save(update_fields=["erased_at", "active"])
-    audit.record(
-        actor=actor,
-        code="collection.collector.erased",
-        obj=collector,
-        organisation=organisation,
-        data={"code": collector.code, "texts_scrubbed": scrubbed},
+        data={"texts_scrubbed": scrubbed},
     )
     return scrubbed
 

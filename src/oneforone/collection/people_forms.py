@@ -112,3 +112,24 @@ class FollowUpForm(forms.Form):
     def __init__(self, *args: Any, incidents: QuerySet[Incident], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["incident"].queryset = incidents  # type: ignore[attr-defined]
+
+
+class IdentityForm(ReasonForm):
+    """A correction of the person's data; a new consent only when the collector gave one."""
+
+    name = forms.CharField(max_length=200)
+    phone = forms.CharField(max_length=40)
+    mobile_money = forms.CharField(max_length=60, required=False, label="Mobile-money account")
+    consent_version = forms.CharField(
+        max_length=20,
+        required=False,
+        label="New consent text version",
+        help_text="Only if the collector agreed to a new version today; else leave empty.",
+    )
+    consent_given_on = forms.DateField(widget=DATE, required=False, label="New consent given on")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("consent_version") and not data.get("consent_given_on"):
+            self.add_error("consent_given_on", "Give the date of the new consent.")
+        return data

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("collectors/new/", views.register, name="collection-collector-new"),
     path("collectors/<str:code>/", views.collector, name="collection-collector"),
     path("collectors/<str:code>/personal-data/", views.reveal, name="collection-collector-reveal"),
+    path("collectors/<str:code>/identity/", views.correct, name="collection-collector-identity"),
     path("collectors/<str:code>/export/", views.export, name="collection-collector-export"),
     path("collectors/<str:code>/erase/", views.erase, name="collection-collector-erase"),
     path("collectors/<str:code>/training/", views.training, name="collection-collector-training"),

@@ -39,6 +39,7 @@ from oneforone.collection.people_forms import (
     EquipmentForm,
     EraseForm,
     FollowUpForm,
+    IdentityForm,
     IncidentForm,
     ReasonForm,
     RegisterCollectorForm,
@@ -146,6 +147,7 @@ def _detail_forms(collector: Collector, **bound: forms.Form) -> dict[str, forms.
         "conduct_form": ConductForm(),
         "incident_form": IncidentForm(),
         "follow_up_form": FollowUpForm(incidents=open_incidents),
+        "identity_form": IdentityForm(),
     }
     return unbound | bound
 
@@ -158,6 +160,7 @@ def render_detail(
     person: Person | None = None,
     status: int = 200,
     bound: dict[str, forms.Form] | None = None,
+    correcting: bool = False,
 ) -> HttpResponse:
     """A collector's record; the person only when just revealed, never in a link or a cache."""
     status_row = people_queries.with_safe_work(Collector.objects.filter(pk=collector.pk)).get()
@@ -177,6 +180,7 @@ def render_detail(
             "status": status_row,
             "identity": CollectorIdentity.objects.filter(collector=collector).first(),
             "person": person,
+            "correcting": correcting,
             "intakes": Intake.objects.filter(collector=collector).aggregate(
                 records=Count("id"), phones=Sum("phones")
             ),
@@ -195,7 +199,7 @@ def render_detail(
         },
         status=status,
     )
-    if person is not None:
+    if person is not None or correcting:
         response["Cache-Control"] = "no-store"
     return response
 
@@ -219,8 +223,39 @@ def reveal(request: HttpRequest, membership: Membership, code: str) -> HttpRespo
         except (PeopleError, NotAllowed) as error:
             form.add_error("reason", _refusal(error))
         else:
-            return render_detail(request, membership, target, person=person)
+            correction = IdentityForm(initial={**vars(person), "reason": ""})
+            return render_detail(
+                request, membership, target, person=person, bound={"identity_form": correction}
+            )
     return render_detail(request, membership, target, status=400, bound={"reveal_form": form})
+
+
+@never_cache
+@require_POST
+@people_page
+def correct(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
+    """Correct the person's data; on a refusal the form comes back with what was typed."""
+    target = _collector(membership, code)
+    form = IdentityForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            people_actions.update_identity(
+                actor=membership.user,
+                collector=target,
+                person=Person(data["name"], data["phone"], data["mobile_money"]),
+                consent_version=data["consent_version"] or None,
+                consent_given_on=data["consent_given_on"],
+                reason=data["reason"],
+            )
+        except (PeopleError, NotAllowed) as error:
+            form.add_error(None, _refusal(error))
+        else:
+            messages.success(request, f"Corrected the personal data of {target.code}.")
+            return redirect("collection-collector", code=target.code)
+    return render_detail(
+        request, membership, target, status=400, bound={"identity_form": form}, correcting=True
+    )
 
 
 @require_POST
