@@ -287,3 +287,52 @@ def test_a_correction_without_a_name_or_by_an_operator_without_reason_is_refused
     assert page.status_code == 400
     assert "must give a reason" in page.content.decode()
     assert people_actions.person_of(person).name == NAME  # type: ignore[union-attr]
+
+
+def test_an_incident_at_the_hub_is_reported_and_closed_on_the_safe_work_page(
+    world: World,
+) -> None:
+    client = client_for(world.hub_user)
+    today = timezone.localdate().isoformat()
+    response = client.post(
+        reverse("collection-safe-work-incident"),
+        {"hub": world.hub.pk, "kind": "theft", "occurred_on": today, "description": "Break-in."},
+    )
+    assert response.status_code == 302
+    incident = Incident.objects.get(collector__isnull=True)
+    assert "Break-in." in client.get(reverse("collection-safe-work")).content.decode()
+    page = client.post(reverse("collection-safe-work-follow-up"), {"incident": incident.pk})
+    assert page.status_code == 400
+    client.post(
+        reverse("collection-safe-work-follow-up"),
+        {"incident": incident.pk, "note": "Lock replaced.", "closes": "on"},
+    )
+    incident.refresh_from_db()
+    assert incident.closed_at is not None
+
+
+def test_another_partner_cannot_follow_up_or_report_at_a_foreign_hub(world: World) -> None:
+    incident = people_actions.report_incident(
+        actor=world.hub_user,
+        hub=world.hub,
+        kind="fire",
+        occurred_on=timezone.localdate(),
+        description="Smoke.",
+    )
+    other = make_organisation(OrganisationKind.COLLECTION_PARTNER, country="NG")
+    make_hub(other, country="NG", currency="NGN")
+    outsider = client_for(make_member(other))
+    page = outsider.post(
+        reverse("collection-safe-work-follow-up"),
+        {"incident": incident.pk, "note": "closing it", "closes": "on"},
+    )
+    assert page.status_code == 400
+    assert "Smoke." not in outsider.get(reverse("collection-safe-work")).content.decode()
+    page = outsider.post(
+        reverse("collection-safe-work-incident"),
+        {"hub": world.hub.pk, "kind": "theft", "occurred_on": "2026-01-01", "description": "x"},
+    )
+    assert page.status_code == 400
+    incident.refresh_from_db()
+    assert incident.closed_at is None
+    assert Incident.objects.count() == 1

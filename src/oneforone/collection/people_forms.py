@@ -133,3 +133,15 @@ class IdentityForm(ReasonForm):
         if data.get("consent_version") and not data.get("consent_given_on"):
             self.add_error("consent_given_on", "Give the date of the new consent.")
         return data
+
+
+class HubIncidentForm(IncidentForm):
+    """An incident at a hub that concerns no single collector (a fire in the store, a break-in)."""
+
+    hub = forms.ModelChoiceField(queryset=Hub.objects.none(), empty_label=None)
+
+    field_order = ["hub", "kind", "occurred_on", "description"]
+
+    def __init__(self, *args: Any, hubs: QuerySet[Hub], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hub"].queryset = hubs  # type: ignore[attr-defined]

@@ -25,4 +25,6 @@ urlpatterns: list[URLPattern] = [
     ),
     path("collectors/<str:code>/active/", views.set_active, name="collection-collector-active"),
     path("safe-work/", views.safe_work, name="collection-safe-work"),
+    path("safe-work/incident/", views.hub_incident, name="collection-safe-work-incident"),
+    path("safe-work/follow-up/", views.incident_follow_up, name="collection-safe-work-follow-up"),
 ]

@@ -39,6 +39,7 @@ from oneforone.collection.people_forms import (
     EquipmentForm,
     EraseForm,
     FollowUpForm,
+    HubIncidentForm,
     IdentityForm,
     IncidentForm,
     ReasonForm,
@@ -427,25 +428,80 @@ def _share_chart(rows: list[people_queries.SafeWorkRow], field: str, title: str)
     )
 
 
-@people_page
-def safe_work(request: HttpRequest, membership: Membership) -> HttpResponse:
+def render_safe_work(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    status: int = 200,
+    bound: dict[str, forms.Form] | None = None,
+) -> HttpResponse:
     is_operator = _is_operator(membership)
     rows = (
         people_queries.safe_work_per_partner()
         if is_operator
         else people_queries.safe_work_per_hub(membership.organisation)
     )
+    hubs = visible_hubs(membership)
+    open_incidents = people_queries.open_incidents(hubs)
+    forms_: dict[str, forms.Form] = {
+        "incident_form": HubIncidentForm(hubs=hubs),
+        "follow_up_form": FollowUpForm(incidents=open_incidents),
+    }
     return render(
         request,
         "collection/people/safe_work.html",
         {
             "rows": rows,
             "is_operator": is_operator,
+            "can_record": not is_operator and membership.can_write,
             "trained_chart": _share_chart(rows, "trained", "Active collectors trained"),
             "equipped_chart": _share_chart(rows, "equipped", "Active collectors equipped"),
-            "open_incidents": people_queries.open_incidents(visible_hubs(membership)),
-            "required_topics": people_queries.REQUIRED_TOPICS,
-            "required_equipment": people_queries.REQUIRED_EQUIPMENT,
+            "open_incidents": open_incidents.prefetch_related("follow_ups"),
             "conduct_version": people_queries.CURRENT_CONDUCT_VERSION,
+            **(forms_ | (bound or {})),
         },
+        status=status,
     )
+
+
+@people_page
+def safe_work(request: HttpRequest, membership: Membership) -> HttpResponse:
+    return render_safe_work(request, membership)
+
+
+@require_POST
+@people_page
+def hub_incident(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = HubIncidentForm(request.POST, hubs=visible_hubs(membership))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            people_actions.report_incident(actor=membership.user, **data)
+        except (PeopleError, NotAllowed) as error:
+            form.add_error(None, _refusal(error))
+        else:
+            messages.success(request, f"Incident at {data['hub'].name} reported.")
+            return redirect("collection-safe-work")
+    return render_safe_work(request, membership, status=400, bound={"incident_form": form})
+
+
+@require_POST
+@people_page
+def incident_follow_up(request: HttpRequest, membership: Membership) -> HttpResponse:
+    incidents = people_queries.open_incidents(visible_hubs(membership))
+    form = FollowUpForm(request.POST, incidents=incidents)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            people_actions.follow_up_incident(
+                actor=membership.user,
+                incident=data["incident"],
+                note=data["note"],
+                closes=data["closes"],
+            )
+        except (PeopleError, NotAllowed) as error:
+            form.add_error(None, _refusal(error))
+        else:
+            messages.success(request, "Follow-up recorded.")
+            return redirect("collection-safe-work")
+    return render_safe_work(request, membership, status=400, bound={"follow_up_form": form})
