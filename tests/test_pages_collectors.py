@@ -170,10 +170,11 @@ def test_register_a_collector_with_consent(world: World) -> None:
     assert "Ama" not in collector.identity.name_encrypted
 
 
-def test_operator_may_not_register_collectors(world: World) -> None:
-    assert (
-        client_for(world.operator_user).get(reverse("collection-collector-new")).status_code == 404
-    )
+def test_operator_and_read_only_members_may_not_register_collectors(world: World) -> None:
+    new = reverse("collection-collector-new")
+    assert client_for(world.operator_user).get(new).status_code == 403
+    viewer = client_for(make_member(world.collection_partner, role=Role.VIEWER))
+    assert viewer.post(new, {"name": "A B"}).status_code == 403
 
 
 def test_safe_work_is_recorded_through_the_record_forms(world: World, person: Collector) -> None:
@@ -216,7 +217,7 @@ def test_operator_reads_safe_work_but_does_not_record_it(world: World, person: C
         url("collection-collector-training", person),
         {"topic": "safe_handling", "trained_on": timezone.localdate(), "trainer": "x"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert not Training.objects.exists()
 
 
@@ -244,7 +245,7 @@ def test_a_read_only_member_sees_the_list_but_cannot_record(
         url("collection-collector-training", person),
         {"topic": "safe_handling", "trained_on": timezone.localdate(), "trainer": "x"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert not Training.objects.exists()
 
 

@@ -51,6 +51,9 @@ from oneforone.core.charts import StackedRow, stacked_bars
 from oneforone.core.money import Money
 
 people_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER, OrganisationKind.OPERATOR)
+# Registration and safe-work records are the collection partner's to keep; operator staff read
+# them, read-only members too.
+hub_writer_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER, write=True)
 ACCESS_ROWS = 30
 DONE_COLOR, NOT_YET_COLOR = "#166534", "#d1d5db"
 
@@ -110,10 +113,8 @@ def collectors(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@people_page
+@hub_writer_page
 def register(request: HttpRequest, membership: Membership) -> HttpResponse:
-    if _is_operator(membership):
-        raise Http404("Collectors are registered by their collection partner.")
     hubs = visible_hubs(membership)
     form = RegisterCollectorForm(request.POST or None, hubs=hubs)
     if request.method == "POST" and form.is_valid():
@@ -327,7 +328,7 @@ def _record(
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def training(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     def act(target: Collector, data: dict[str, Any]) -> object:
         return people_actions.record_training(actor=membership.user, collector=target, **data)
@@ -337,7 +338,7 @@ def training(request: HttpRequest, membership: Membership, code: str) -> HttpRes
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def equipment(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     def act(target: Collector, data: dict[str, Any]) -> object:
         return people_actions.issue_equipment(actor=membership.user, collector=target, **data)
@@ -347,7 +348,7 @@ def equipment(request: HttpRequest, membership: Membership, code: str) -> HttpRe
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def conduct(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     def act(target: Collector, data: dict[str, Any]) -> object:
         return people_actions.acknowledge_conduct(actor=membership.user, collector=target, **data)
@@ -358,7 +359,7 @@ def conduct(request: HttpRequest, membership: Membership, code: str) -> HttpResp
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def incident(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     def act(target: Collector, data: dict[str, Any]) -> object:
         return people_actions.report_incident(
@@ -370,7 +371,7 @@ def incident(request: HttpRequest, membership: Membership, code: str) -> HttpRes
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def follow_up(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     def act(target: Collector, data: dict[str, Any]) -> object:
         return people_actions.follow_up_incident(
@@ -387,7 +388,7 @@ def follow_up(request: HttpRequest, membership: Membership, code: str) -> HttpRe
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def set_active(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     target = _collector(membership, code)
     active = request.POST.get("active") == "1"
@@ -470,7 +471,7 @@ def safe_work(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def hub_incident(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = HubIncidentForm(request.POST, hubs=visible_hubs(membership))
     if form.is_valid():
@@ -486,7 +487,7 @@ def hub_incident(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @require_POST
-@people_page
+@hub_writer_page
 def incident_follow_up(request: HttpRequest, membership: Membership) -> HttpResponse:
     incidents = people_queries.open_incidents(visible_hubs(membership))
     form = FollowUpForm(request.POST, incidents=incidents)
