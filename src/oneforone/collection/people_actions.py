@@ -365,8 +365,10 @@ def _require_hub_writer(actor: User, hub: Hub) -> Membership:
 
 @transaction.atomic
 def set_collector_active(*, actor: User, collector: Collector, active: bool) -> None:
-    """A collector who stopped (or came back) stays on every record under their code."""
-    _require_hub_writer(actor, collector.hub)
+    """A collector who stopped (or came back) stays on every record under their code. The hub's
+    partner decides; operator staff may too (e.g. after confirmed fraud)."""
+    if not _is_operator_staff(actor):
+        _require_hub_writer(actor, collector.hub)
     if active:
         _alive(collector)
     if collector.active == active:
