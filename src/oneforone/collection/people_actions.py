@@ -231,6 +231,9 @@ def update_identity(
     identity = CollectorIdentity.objects.select_for_update().filter(collector=collector).first()
     if identity is None:
         raise PeopleError(f"collector {collector.code} has no personal data to change")
+    before = person_of(collector)
+    if before is not None and mentions_person(reason, before):
+        raise PeopleError("write the reason without the collector's name or number")
     identity.name_encrypted = personal_data.encrypt(person.name.strip())
     identity.phone_encrypted = personal_data.encrypt(person.phone.strip())
     identity.mobile_money_encrypted = personal_data.encrypt(person.mobile_money.strip())
