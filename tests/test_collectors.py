@@ -181,3 +181,11 @@ def test_deactivated_collector_keeps_records_and_can_come_back(world: World) -> 
         people_actions.set_collector_active(
             actor=world.partner_admin, collector=collector, active=False
         )
+
+
+def test_operator_staff_may_deactivate_a_collector_after_confirmed_fraud(world: World) -> None:
+    people_actions.set_collector_active(
+        actor=world.operator_user, collector=world.collector, active=False
+    )
+    world.collector.refresh_from_db()
+    assert not world.collector.active

@@ -568,7 +568,8 @@ def _programme_terms(today: dt.date, first_day: dt.date) -> dict[str, list[Progr
 
 
 def _create_hubs_and_collectors(demo: Demo) -> None:
-    """Hubs and collectors have no actions yet: written directly, in one transaction."""
+    """Hubs have no action yet: written directly, in one transaction. Collectors are registered
+    through the people action, each with an invented person and consent (demo_people)."""
     with transaction.atomic():
         for plan in HUBS:
             hub = Hub.objects.create(
@@ -583,9 +584,8 @@ def _create_hubs_and_collectors(demo: Demo) -> None:
                 longitude=plan.location[1],
             )
             demo.hubs[plan.code] = hub
-            demo.collectors[plan.code] = Collector.objects.bulk_create(
-                Collector(hub=hub, code=f"{plan.prefix}-{n:03d}")
-                for n in range(1, plan.collectors + 1)
+            demo.collectors[plan.code] = demo_people.register_collectors(
+                demo.users[plan.org], hub, plan.prefix, plan.collectors
             )
 
 

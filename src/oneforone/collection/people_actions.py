@@ -142,6 +142,7 @@ def _log_access(
     organisation: Organisation,
     reason: str,
     person: personal_data.Person | None,
+    data: dict[str, Any] | None = None,
 ) -> PersonalDataAccess:
     """One row of the access log (append-only, so a reason must not name the person) and the
     matching audit event (hash-chained: it carries no free text)."""
@@ -160,7 +161,7 @@ def _log_access(
         code=f"collection.collector.personal_data.{purpose}",
         obj=collector,
         organisation=organisation,
-        data={"code": collector.code, "access": access.pk},
+        data={"code": collector.code, "access": access.pk, **(data or {})},
     )
     return access
 
@@ -230,6 +231,9 @@ def update_identity(
     identity = CollectorIdentity.objects.select_for_update().filter(collector=collector).first()
     if identity is None:
         raise PeopleError(f"collector {collector.code} has no personal data to change")
+    before = person_of(collector)
+    if before is not None and mentions_person(reason, before):
+        raise PeopleError("write the reason without the collector's name or number")
     identity.name_encrypted = personal_data.encrypt(person.name.strip())
     identity.phone_encrypted = personal_data.encrypt(person.phone.strip())
     identity.mobile_money_encrypted = personal_data.encrypt(person.mobile_money.strip())
@@ -296,6 +300,10 @@ def erase_collector(*, actor: User, collector: Collector, reason: str) -> int:
     organisation, reason = _personal_data_access(actor, collector, reason, write=True)
     person = person_of(collector)
     scrubbed = _scrub_mentions(collector, person) if person is not None else 0
+    CollectorIdentity.objects.filter(collector=collector).delete()
+    collector.erased_at = timezone.now()
+    collector.active = False
+    collector.save(update_fields=["erased_at", "active"])
     _log_access(
         actor=actor,
         collector=collector,
@@ -303,17 +311,7 @@ def erase_collector(*, actor: User, collector: Collector, reason: str) -> int:
         organisation=organisation,
         reason=reason,
         person=person,
-    )
-    CollectorIdentity.objects.filter(collector=collector).delete()
-    collector.erased_at = timezone.now()
-    collector.active = False
-    collector.save(update_fields=["erased_at", "active"])
-    audit.record(
-        actor=actor,
-        code="collection.collector.erased",
-        obj=collector,
-        organisation=organisation,
-        data={"code": collector.code, "texts_scrubbed": scrubbed},
+        data={"texts_scrubbed": scrubbed},
     )
     return scrubbed
 
@@ -370,8 +368,10 @@ def _require_hub_writer(actor: User, hub: Hub) -> Membership:
 
 @transaction.atomic
 def set_collector_active(*, actor: User, collector: Collector, active: bool) -> None:
-    """A collector who stopped (or came back) stays on every record under their code."""
-    _require_hub_writer(actor, collector.hub)
+    """A collector who stopped (or came back) stays on every record under their code. The hub's
+    partner decides; operator staff may too (e.g. after confirmed fraud)."""
+    if not _is_operator_staff(actor):
+        _require_hub_writer(actor, collector.hub)
     if active:
         _alive(collector)
     if collector.active == active:
