@@ -122,6 +122,7 @@ def test_payday_pays_every_unpaid_intake_once(world: World) -> None:
     assert sorted(p.amount for p in made) == [Decimal("10.0000"), Decimal("40.0000")]
     assert money_queries.due_by_collector(world.hub) == []
     assert payment_actions.pay_all_due(actor=world.hub_user, hub=world.hub, method=CASH) == []
+    assert AuditEvent.objects.filter(code="collection.payment.payday").count() == 1
 
 
 def test_payday_for_one_collector_leaves_the_others_due(world: World) -> None:

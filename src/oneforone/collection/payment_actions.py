@@ -167,6 +167,8 @@ def pay_all_due(
                     amount=owed,
                 )
             )
+    if not made:
+        return made
     totals: dict[str, Decimal] = {}
     for payment in made:
         totals[payment.currency] = totals.get(payment.currency, Decimal(0)) + payment.amount
