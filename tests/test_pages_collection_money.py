@@ -331,3 +331,18 @@ def test_the_operator_records_an_exchange_rate_once_a_day(world: World) -> None:
     assert "BEAC fixed parity" in partner_page
     assert "Record a rate" not in partner_page
     assert client_for(world.hub_user).post(url, data).status_code == 403
+
+
+def test_the_payments_page_takes_as_many_queries_for_many_collectors_as_for_one(
+    world: World, django_assert_max_num_queries: pytest.FixtureRequest
+) -> None:
+    for n in range(6):
+        collector = make_collector(world.hub)
+        record_intake(world, phones=50, collector=collector, paid_with=PaymentMethod.CASH)
+        if n % 2:
+            record_intake(world, phones=20, collector=collector)
+    client = client_for(world.hub_user)
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        page = client.get(reverse("collection-payments"))
+    assert page.status_code == 200
+    assert page.content.decode().count(">Pay</button>") == 3
