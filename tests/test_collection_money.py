@@ -15,7 +15,16 @@ import time_machine
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from factories import World, make_collector, make_hub, make_member, make_organisation, record_intake
+from factories import (
+    World,
+    make_collector,
+    make_hub,
+    make_member,
+    make_organisation,
+    make_world,
+    race,
+    record_intake,
+)
 from oneforone.accounts.models import OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import fx, money_queries, payment_actions, payments, prices
@@ -577,3 +586,67 @@ def test_handling_fees_are_counted_in_their_month_even_when_paid_later(world: Wo
         )  # fmt: skip
     [row] = money_queries.income_months([world.collection_partner])
     assert (row.month, row.fees, row.purchases) == (month, Decimal("20.0000"), 0)
+
+
+# --- at the same time ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_paydays_at_once_pay_each_intake_once() -> None:
+    world = make_world()
+    intakes = [record_intake(world, phones=10 + n, price="2.00") for n in range(4)]
+    owed = sum((i.phones * Decimal("2.00") for i in intakes), Decimal(0))
+
+    outcomes = race(
+        {
+            name: lambda: payment_actions.pay_all_due(
+                actor=world.hub_user, hub=world.hub, method=CASH
+            )
+            for name in ("desk", "phone")
+        }
+    )
+
+    assert not [o for o in outcomes.values() if isinstance(o, BaseException)], outcomes
+    assert sum(Payment.objects.values_list("amount", flat=True), Decimal(0)) == owed
+    assert sorted(len(o) for o in outcomes.values()) == [0, 4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_on_a_months_fee_pay_it_once() -> None:
+    world = make_world()
+    fee_rate(world)
+    record_intake(world, phones=100, collected_on=in_last_month())
+    pay = {
+        "actor": world.operator_user,
+        "organisation": world.collection_partner,
+        "kind": PaymentKind.STORAGE_FEE,
+        "period": last_month(),
+        "method": CASH,
+    }
+    outcomes = race(
+        {
+            name: lambda: payment_actions.pay_handling_fee(**pay)  # type: ignore[arg-type]
+            for name in ("first", "second")
+        }
+    )
+    assert Payment.objects.filter(kind=PaymentKind.STORAGE_FEE).count() == 1
+    assert sum(isinstance(o, PaymentError) for o in outcomes.values()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reversals_at_once_cancel_a_payment_once() -> None:
+    world = make_world()
+    intake = record_intake(world, phones=10, price="2.00", paid_with=CASH)
+    original = Payment.objects.get(intake=intake)
+
+    outcomes = race(
+        {
+            name: lambda: payment_actions.reverse_payment(
+                actor=world.hub_user, payment=original, reason="wrong collector"
+            )
+            for name in ("desk", "phone")
+        }
+    )
+
+    assert Payment.objects.filter(reverses=original).count() == 1
+    assert sum(isinstance(o, PaymentError) for o in outcomes.values()) == 1, outcomes

@@ -145,15 +145,18 @@ def pay_all_due(
     )
     if collector is not None:
         intakes = intakes.filter(collector=collector)
+    # Lock first, then read what was paid: a payday running at the same time has committed by
+    # then, and its payments are seen.
+    locked = list(intakes.select_related("hub", "collector").order_by("collected_at", "id"))
     paid = {
         row["intake"]: row["total"]
-        for row in Payment.objects.filter(intake__in=intakes.values("pk"))
+        for row in Payment.objects.filter(intake__in=[i.pk for i in locked])
         .values("intake")
         .annotate(total=Sum("amount"))
     }
     now = timezone.now()
     made = []
-    for intake in intakes.select_related("hub", "collector").order_by("collected_at", "id"):
+    for intake in locked:
         owed = intake.phones * intake.price_per_phone - paid.get(intake.pk, Decimal(0))
         if owed > 0:
             made.append(
@@ -221,27 +224,31 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> list[Payme
     if not locked:
         raise PaymentError("this payment is reversed already")
     now = timezone.now()
-    reversals = [
-        Payment.objects.create(
-            kind=original.kind,
-            payer_id=original.payer_id,
-            collector_id=original.collector_id,
-            payee_organisation_id=original.payee_organisation_id,
-            hub_id=original.hub_id,
-            intake_id=original.intake_id,
-            period=original.period,
-            amount=-original.amount,
-            currency=original.currency,
-            method=original.method,
-            reference=original.reference,
-            paid_at=now,
-            paid_by=actor,
-            recorded_at=now,
-            reverses=original,
-            reason=reason,
-        )
-        for original in locked
-    ]
+    try:
+        with transaction.atomic():  # a reversal committed meanwhile: the unique key refuses
+            reversals = [
+                Payment.objects.create(
+                    kind=original.kind,
+                    payer_id=original.payer_id,
+                    collector_id=original.collector_id,
+                    payee_organisation_id=original.payee_organisation_id,
+                    hub_id=original.hub_id,
+                    intake_id=original.intake_id,
+                    period=original.period,
+                    amount=-original.amount,
+                    currency=original.currency,
+                    method=original.method,
+                    reference=original.reference,
+                    paid_at=now,
+                    paid_by=actor,
+                    recorded_at=now,
+                    reverses=original,
+                    reason=reason,
+                )
+                for original in locked
+            ]
+    except IntegrityError as error:
+        raise PaymentError("this payment was reversed a moment ago; reload the page") from error
     audit.record(
         actor=actor,
         code="collection.payment.reversed",
