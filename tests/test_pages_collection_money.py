@@ -346,3 +346,26 @@ def test_the_payments_page_takes_as_many_queries_for_many_collectors_as_for_one(
         page = client.get(reverse("collection-payments"))
     assert page.status_code == 200
     assert page.content.decode().count(">Pay</button>") == 3
+
+
+def test_income_in_eur_names_the_rate_used_or_says_there_is_none(world: World) -> None:
+    record_intake(
+        world, phones=40, price="2.60", paid_with=PaymentMethod.CASH,
+        collected_on=timezone.localdate(),
+    )  # fmt: skip
+    client = client_for(world.hub_user)
+    url = reverse("collection-income")
+
+    without = client.get(url).content.decode()
+    assert "no rate" in without
+
+    payment_actions.record_exchange_rate(
+        actor=world.operator_user,
+        currency="GHS",
+        rate_date=timezone.localdate().replace(day=1) - dt.timedelta(days=1),
+        units_per_eur=Decimal("16"),
+        source="Bank of Ghana interbank mid-rate",
+    )
+    page = client.get(url).content.decode()
+    assert "€6.50" in page
+    assert "(Bank of Ghana interbank mid-rate)" in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from oneforone.accounts.models import Membership, Organisation, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import money_queries, payment_actions
 from oneforone.collection.actions import CollectionError
-from oneforone.collection.fx import RateBook
+from oneforone.collection.fx import Converted, RateBook
 from oneforone.collection.models import (
     ExchangeRate,
     HandlingFeeRate,
@@ -184,6 +185,34 @@ def _previous_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
+@dataclass(frozen=True)
+class MonthIncome:
+    month: dt.date
+    income: Money
+    eur: Converted | None  # None: no exchange rate on or before the month's end
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return payment_actions.next_month(month) - dt.timedelta(days=1)
+
+
+def _income_table(
+    months: Sequence[money_queries.IncomeMonth], window: list[dt.date]
+) -> list[MonthIncome]:
+    """Income per month and currency in the window, newest first, with its EUR value and the
+    rate (and source) that gave it."""
+    book = RateBook({m.currency for m in months})
+    totals = money_queries.monthly_totals([m for m in months if m.month in window])
+    return [
+        MonthIncome(
+            month, Money(amount, currency), book.to_eur(amount, currency, _month_end(month))
+        )
+        for (month, currency), amount in sorted(
+            totals.items(), key=lambda kv: (-kv[0][0].toordinal(), kv[0][1])
+        )
+    ]
+
+
 def _income_chart(
     months: Sequence[money_queries.IncomeMonth], window: list[dt.date]
 ) -> tuple[Any, list[str]]:
@@ -195,8 +224,7 @@ def _income_chart(
     for row in months:
         if row.month not in purchases:
             continue
-        month_end = (row.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        on = month_end - dt.timedelta(days=1)
+        on = _month_end(row.month)
         bought = book.to_eur(row.purchases, row.currency, on)
         fee = book.to_eur(row.fees, row.currency, on)
         if bought is None or fee is None:
@@ -260,6 +288,7 @@ def income(request: HttpRequest, membership: Membership) -> HttpResponse:
             "window": window,
             "stability": money_queries.income_stability(collector_months, until)[:STABILITY_ROWS],
             "income_chart": chart if months else None,
+            "income_table": _income_table(months, money_queries.last_months(timezone.localdate())),
             "chart_missing": chart_missing,
             "reconciliation": money_queries.reconciliation(scope),
         },
