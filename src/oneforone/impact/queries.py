@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 
 from oneforone.accounts.models import Organisation
+from oneforone.collection import money_queries
 from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core.money import quantize
 from oneforone.partners.models import Programme
@@ -165,17 +166,13 @@ def living_wages(
 ) -> LivingWages:
     """Living-wage months: income paid into the collection network / the monthly benchmark.
 
-    The service's figure counts every purchase from collectors. A partner's figure counts the
-    income behind its allocated units: each unit carries its batch's income divided by its phones.
+    The service's figure comes from the payment ledger: what collectors were paid for phones and
+    what collection partners were paid in handling fees, net of reversals, per country, area and
+    year (see `money_queries`). A partner's figure counts the income behind its allocated units:
+    each unit carries its batch's income divided by its phones.
     """
     if partner is None and programme is None:
-        sql = """
-            SELECT h.country, h.area, EXTRACT(YEAR FROM i.collected_on)::int, i.currency,
-                   SUM(i.amount_paid)
-            FROM collection_intake i JOIN collection_hub h ON h.id = i.hub_id
-            GROUP BY 1, 2, 3, 4
-        """
-        params: dict[str, Any] = {}
+        rows = _ledger_income_per_year()
     else:
         sql = f"""
             SELECT inc.country, inc.area, inc.year, inc.currency,
@@ -187,11 +184,10 @@ def living_wages(
             WHERE {_IN_SCOPE}
             GROUP BY 1, 2, 3, 4
         """
-        params = _scope(partner, programme)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    benchmarks = _benchmarks()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, _scope(partner, programme))
+            rows = cursor.fetchall()
+    benchmarks = money_queries.Benchmarks()
     result = LivingWages()
     for country, area, year, currency, income in sorted(rows):
         line = LivingWageLine(
@@ -200,26 +196,18 @@ def living_wages(
             year,
             currency,
             quantize(Decimal(income), currency),
-            _benchmark_for(benchmarks, country, area, year),
+            benchmarks.for_year(country, area, year),
         )
         result.lines.append(line)
         result.months += line.months or 0
     return result
 
 
-def _benchmarks() -> dict[tuple[str, str], list[LivingWageBenchmark]]:
-    by_place: dict[tuple[str, str], list[LivingWageBenchmark]] = defaultdict(list)
-    for benchmark in LivingWageBenchmark.objects.order_by("year"):
-        by_place[(benchmark.country, benchmark.area)].append(benchmark)
-    return by_place
-
-
-def _benchmark_for(
-    benchmarks: dict[tuple[str, str], list[LivingWageBenchmark]], country: str, area: str, year: int
-) -> LivingWageBenchmark | None:
-    """The benchmark of that year, else the latest earlier one; never a later one or a guess."""
-    candidates = [b for b in benchmarks.get((country, area), []) if b.year <= year]
-    return candidates[-1] if candidates else None
+def _ledger_income_per_year() -> list[tuple[str, str, int, str, Decimal]]:
+    totals: dict[tuple[str, str, int, str], Decimal] = defaultdict(Decimal)
+    for month in money_queries.income_months():
+        totals[(month.country, month.area, month.month.year, month.currency)] += month.income
+    return [(*key, income) for key, income in totals.items() if income]
 
 
 def by_category(
