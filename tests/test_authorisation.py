@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from factories import (
     World,
@@ -23,10 +24,13 @@ from factories import (
     issue,
     make_member,
     make_partner,
+    record_intake,
     register,
 )
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.models import Role, User
+from oneforone.collection import actions as collection_actions
+from oneforone.collection.models import Collector, Flag, FlagKind, Intake
 from oneforone.partners import upload_actions
 from oneforone.partners.models import Conflict, Programme
 from oneforone.registry import actions as registry_actions
@@ -72,6 +76,7 @@ API_PARTNERS = frozenset({"partner key", "other partner key"})
 API_OWNER = frozenset({"partner key"})
 
 Kwargs = Callable[["Scene"], dict[str, Any]]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x05" * 80  # the signature is what the photo check reads
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,13 @@ def api(get: frozenset[str] | None, post: frozenset[str] | None = None, **kw: An
 
 def own(name: str) -> Kwargs:
     return lambda scene: {name: getattr(scene, name)}
+
+
+def collector(scene: Scene) -> dict[str, Any]:
+    """The world's collector (the first one made), for the people routes."""
+    first = Collector.objects.order_by("id").first()
+    assert first is not None
+    return {"code": first.code}
 
 
 # The rules -------------------------------------------------------------------------------------------
@@ -204,6 +216,63 @@ RULES: dict[str, Rule] = {
     "collection/intake/": page(frozenset({COLLECTION}), frozenset({COLLECTION})),
     "collection/lots/": page(frozenset({COLLECTION})),
     "collection/lots/seal/": page(None, frozenset({COLLECTION})),
+    "collection/": page(frozenset({COLLECTION, OPERATOR})),  # the operator is sent on to network/
+    "collection/network/": page(frozenset({OPERATOR})),
+    # Intake records, their photos, corrections and hub device keys.
+    "collection/intakes/<uuid:client_uuid>/": page(
+        frozenset({COLLECTION, OPERATOR}), kwargs=lambda s: {"client_uuid": s.intake_uuid}
+    ),
+    "collection/intakes/<uuid:client_uuid>/reverse/": page(
+        None, frozenset({COLLECTION, OPERATOR}), kwargs=lambda s: {"client_uuid": s.intake_uuid}
+    ),
+    "collection/intakes/<uuid:client_uuid>/correct/": page(
+        None, frozenset({COLLECTION, OPERATOR}), kwargs=lambda s: {"client_uuid": s.intake_uuid}
+    ),
+    "collection/photos/<str:sha256>/": page(
+        frozenset({COLLECTION, OPERATOR}), kwargs=lambda s: {"sha256": s.photo_sha256}
+    ),
+    "collection/device-keys/": page(frozenset({COLLECTION}), frozenset({COLLECTION})),
+    # Collectors as people (personal data: own partner, or operator staff with a reason; a
+    # POST without a reason is a form error, not a refusal) and safe work.
+    "collection/collectors/": page(frozenset({COLLECTION, OPERATOR})),
+    "collection/collectors/new/": page(frozenset({COLLECTION}), frozenset({COLLECTION})),
+    "collection/collectors/<str:code>/": page(frozenset({COLLECTION, OPERATOR}), kwargs=collector),
+    **{
+        f"collection/collectors/<str:code>/{action}/": page(
+            None, frozenset({COLLECTION, OPERATOR}), kwargs=collector
+        )
+        for action in ("personal-data", "identity", "export", "erase")
+    },
+    **{
+        f"collection/collectors/<str:code>/{record}/": page(
+            None, frozenset({COLLECTION}), kwargs=collector
+        )
+        for record in ("training", "equipment", "conduct", "incident", "follow-up", "active")
+    },
+    "collection/safe-work/": page(frozenset({COLLECTION, OPERATOR})),
+    "collection/safe-work/incident/": page(None, frozenset({COLLECTION})),
+    "collection/safe-work/follow-up/": page(None, frozenset({COLLECTION})),
+    # Money: the hub pays; partners read their income; operator staff set caps, fees, rates.
+    "collection/payments/": page(frozenset({COLLECTION})),
+    "collection/payments/pay/": page(None, frozenset({COLLECTION})),
+    "collection/payments/<int:payment_id>/reverse/": page(
+        None, NOBODY, kwargs=lambda s: {"payment_id": 0}
+    ),
+    "collection/income/": page(frozenset({OPERATOR, COLLECTION})),
+    "collection/price-caps/": page(frozenset({OPERATOR, COLLECTION}), frozenset({OPERATOR})),
+    "collection/fee-rates/": page(frozenset({OPERATOR, COLLECTION}), frozenset({OPERATOR})),
+    "collection/exchange-rates/": page(frozenset({OPERATOR, COLLECTION}), frozenset({OPERATOR})),
+    "collection/network/hubs/new/": page(frozenset({OPERATOR}), frozenset({OPERATOR})),
+    "collection/flags/": page(frozenset({OPERATOR})),
+    "collection/flags/<int:pk>/resolve/": page(
+        None, frozenset({OPERATOR}), kwargs=lambda s: {"pk": s.flag}
+    ),
+    "collection/hubs/<slug:code>/": page(
+        frozenset({COLLECTION, OPERATOR}), kwargs=lambda s: {"code": s.hub_code}
+    ),
+    "collection/hubs/<slug:code>/settings/": page(
+        frozenset({OPERATOR}), frozenset({OPERATOR}), kwargs=lambda s: {"code": s.hub_code}
+    ),
     "shipments/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
     "shipments/new/": page(None, frozenset({COLLECTION})),
     "shipments/<str:reference>/": page(
@@ -253,6 +322,11 @@ RULES: dict[str, Rule] = {
     "api/v1/public/batches/<batch_id>": api(API_EVERYONE, kwargs=lambda s: {"batch_id": s.batch}),
     "api/v1/public/units/<serial>": api(API_EVERYONE, kwargs=own("serial")),
     "api/v1/public/ledger/roots": api(API_EVERYONE),
+    # Hub devices use collection partners' keys (tested in test_collection_sync.py); a partner's
+    # key or none is refused.
+    "api/v1/collection/sync": api(None, NOBODY),
+    "api/v1/collection/photos": api(None, NOBODY),
+    "api/v1/collection/hubs/<code>/state": api(NOBODY, kwargs=lambda s: {"code": "any-hub"}),
 }
 
 
@@ -301,6 +375,10 @@ class Scene:
     membership_to_remove: int
     invitation: int
     invitation_token: str
+    flag: int
+    hub_code: str
+    intake_uuid: str
+    photo_sha256: str
 
 
 def build_scene(world: World) -> Scene:
@@ -340,6 +418,10 @@ def build_scene(world: World) -> Scene:
         mode="accept_valid",
     )
     upload_actions.run_upload(upload.pk)  # the task runs after commit, which a test never reaches
+    photo = collection_actions.store_photo(
+        actor=world.hub_user, hub=world.hub, data=PNG, content_type="image/png"
+    )
+    photographed = record_intake(world, phones=3, photos=[photo.sha256])
     return Scene(
         upload_id=upload.pk,
         cancellable=register(world, quantity=1).pk,
@@ -359,6 +441,16 @@ def build_scene(world: World) -> Scene:
         cancellation=cancellation.cancellation.pk,
         partner_slug=world.partner.slug,
         reference=batch.consignment.reference,
+        flag=Flag.objects.create(
+            kind=FlagKind.OUTSIDE_HOURS,
+            hub=world.hub,
+            intake=Intake.objects.filter(hub=world.hub).first(),
+            evidence={},
+            raised_at=timezone.now(),
+        ).pk,
+        hub_code=world.hub.code,
+        intake_uuid=str(photographed.client_uuid),
+        photo_sha256=photo.sha256,
     )
 
 
@@ -403,7 +495,7 @@ def api_keys(world: World, other_admin: User) -> dict[str, dict[str, str]]:
 def url_of(route: str, kwargs: dict[str, Any]) -> str:
     path = route
     for name, value in kwargs.items():
-        for converter in ("", "int:", "str:", "slug:"):
+        for converter in ("", "int:", "str:", "slug:", "uuid:"):
             path = path.replace(f"<{converter}{name}>", str(value))
     assert "<" not in path, f"no value for a parameter of {route}"
     return "/" + path

@@ -10,7 +10,6 @@ from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
 from oneforone.collection.models import Hub, Lot, LotKind
 from oneforone.collection.network_queries import open_flags_on_lots
-from oneforone.collection.models import Hub, Lot
 from oneforone.core import audit
 from oneforone.shipments import custody
 from oneforone.shipments.custody import CustodyError
@@ -73,7 +72,6 @@ def sign_dispatch(
     *, actor: User, consignment: Consignment, container_number: str = ""
 ) -> Consignment:
     """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
-    from oneforone.collection.network_queries import open_flags_on_lots
 
     consignment = custody.lock(consignment)
     # Checked before the figures are written: once dispatched they are sealed by the database.
