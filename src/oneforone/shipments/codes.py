@@ -1,0 +1,47 @@
+"""The dated code lists: a document uses the codes valid on its date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+
+from oneforone.shipments.models import Code, CodeList
+
+
+class CodeError(ValueError):
+    """A code that does not exist in its list, or is used outside its validity."""
+
+
+def valid_on(code_list: str, on: dt.date) -> Q:
+    """The filter for the entries of a list valid on a day."""
+    return (
+        Q(code_list=code_list)
+        & (Q(valid_from__isnull=True) | Q(valid_from__lte=on))
+        & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+    )
+
+
+def require_code(code_list: str, code: str, *, on: dt.date) -> Code:
+    """The entry of `code` valid on `on`; a code used outside its validity is refused with a
+    message that names its replacement (or the date it starts)."""
+    wanted = code.strip()
+    entry = Code.objects.filter(valid_on(code_list, on), code=wanted).first()
+    if entry is not None:
+        return entry
+    list_name = CodeList(code_list).label
+    versions = list(Code.objects.filter(code_list=code_list, code=wanted))
+    if not versions:
+        raise CodeError(f"{wanted} is not in the {list_name}")
+    ended = [v for v in versions if v.valid_to is not None and v.valid_to < on]
+    if ended:
+        last = max(ended, key=lambda v: v.valid_to or on)
+        replacement = f"; use {last.replaced_by} instead" if last.replaced_by else ""
+        raise CodeError(
+            f"{wanted} ({list_name}) was valid until {last.valid_to:%Y-%m-%d}, "
+            f"not on {on:%Y-%m-%d}{replacement}"
+        )
+    first = min(versions, key=lambda v: v.valid_from or on)
+    raise CodeError(
+        f"{wanted} ({list_name}) is valid from {first.valid_from:%Y-%m-%d}, not on {on:%Y-%m-%d}"
+    )
