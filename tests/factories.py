@@ -30,7 +30,13 @@ from oneforone.partners.schemas import DeviceId, RegistrationRow
 from oneforone.recycling import actions as recycling_actions
 from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments import actions as shipment_actions
-from oneforone.shipments.models import Consignment
+from oneforone.shipments.models import (
+    Consignment,
+    Notification,
+    RouteRole,
+    ShipmentType,
+    Stream,
+)
 
 _sequence = itertools.count(1)
 
@@ -236,6 +242,57 @@ def draft_consignment(world: World, *, intakes: tuple[int, ...] = (60, 40)) -> C
         carrier=world.carrier,
         recycler=world.recycler,
     )
+
+
+def make_notification(world: World, **overrides: object) -> Notification:
+    """A multiple-shipment notification for phones from the world's hub (GH) to its recycler (BE)
+    by sea through NL, written as rows (no consents, contract or guarantee yet)."""
+    today = timezone.localdate()
+    fields: dict[str, object] = {
+        "number": f"GH{next_number():010d}",
+        "stream": Stream.PHONES,
+        "notifier": world.collection_partner,
+        "consignee": world.recycler,
+        "generator": world.collection_partner,
+        "generator_site": f"{world.hub.name}: purchase of discarded phones from collectors",
+        "facility": world.recycler,
+        "facility_site": "Smelter-refinery, Hoboken",
+        "shipment_type": ShipmentType.MULTIPLE,
+        "intended_shipments": 4,
+        "total_quantity_kg": Decimal("20000.000"),
+        "first_departure": today - dt.timedelta(days=60),
+        "last_departure": today + dt.timedelta(days=300),
+        "packaging_types": ["4"],
+        "operation_code": "R4",
+        "waste_description": "Discarded mobile phones, batteries removed",
+        "physical_characteristics": "2",
+        "basel_code": "A1181",
+        "ewc_code": "16 02 13*",
+        "hs_code": "8549.21",
+        "y_codes": ["Y49"],
+        "h_codes": ["H11", "H12", "H13"],
+        "notified_on": today - dt.timedelta(days=90),
+        "created_at": timezone.now(),
+        "created_by": world.hub_user,
+    }
+    fields.update(overrides)
+    notification = Notification.objects.create(**fields)
+    stops = [
+        (RouteRole.EXPORT, "GH", "Environmental Protection Agency, Ghana", "", "Port of Tema"),
+        (RouteRole.TRANSIT, "NL", "Inspectie Leefomgeving en Transport", "Rotterdam", "Rotterdam"),
+        (RouteRole.IMPORT, "BE", "OVAM (Flanders)", "Antwerp", ""),
+    ]
+    for sequence, (role, country, authority, entry, exit_point) in enumerate(stops, start=1):
+        notification.route.create(
+            sequence=sequence,
+            role=role,
+            country=country,
+            competent_authority=authority,
+            entry_point=entry,
+            exit_point=exit_point,
+        )
+    notification.carriers.create(sequence=1, carrier=world.carrier, means_of_transport="S")
+    return notification
 
 
 def dispatched_consignment(world: World, **kwargs: object) -> Consignment:

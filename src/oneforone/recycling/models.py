@@ -4,6 +4,14 @@ from django.conf import settings
 from django.db import models
 
 
+class FacilityDecision(models.TextChoices):
+    """The facility's decision on a received shipment (block 19 of the movement document)."""
+
+    ACCEPTED = "accepted", "Accepted"
+    PARTIALLY_REFUSED = "partially_refused", "Partially refused"
+    REFUSED = "refused", "Refused"
+
+
 class Reception(models.Model):
     """The recycler's count and weighing of a consignment on arrival."""
 
@@ -21,6 +29,12 @@ class Reception(models.Model):
         blank=True,
         help_text="reconciliation findings, e.g. count or weight out of tolerance",
     )
+    decision = models.CharField(
+        max_length=20, choices=FacilityDecision.choices, default=FacilityDecision.ACCEPTED
+    )
+    refused_phones = models.PositiveIntegerField(default=0)
+    refused_weight_kg = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    refusal_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -29,6 +43,17 @@ class Reception(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(net_weight_kg__gt=0), name="reception_weight_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    decision=FacilityDecision.ACCEPTED, refused_phones=0, refused_weight_kg=0
+                )
+                | (
+                    models.Q(decision=FacilityDecision.PARTIALLY_REFUSED, refused_weight_kg__gt=0)
+                    & ~models.Q(refusal_reason="")
+                )
+                | (models.Q(decision=FacilityDecision.REFUSED) & ~models.Q(refusal_reason="")),
+                name="reception_refusal_explained",
             ),
         ]
 
