@@ -172,7 +172,12 @@ class IntakeForm(PaymentFields):
         help_text="where readable: one per line, 15 digits (type or scan)",
     )
     photos = PhotosField(help_text=f"of the phones on the scale; up to {MAX_PHOTOS}")
-    note = forms.CharField(max_length=300, required=False)
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="about the phones, not the person: no names or phone numbers (notes are kept "
+        "for good and cannot be erased with a collector's personal data)",
+    )
     latitude = forms.DecimalField(
         required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
     )
