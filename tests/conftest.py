@@ -7,6 +7,8 @@ import pytest
 from factories import World, make_world
 from oneforone.collection.countries import COUNTRIES
 from oneforone.collection.models import Country
+from oneforone.shipments.codes import ensure_code_lists
+from oneforone.shipments.models import Code
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +33,14 @@ def _countries_outlive_flushes(django_db_blocker) -> None:  # type: ignore[no-un
                 Country(code=code, name=name, currency=currency, timezone=zone)
                 for code, name, currency, zone in COUNTRIES
             )
+
+
+@pytest.fixture(autouse=True)
+def _code_lists_outlive_flushes(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """The code lists the migrations seeded, put back after a transactional test's flush."""
+    with django_db_blocker.unblock():
+        if not Code.objects.exists():
+            ensure_code_lists()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import Q
 
+from oneforone.shipments.code_data import CODE_ENTRIES
 from oneforone.shipments.models import Code, CodeList
 
 
@@ -45,3 +46,23 @@ def require_code(code_list: str, code: str, *, on: dt.date) -> Code:
     raise CodeError(
         f"{wanted} ({list_name}) is valid from {first.valid_from:%Y-%m-%d}, not on {on:%Y-%m-%d}"
     )
+
+
+def ensure_code_lists() -> int:
+    """Insert every entry of the shipped code lists that the table lacks; returns how many.
+
+    Idempotent: the seeding migration, the demo and the tests (after a flush) all call it.
+    """
+    present = set(Code.objects.values_list("code_list", "code", "valid_from"))
+    missing = [
+        Code(**entry._asdict())
+        for entry in CODE_ENTRIES
+        if (entry.code_list, entry.code, entry.valid_from) not in present
+    ]
+    Code.objects.bulk_create(missing)
+    return len(missing)
+
+
+def codes_valid_on(code_list: str, on: dt.date) -> list[Code]:
+    """The entries of a list a document dated `on` may use, for choosing in a form."""
+    return list(Code.objects.filter(valid_on(code_list, on)).order_by("code"))
