@@ -232,7 +232,8 @@ def seal_lot(world: World, intakes: list[Intake]) -> Lot:
 
 
 def draft_consignment(world: World, *, intakes: tuple[int, ...] = (60, 40)) -> Consignment:
-    """Intakes packed into one lot, in a consignment not yet dispatched."""
+    """Intakes packed into one lot, in a consignment not yet dispatched, under the world's
+    consented notification (the dispatch gate needs one)."""
     lot = seal_lot(world, [record_intake(world, phones=phones) for phones in intakes])
     return shipment_actions.create_consignment(
         actor=world.hub_user,
@@ -241,6 +242,7 @@ def draft_consignment(world: World, *, intakes: tuple[int, ...] = (60, 40)) -> C
         lots=[lot],
         carrier=world.carrier,
         recycler=world.recycler,
+        notification=consented_notification(world),
     )
 
 
@@ -446,3 +448,127 @@ def register_person(
         consent_version="C-1",
         consent_given_on=timezone.localdate() - dt.timedelta(days=60),
     )
+
+
+# --- Issue 6: notifications, consents and the dispatch gate ----------------------------------------
+
+FACTORY_NOTIFICATION = "factory notification: every consent, contract and guarantee in place"
+
+
+def notification_blocks(world: World, **overrides: Any) -> Any:
+    """The form blocks of a multiple-shipment notification of phones from the world's hub (GH)
+    directly to its recycler (BE), with codes valid on its date."""
+    from oneforone.shipments.notification_actions import (
+        CarrierBlock,
+        NotificationBlocks,
+        StopBlock,
+    )
+
+    today = timezone.localdate()
+    notified_on = overrides.pop("notified_on", today - dt.timedelta(days=120))
+    e_waste_codes = notified_on >= dt.date(2025, 1, 1)  # Basel decision BC-15/18
+    fields: dict[str, Any] = {
+        "number": f"GH{next_number():010d}",
+        "notifier": world.collection_partner,
+        "consignee": world.recycler,
+        "generator": world.collection_partner,
+        "generator_site": f"{world.hub.name}: purchase of discarded phones from collectors",
+        "facility": world.recycler,
+        "facility_site": "Smelter-refinery, Hoboken",
+        "shipment_type": ShipmentType.MULTIPLE,
+        "intended_shipments": 1000,
+        "total_quantity_kg": Decimal("1000000.000"),
+        "first_departure": today - dt.timedelta(days=90),
+        "last_departure": today + dt.timedelta(days=270),
+        "operation_code": "R4",
+        "waste_description": "Discarded mobile phones, batteries removed",
+        "physical_characteristics": "2",
+        "basel_code": "A1181" if e_waste_codes else "A1180",
+        "ewc_code": "16 02 13*",
+        "hs_code": "8549.21",
+        "y_codes": ("Y49",) if e_waste_codes else (),
+        "h_codes": ("H11", "H12"),
+        "notified_on": notified_on,
+        "route": (
+            StopBlock("export", "GH", "Environmental Protection Agency, Ghana", "", "Port of Tema"),
+            StopBlock("import", "BE", "OVAM (Flanders)", "Port of Antwerp", "", "Antwerp customs"),
+        ),
+        "carriers": (CarrierBlock(world.carrier, "S"),),
+    }
+    fields.update(overrides)
+    return NotificationBlocks(**fields)
+
+
+def consent_everything(
+    world: World,
+    notification: Notification,
+    *,
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+) -> Notification:
+    """Every authority consents for the notified period; a contract and a guarantee cover it."""
+    from oneforone.shipments import notification_actions as notices
+
+    actor = world.hub_user
+    valid_from = valid_from or notification.first_departure
+    valid_to = valid_to or notification.last_departure
+    decided_on = min(notification.notified_on + dt.timedelta(days=20), timezone.localdate())
+    notices.acknowledge_notification(
+        actor=actor, notification=notification, acknowledged_on=decided_on
+    )
+    for stop in notification.route.all():
+        notices.record_consent(
+            actor=actor,
+            notification=notification,
+            route_stop=stop,
+            decision="consent",
+            decided_on=decided_on,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            reference=f"{stop.country}-CONSENT-{next_number()}",
+        )
+    notices.record_contract(
+        actor=actor,
+        notification=notification,
+        reference=f"CTR-{next_number()}",
+        signed_on=notification.notified_on,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    notices.record_guarantee(
+        actor=actor,
+        reference=f"GUA-{next_number()}",
+        guarantor="Demo Assurance SA",
+        amount=Decimal("250000.00"),
+        currency="EUR",
+        valid_from=valid_from,
+        valid_to=valid_to,
+        notifications=[notification],
+    )
+    notification.refresh_from_db()
+    return notification
+
+
+def consented_notification(world: World, **overrides: Any) -> Notification:
+    """The world's notification with every consent, the contract and the guarantee in force
+    today, made through the actions (reused while today is inside its period, unless
+    `overrides` ask for a new one)."""
+    from oneforone.shipments import notification_actions as notices
+
+    today = timezone.localdate()
+    if not overrides:
+        existing = Notification.objects.filter(
+            notifier=world.collection_partner,
+            consignee=world.recycler,
+            carriers__carrier=world.carrier,
+            technology=FACTORY_NOTIFICATION,
+            first_departure__lte=today,
+            last_departure__gte=today,
+        ).first()
+        if existing is not None:
+            return existing
+    overrides.setdefault("technology", FACTORY_NOTIFICATION)
+    notification = notices.create_notification(
+        actor=world.hub_user, blocks=notification_blocks(world, **overrides)
+    )
+    return consent_everything(world, notification)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -12,8 +13,15 @@ from oneforone.collection.models import Hub, Lot, LotKind
 from oneforone.collection.network_queries import open_flags_on_lots
 from oneforone.core import audit
 from oneforone.shipments import custody
+from oneforone.shipments.compliance import DispatchRefused, dispatch_refusals
 from oneforone.shipments.custody import CustodyError
-from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+from oneforone.shipments.models import (
+    Consignment,
+    ConsignmentState,
+    CustodyStep,
+    Notification,
+    Stream,
+)
 
 
 @transaction.atomic
@@ -25,11 +33,21 @@ def create_consignment(
     lots: Sequence[Lot],
     carrier: Organisation,
     recycler: Organisation,
+    notification: Notification | None = None,
+    stream: str | None = None,
 ) -> Consignment:
-    """The hub packs sealed lots into a consignment for a carrier and a recycler."""
+    """The hub packs sealed lots into a consignment for a carrier and a recycler, under the
+    notification it will move under."""
     require_member(actor, hub.organisation)
     if carrier.kind != OrganisationKind.CARRIER or recycler.kind != OrganisationKind.RECYCLER:
         raise CustodyError("choose a carrier and a recycler organisation")
+    stream = stream or (notification.stream if notification is not None else Stream.PHONES)
+    if notification is not None and notification.stream != stream:
+        raise CustodyError(
+            f"notification {notification.number} covers "
+            f"{notification.get_stream_display().lower()}; choose a notification of this "
+            "consignment's stream"
+        )
     ids = [lot.pk for lot in lots]
     locked = Lot.objects.select_for_update().filter(pk__in=ids, hub=hub, consignment__isnull=True)
     if not ids or locked.count() != len(set(ids)):
@@ -48,6 +66,8 @@ def create_consignment(
         origin_hub=hub,
         carrier=carrier,
         recycler=recycler,
+        notification=notification,
+        stream=stream,
         created_at=timezone.now(),
         created_by=actor,
     )
@@ -62,6 +82,8 @@ def create_consignment(
             "lots": sorted(ids),
             "carrier": carrier.pk,
             "recycler": recycler.pk,
+            "notification": notification.number if notification is not None else None,
+            "stream": stream,
         },
     )
     return consignment
@@ -69,13 +91,18 @@ def create_consignment(
 
 @transaction.atomic
 def sign_dispatch(
-    *, actor: User, consignment: Consignment, container_number: str = ""
+    *,
+    actor: User,
+    consignment: Consignment,
+    container_number: str = "",
+    departure_on: dt.date | None = None,
 ) -> Consignment:
     """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
 
     consignment = custody.lock(consignment)
     # Checked before the figures are written: once dispatched they are sealed by the database.
     custody.require_state(consignment, ConsignmentState.DRAFT)
+    _pass_dispatch_gate(consignment, departure_on or timezone.localdate())
     if flagged := open_flags_on_lots(consignment.lots.all()):
         raise CustodyError(
             f"lot{'s' if len(flagged) > 1 else ''} {', '.join(flagged)} carr"
@@ -110,6 +137,18 @@ def sign_dispatch(
     )
     _audit_signature(actor, consignment, signature.hash, "shipments.consignment.dispatched")
     return consignment
+
+
+def _pass_dispatch_gate(consignment: Consignment, departure_on: dt.date) -> None:
+    """Refuse the dispatch unless every consent, contract, guarantee and ceiling allows it.
+
+    The notification's row lock makes concurrent dispatches under it wait for each other, so
+    that two cannot both fit under a ceiling only one of them fits under.
+    """
+    if consignment.notification_id is not None:
+        Notification.objects.select_for_update().filter(pk=consignment.notification_id).get()
+    if refusals := dispatch_refusals(consignment, departure_on=departure_on):
+        raise DispatchRefused(refusals)
 
 
 @transaction.atomic

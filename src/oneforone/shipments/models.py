@@ -219,6 +219,9 @@ class Notification(models.Model):
     un_number = models.CharField(max_length=10, blank=True)
     # The dates the codes above were checked against (the notification's date).
     notified_on = models.DateField()
+    # The day the competent authority of destination acknowledged the notification as complete;
+    # the transit authorities' tacit-consent periods run from it.
+    acknowledged_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
