@@ -721,3 +721,36 @@ def test_each_action_records_one_audit_event(world: World) -> None:
     gated_notification(world)
     # create, acknowledge, two consents, contract, guarantee
     assert AuditEvent.objects.count() - before == 6
+
+
+# --- the demo ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _quick_demo(settings: pytest.FixtureRequest) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("_quick_demo")
+def test_demo_ships_under_yearly_notifications_and_shows_the_gate(db: None) -> None:
+    from oneforone import demo
+
+    demo.load_if_empty(base_url="http://demo.test", scale=0.05)
+
+    shipped = Consignment.objects.exclude(state=ConsignmentState.DRAFT)
+    assert shipped.exists()
+    assert not shipped.filter(notification__isnull=True).exists()
+    routes = {n.number[:2]: [s.country for s in n.route.all()] for n in Notification.objects.all()}
+    assert routes == {"GH": ["GH", "BE"], "NG": ["NG", "ES", "BE"], "CM": ["CM", "MA", "BE"]}
+    assert Consent.objects.filter(decision="tacit", route_stop__country="MA").exists()
+    # Next year's Ghanaian notification waits for Belgium.
+    pending = Notification.objects.filter(first_departure__gt=TODAY).get()
+    assert not pending.consents.filter(route_stop__country="BE").exists()
+    # Cameroon's change of quantity holds its drafts.
+    drafts = Consignment.objects.filter(state=ConsignmentState.DRAFT, origin_hub__country="CM")
+    assert drafts.exists()
+    for draft in drafts:
+        assert any(
+            "awaits the authorities' answer" in r
+            for r in dispatch_refusals(draft, departure_on=TODAY)
+        )

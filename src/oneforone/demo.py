@@ -38,7 +38,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum import luhn
 
-from oneforone import demo_money, demo_people, demo_signals
+from oneforone import demo_money, demo_notices, demo_people, demo_signals
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
@@ -456,6 +456,7 @@ def _load(*, scale: float) -> str:
     demo_people.schedule(timeline, random.Random(SEED + 1), demo, first_day, today)
     demo_money.schedule(timeline, random.Random(SEED + 2), demo, first_day, today)
     demo_signals.schedule(timeline, random.Random(SEED + 3), demo, first_day, today)
+    demo_notices.schedule(timeline, random.Random(SEED + 4), demo, first_day, today)
 
     timeline.run()
 
@@ -904,6 +905,9 @@ def _custody_steps(
     # The recycler weighs a little less than the hub: dust, moisture, a scale of its own.
     weighed = rng.uniform(0.990, 1.000)
     held: list[Consignment] = []
+    # It moves under the notification whose departures cover its dispatch (or, for a draft,
+    # the day it is packed).
+    departure = planned.step_dates()[: LAST_STEP[DISPATCHED] + 1][-1]
 
     def create() -> None:
         held.append(
@@ -914,6 +918,7 @@ def _custody_steps(
                 lots=lots,
                 carrier=demo.orgs["carrier"],
                 recycler=demo.orgs["recycler"],
+                notification=demo_notices.notification_for(demo, plan.org, departure),
             )
         )
 
