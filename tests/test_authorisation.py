@@ -113,6 +113,15 @@ def collector(scene: Scene) -> dict[str, Any]:
     return {"code": first.code}
 
 
+def notification_number(scene: Scene) -> dict[str, Any]:
+    """The notification the scene's consignment moves under (issue 6, part "notices")."""
+    from oneforone.shipments.models import Consignment
+
+    notification = Consignment.objects.get(reference=scene.reference).notification
+    assert notification is not None
+    return {"number": notification.number}
+
+
 # The rules -------------------------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = {
@@ -327,6 +336,20 @@ RULES: dict[str, Rule] = {
     "api/v1/collection/sync": api(None, NOBODY),
     "api/v1/collection/photos": api(None, NOBODY),
     "api/v1/collection/hubs/<code>/state": api(NOBODY, kwargs=lambda s: {"code": "any-hub"}),
+    # Issue 6, notifications (part "notices"): the parties it names read it; the notifier and the
+    # operator record its documents; partners never see it.
+    "shipments/notifications/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/notifications/new/": page(
+        frozenset({COLLECTION, OPERATOR}), frozenset({COLLECTION, OPERATOR})
+    ),
+    "shipments/notifications/<str:number>/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}), kwargs=notification_number
+    ),
+    "shipments/notifications/<str:number>/<slug:document>/": page(
+        frozenset({COLLECTION, OPERATOR}),
+        frozenset({COLLECTION, OPERATOR}),
+        kwargs=lambda s: {**notification_number(s), "document": "contract"},
+    ),
 }
 
 

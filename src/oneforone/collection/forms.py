@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.collection.models import Collector, Condition, Hub, Intake, Lot, LotKind
+from oneforone.shipments.models import Notification, Stream
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -404,6 +405,12 @@ class ConsignmentForm(forms.Form):
     recycler = forms.ModelChoiceField(
         queryset=Organisation.objects.none(), empty_label="choose the recycler"
     )
+    notification = forms.ModelChoiceField(
+        queryset=Notification.objects.none(),
+        required=False,
+        empty_label="none yet",
+        help_text="the consented notification it moves under; it cannot be dispatched without",
+    )
 
     def __init__(self, *args: Any, hub: Hub, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -411,6 +418,11 @@ class ConsignmentForm(forms.Form):
             "lots": Lot.objects.filter(hub=hub, consignment__isnull=True, kind=LotKind.PHONES),
             "carrier": Organisation.objects.filter(kind=OrganisationKind.CARRIER),
             "recycler": Organisation.objects.filter(kind=OrganisationKind.RECYCLER),
+            "notification": Notification.objects.filter(
+                notifier=hub.organisation,
+                stream=Stream.PHONES,
+                last_departure__gte=timezone.localdate(),
+            ),
         }
         for name, queryset in querysets.items():
             field = self.fields[name]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.models import (
@@ -247,3 +248,10 @@ def gate_conditions(consignment: Consignment, *, departure_on: dt.date) -> list[
 def dispatch_refusals(consignment: Consignment, *, departure_on: dt.date) -> list[str]:
     """Why the consignment cannot leave on `departure_on`: one message per failing condition."""
     return [c.refusal for c in gate_conditions(consignment, departure_on=departure_on) if not c.met]
+
+
+def dispatch_gate(consignment: Consignment) -> list[GateCondition] | None:
+    """The gate's conditions for a draft leaving today (None once it has left), for its page."""
+    if consignment.state != ConsignmentState.DRAFT:
+        return None
+    return gate_conditions(consignment, departure_on=timezone.localdate())

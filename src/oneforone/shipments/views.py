@@ -21,6 +21,7 @@ from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection.forms import ConsignmentForm
 from oneforone.collection.views import chosen_hub, render_lots
 from oneforone.shipments import actions, custody
+from oneforone.shipments.compliance import dispatch_gate
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.forms import STEP_FORMS, DispatchForm, PickupForm, StateFilterForm
 from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
@@ -162,6 +163,7 @@ def render_detail(
             ),
             "signatures": signatures,
             "chain_problems": custody.verify_signatures(consignment) if signatures else [],
+            "gate": dispatch_gate(consignment),
             "reception": _related(consignment, "reception"),
             "treatment": _related(consignment, "treatment"),
             "batch": _related(consignment, "batch"),
@@ -207,6 +209,7 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
                 lots=list(form.cleaned_data["lots"]),
                 carrier=form.cleaned_data["carrier"],
                 recycler=form.cleaned_data["recycler"],
+                notification=form.cleaned_data["notification"],
             )
         except (CustodyError, NotAllowed) as error:
             form.add_error(None, explain(error))

@@ -1,0 +1,376 @@
+"""Forms of the notification pages: the filters, the notification's blocks, and one form per
+document recorded against it (acknowledgement, consent, contract, guarantee, change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import MinValueValidator
+from django.utils import timezone
+
+from oneforone.accounts.models import Organisation, OrganisationKind
+from oneforone.shipments.codes import codes_valid_on
+from oneforone.shipments.models import (
+    ChangeAnswer,
+    ChangeKind,
+    ChangeRequest,
+    CodeList,
+    Decision,
+    FinancialGuarantee,
+    Notification,
+    RouteRole,
+    RouteStop,
+    ShipmentType,
+    Stream,
+)
+
+STATUSES = [
+    ("", "any status"),
+    ("pending", "awaiting consent"),
+    ("objected", "objected"),
+    ("consented", "consented"),
+    ("ended", "period ended"),
+]
+WRITTEN_DECISIONS = [(d.value, d.label) for d in Decision if d != Decision.TACIT]
+
+
+def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+def kg_field(label: str, *, required: bool = True) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=14,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.001", "min": "0"}),
+    )
+
+
+class NotificationFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=STATUSES, required=False)
+    country = forms.CharField(max_length=2, required=False, help_text="country of export")
+    stream = forms.ChoiceField(choices=[("", "any stream"), *Stream.choices], required=False)
+
+    def clean_country(self) -> str:
+        return str(self.cleaned_data["country"]).strip().upper()
+
+
+def _code_choices(code_list: str, on: dt.date, *, blank: str | None = None) -> list[Any]:
+    choices: list[Any] = [("", blank)] if blank is not None else []
+    return choices + [(c.code, f"{c.code} · {c.label}") for c in codes_valid_on(code_list, on)]
+
+
+def _y_only(choices: list[Any]) -> list[Any]:
+    return [choice for choice in choices if str(choice[0]).startswith("Y")]
+
+
+class NotificationCreateForm(forms.Form):
+    """The blocks of Annex IA; the codes offered are those valid on the notification date."""
+
+    number = forms.CharField(max_length=40, help_text="exactly as the authority issued it")
+    notified_on = date_field("Notified on", help_text="codes are checked against this date")
+    notifier = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Notifier")
+    stream = forms.ChoiceField(choices=Stream.choices, initial=Stream.PHONES)
+    consignee = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    facility = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    generator_site = forms.CharField(max_length=300, label="Site and process of generation")
+    facility_site = forms.CharField(max_length=300, label="Actual site of recovery")
+    shipment_type = forms.ChoiceField(choices=ShipmentType.choices, initial=ShipmentType.MULTIPLE)
+    intended_shipments = forms.IntegerField(min_value=1, label="Intended number of shipments")
+    total_quantity_kg = kg_field("Total intended quantity (kg)")
+    first_departure = date_field("First departure")
+    last_departure = date_field("Last departure")
+    packaging_types = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    operation_code = forms.ChoiceField(label="Recovery operation")
+    technology = forms.CharField(max_length=300, required=False, label="Technology employed")
+    waste_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    physical_characteristics = forms.ChoiceField()
+    basel_code = forms.ChoiceField(label="Basel code (Annex VIII/IX)")
+    y_codes = forms.MultipleChoiceField(required=False, label="Y codes")
+    h_codes = forms.MultipleChoiceField(required=False, label="H codes")
+    ewc_code = forms.ChoiceField(label="EU List of Waste code")
+    hs_code = forms.ChoiceField(label="HS code")
+    un_number = forms.ChoiceField(required=False, label="UN number (batteries)")
+    carrier = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    means_of_transport = forms.ChoiceField()
+    export_country = forms.CharField(max_length=2, label="Country of export")
+    export_authority = forms.CharField(max_length=200, label="Its competent authority")
+    export_exit_point = forms.CharField(max_length=200, required=False, label="Point of exit")
+    export_customs = forms.CharField(
+        max_length=200, required=False, label="Customs office of export"
+    )
+    transit_country = forms.CharField(max_length=2, required=False, label="Transit country")
+    transit_authority = forms.CharField(max_length=200, required=False, label="Its authority")
+    transit_point = forms.CharField(max_length=200, required=False, label="Transit port")
+    import_country = forms.CharField(max_length=2, label="Country of import")
+    import_authority = forms.CharField(max_length=200, label="Its competent authority")
+    import_entry_point = forms.CharField(max_length=200, required=False, label="Point of entry")
+    import_customs = forms.CharField(
+        max_length=200, required=False, label="Customs office of entry"
+    )
+
+    CODE_FIELDS = {
+        "packaging_types": (CodeList.PACKAGING, None),
+        "operation_code": (CodeList.OPERATION, None),
+        "physical_characteristics": (CodeList.PHYSICAL, None),
+        "basel_code": (CodeList.BASEL, None),
+        "y_codes": (CodeList.BASEL, None),
+        "h_codes": (CodeList.HAZARD, None),
+        "ewc_code": (CodeList.EWC, None),
+        "hs_code": (CodeList.HS, None),
+        "un_number": (CodeList.UN_NUMBER, "none"),
+        "means_of_transport": (CodeList.TRANSPORT, None),
+    }
+
+    def __init__(self, *args: Any, notifiers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        on = self._date_of_codes()
+        for name, (code_list, blank) in self.CODE_FIELDS.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = _code_choices(code_list, on, blank=blank)
+        y_field = self.fields["y_codes"]
+        assert isinstance(y_field, forms.ChoiceField)
+        y_field.choices = _y_only(_code_choices(CodeList.BASEL, on))
+        querysets = {
+            "notifier": notifiers,
+            "consignee": Organisation.objects.filter(kind=OrganisationKind.RECYCLER),
+            "facility": Organisation.objects.filter(kind=OrganisationKind.RECYCLER),
+            "carrier": Organisation.objects.filter(kind=OrganisationKind.CARRIER),
+        }
+        for name, queryset in querysets.items():
+            choice = self.fields[name]
+            assert isinstance(choice, forms.ModelChoiceField)
+            choice.queryset = queryset
+        if not self.is_bound:
+            today = timezone.localdate()
+            self.initial.setdefault("notified_on", today)
+            self.initial.setdefault("operation_code", "R4")
+            self.initial.setdefault("physical_characteristics", "2")
+            self.initial.setdefault("packaging_types", ["4"])
+            self.initial.setdefault("means_of_transport", "S")
+
+    def _date_of_codes(self) -> dt.date:
+        """The codes valid on the date entered (today until one is)."""
+        raw = self.data.get("notified_on") if self.is_bound else None
+        try:
+            return dt.date.fromisoformat(str(raw)) if raw else timezone.localdate()
+        except ValueError:
+            return timezone.localdate()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("export_country", "transit_country", "import_country"):
+            cleaned[name] = str(cleaned.get(name) or "").strip().upper()
+        if cleaned["transit_country"] and not cleaned.get("transit_authority"):
+            self.add_error("transit_authority", "Name the transit country's authority.")
+        return cleaned
+
+    def route(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(role, country, authority, entry, exit, customs) for each stop, in order."""
+        data = self.cleaned_data
+        stops: list[tuple[str, str, str, str, str, str]] = [
+            (
+                RouteRole.EXPORT,
+                data["export_country"],
+                data["export_authority"],
+                "",
+                data["export_exit_point"],
+                data["export_customs"],
+            )
+        ]
+        if data["transit_country"]:
+            point = data["transit_point"]
+            stops.append(
+                (
+                    RouteRole.TRANSIT,
+                    data["transit_country"],
+                    data["transit_authority"],
+                    point,
+                    point,
+                    "",
+                )
+            )
+        stops.append(
+            (
+                RouteRole.IMPORT,
+                data["import_country"],
+                data["import_authority"],
+                data["import_entry_point"],
+                "",
+                data["import_customs"],
+            )
+        )
+        return stops
+
+
+class AcknowledgeForm(forms.Form):
+    acknowledged_on = date_field("Acknowledged on")
+
+
+class StopChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        assert isinstance(obj, RouteStop)
+        return f"{obj.country} · {obj.competent_authority} ({obj.get_role_display().lower()})"
+
+
+class ConsentForm(forms.Form):
+    route_stop = StopChoiceField(queryset=RouteStop.objects.none(), label="Authority")
+    decision = forms.ChoiceField(choices=WRITTEN_DECISIONS)
+    decided_on = date_field("Decided on")
+    valid_from = date_field("Valid from", required=False, help_text="not for an objection")
+    valid_to = date_field("Valid to", required=False)
+    conditions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="as the authority set them",
+    )
+    reference = forms.CharField(max_length=100, required=False, label="Decision reference")
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stop = self.fields["route_stop"]
+        assert isinstance(stop, forms.ModelChoiceField)
+        stop.queryset = notification.route.all()
+
+
+class TacitConsentForm(forms.Form):
+    route_stop = StopChoiceField(
+        queryset=RouteStop.objects.none(),
+        label="Transit authority",
+        help_text="30 days after the acknowledgement in the EU, 60 days elsewhere",
+    )
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stop = self.fields["route_stop"]
+        assert isinstance(stop, forms.ModelChoiceField)
+        stop.queryset = notification.route.filter(role=RouteRole.TRANSIT)
+
+
+class ContractForm(forms.Form):
+    reference = forms.CharField(max_length=100)
+    signed_on = date_field("Signed on")
+    valid_from = date_field("Valid from")
+    valid_to = date_field("Valid to")
+
+
+class GuaranteeForm(forms.Form):
+    reference = forms.CharField(max_length=100)
+    guarantor = forms.CharField(max_length=200, help_text="bank or insurer")
+    amount = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
+    )
+    currency = forms.CharField(max_length=3, initial="EUR")
+    valid_from = date_field("Valid from")
+    valid_to = date_field("Valid to")
+    also_covers = forms.ModelMultipleChoiceField(
+        queryset=Notification.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Also covers",
+    )
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        others = self.fields["also_covers"]
+        assert isinstance(others, forms.ModelMultipleChoiceField)
+        others.queryset = Notification.objects.filter(notifier=notification.notifier).exclude(
+            pk=notification.pk
+        )
+
+
+class GuaranteeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        assert isinstance(obj, FinancialGuarantee)
+        return f"{obj.reference} · {obj.amount} {obj.currency}"
+
+
+class ReleaseForm(forms.Form):
+    guarantee = GuaranteeChoiceField(queryset=FinancialGuarantee.objects.none())
+    released_on = date_field("Released on")
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["guarantee"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = notification.guarantees.filter(released_on__isnull=True)
+
+
+class ChangeForm(forms.Form):
+    """A change of quantity, dates or carrier (a route change is a new notification here)."""
+
+    kind = forms.ChoiceField(choices=[c for c in ChangeKind.choices if c[0] != ChangeKind.ROUTE])
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    total_quantity_kg = kg_field("New total quantity (kg)", required=False)
+    intended_shipments = forms.IntegerField(min_value=1, required=False, label="New shipments")
+    first_departure = date_field("New first departure", required=False)
+    last_departure = date_field("New last departure", required=False)
+    carrier = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(kind=OrganisationKind.CARRIER),
+        required=False,
+        label="New carrier",
+    )
+    means_of_transport = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        means = self.fields["means_of_transport"]
+        assert isinstance(means, forms.ChoiceField)
+        means.choices = _code_choices(CodeList.TRANSPORT, timezone.localdate(), blank="—")
+
+    def proposed(self) -> dict[str, Any]:
+        """The values the change proposes, for its kind only."""
+        data = self.cleaned_data
+        kind = data["kind"]
+        if kind == ChangeKind.QUANTITY:
+            names = ["total_quantity_kg", "intended_shipments"]
+        elif kind == ChangeKind.DATES:
+            names = ["first_departure", "last_departure"]
+        else:
+            carrier = data.get("carrier")
+            if carrier is None or not data.get("means_of_transport"):
+                return {}
+            return {
+                "carriers": [
+                    {"carrier": carrier.pk, "means_of_transport": data["means_of_transport"]}
+                ]
+            }
+        return {
+            name: str(data[name]) if not isinstance(data[name], int) else data[name]
+            for name in names
+            if data.get(name) not in (None, "")
+        }
+
+
+class ChangeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        assert isinstance(obj, ChangeRequest)
+        return f"{obj.get_kind_display()} of {obj.requested_at:%Y-%m-%d}: {obj.description[:60]}"
+
+
+class AnswerForm(forms.Form):
+    change = ChangeChoiceField(queryset=ChangeRequest.objects.none())
+    answer = forms.ChoiceField(choices=ChangeAnswer.choices)
+    answered_on = date_field("Answered on")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["change"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = notification.change_requests.filter(answer="")
