@@ -42,6 +42,11 @@ def create_consignment(
     if carrier.kind != OrganisationKind.CARRIER or recycler.kind != OrganisationKind.RECYCLER:
         raise CustodyError("choose a carrier and a recycler organisation")
     stream = stream or (notification.stream if notification is not None else Stream.PHONES)
+    if notification is not None and notification.notifier_id != hub.organisation_id:
+        raise CustodyError(
+            f"notification {notification.number} was notified by {notification.notifier.name}; "
+            "choose one of your own organisation's notifications"
+        )
     if notification is not None and notification.stream != stream:
         raise CustodyError(
             f"notification {notification.number} covers "
