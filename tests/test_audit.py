@@ -14,6 +14,7 @@ from django.utils import timezone
 from factories import (
     World,
     bootstrap_actor,
+    consented_notification,
     make_member,
     make_organisation,
     next_number,
@@ -82,6 +83,7 @@ def test_every_action_writes_one_audit_event(world: World) -> None:
         )
     )
     assert codes == ["collection.lot.sealed"]
+    notification = consented_notification(world)  # the dispatch gate needs one
     consignment, codes = new_events(
         lambda: shipment_actions.create_consignment(
             actor=world.hub_user,
@@ -90,6 +92,7 @@ def test_every_action_writes_one_audit_event(world: World) -> None:
             lots=[lot],
             carrier=world.carrier,
             recycler=world.recycler,
+            notification=notification,
         )
     )
     assert codes == ["shipments.consignment.created"]

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from factories import consented_notification
 from oneforone.accounts import actions as accounts
 from oneforone.accounts.models import Organisation, Role, User
 from oneforone.collection import actions as collection
 from oneforone.collection.models import Collector, Hub, Intake, Lot
 from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments import actions as shipments
-from oneforone.shipments.models import Consignment, ConsignmentState, CustodySignature
+from oneforone.shipments.models import (
+    Consignment,
+    ConsignmentState,
+    CustodySignature,
+    Notification,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +111,17 @@ class World:
             currency="GHS",
         )
 
+    def notification(self) -> Notification:
+        """The hub organisation's consented notification (the dispatch gate needs one)."""
+        parties = SimpleNamespace(
+            collection_partner=self.hub_org,
+            recycler=self.recycler_org,
+            carrier=self.carrier_org,
+            hub=self.hub,
+            hub_user=self.hub_user,
+        )
+        return consented_notification(parties)  # type: ignore[arg-type]
+
     def consignment(self, reference: str = "GH-ACC-001", dispatched: bool = False) -> Consignment:
         lot = collection.seal_lot(
             actor=self.hub_user, hub=self.hub, seal_number=f"S-{reference}", intakes=[self.intake()]
@@ -115,6 +133,7 @@ class World:
             lots=[lot],
             carrier=self.carrier_org,
             recycler=self.recycler_org,
+            notification=self.notification(),
         )
         if dispatched:
             consignment = shipments.sign_dispatch(actor=self.hub_user, consignment=consignment)
@@ -430,6 +449,7 @@ def test_full_walk_from_intake_to_issuance_through_the_pages(world):
             "reference": "GH-ACC-2026-001",
             "carrier": world.carrier_org.pk,
             "recycler": world.recycler_org.pk,
+            "notification": world.notification().pk,
         },
     )
     detail = reverse("shipments-detail", args=["GH-ACC-2026-001"])

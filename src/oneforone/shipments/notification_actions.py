@@ -53,37 +53,12 @@ DEFAULT_NUMBER_PATTERNS: dict[str, str] = {
 
 # EU member states: their transit authorities consent tacitly after 30 days (Regulation (EU)
 # 2024/1157, Art. 9); other transit Parties after 60 days (Basel Convention, Art. 6(4)).
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
+# fmt: off
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+# fmt: on
 EU_TRANSIT_TACIT_DAYS = 30
 BASEL_TRANSIT_TACIT_DAYS = 60
 TACIT_CONSENT_SOURCES = {
