@@ -32,6 +32,7 @@ from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments import actions as shipment_actions
 from oneforone.shipments.models import (
     Consignment,
+    MovementDocument,
     Notification,
     RouteRole,
     ShipmentType,
@@ -446,3 +447,25 @@ def register_person(
         consent_version="C-1",
         consent_given_on=timezone.localdate() - dt.timedelta(days=60),
     )
+
+
+def movement_document_row(
+    consignment: Consignment, notification: Notification, **overrides: object
+) -> MovementDocument:
+    """The consignment under the notification with its movement document, written as rows (the
+    documents part's tests; the movement part creates them at dispatch)."""
+    Consignment.objects.filter(pk=consignment.pk).update(notification=notification)
+    consignment.refresh_from_db()
+    fields: dict[str, object] = {
+        "consignment": consignment,
+        "notification": notification,
+        "serial": notification.movement_documents.count() + 1,
+        "actual_quantity_kg": consignment.net_weight_kg_dispatched or Decimal("1234.500"),
+        "actual_departure": notification.first_departure + dt.timedelta(days=10),
+        "packaging_type": "4",
+        "packages": 3,
+        "created_at": timezone.now(),
+        "created_by": consignment.created_by,
+    }
+    fields.update(overrides)
+    return MovementDocument.objects.create(**fields)
