@@ -8,6 +8,7 @@ they are the only rows created with the ORM here. Device categories come from a 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Sequence
@@ -469,3 +470,45 @@ def movement_document_row(
     }
     fields.update(overrides)
     return MovementDocument.objects.create(**fields)
+
+
+def documents_of(reference: str) -> Any:
+    """The consignment `reference` (dispatched at least) under a notification of its own parties,
+    with its movement document and one attachment; made once, then found again."""
+    from oneforone.shipments.models import Attachment
+
+    consignment = Consignment.objects.select_related("origin_hub__organisation").get(
+        reference=reference
+    )
+    found = Attachment.objects.filter(movement_document__consignment=consignment).first()
+    if found is not None:
+        return found
+    hub_user = Membership.objects.filter(organisation=consignment.origin_hub.organisation).first()
+    assert hub_user is not None
+    parties = World(  # only the fields make_notification reads
+        operator=consignment.recycler,
+        operator_user=hub_user.user,
+        partner=consignment.recycler,
+        partner_admin=hub_user.user,
+        collection_partner=consignment.origin_hub.organisation,
+        hub_user=hub_user.user,
+        hub=consignment.origin_hub,
+        collector=None,  # type: ignore[arg-type]
+        carrier=consignment.carrier,
+        carrier_user=hub_user.user,
+        recycler=consignment.recycler,
+        recycler_user=hub_user.user,
+    )
+    document = movement_document_row(consignment, make_notification(parties))
+    return Attachment.objects.create(
+        notification=document.notification,
+        movement_document=document,
+        title="signed movement document",
+        filename="md.png",
+        content_type="image/png",
+        size=12,
+        sha256=hashlib.sha256(b"\x89PNG\r\n\x1a\nscan").hexdigest(),
+        content=b"\x89PNG\r\n\x1a\nscan",
+        uploaded_by=hub_user.user,
+        uploaded_at=timezone.now(),
+    )

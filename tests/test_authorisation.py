@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from factories import (
     World,
+    documents_of,
     imei,
     issue,
     make_member,
@@ -327,6 +328,33 @@ RULES: dict[str, Rule] = {
     "api/v1/collection/sync": api(None, NOBODY),
     "api/v1/collection/photos": api(None, NOBODY),
     "api/v1/collection/hubs/<code>/state": api(NOBODY, kwargs=lambda s: {"code": "any-hub"}),
+    # Issue 6, documents: the code lists, PDFs, export and attachments are for the shipment
+    # parties (the notification's hub, carrier and recycler) and the operator; never partners.
+    "shipments/codes/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/notifications/<str:number>/pdf/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/export.json": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/attachments/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/attachments/<int:pk>/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {
+            "number": documents_of(s.reference).notification.number,
+            "pk": documents_of(s.reference).pk,
+        },
+    ),
+    "shipments/<str:reference>/movement-document.pdf": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"reference": documents_of(s.reference).notification.consignments.get()},
+    ),
 }
 
 
