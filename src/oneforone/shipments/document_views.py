@@ -49,7 +49,10 @@ class ValidOnForm(forms.Form):
         help_text="the date of the document you are filling in",
     )
     code_list = forms.ChoiceField(
-        choices=[("", "all lists"), *CodeList.choices], required=False, label="List"
+        choices=[("", "all lists"), *CodeList.choices],
+        required=False,
+        label="List",
+        widget=forms.Select(attrs={"style": "width:100%"}),
     )
     usable_only = forms.BooleanField(required=False, label="only codes usable on that date")
 
@@ -169,6 +172,7 @@ class AttachmentForm(forms.Form):
         required=False,
         empty_label="the notification itself",
         label="Belongs to",
+        widget=forms.Select(attrs={"style": "width:100%"}),
     )
     file = forms.FileField(help_text="PDF, PNG or JPEG")
 
