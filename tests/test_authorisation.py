@@ -351,6 +351,11 @@ RULES: dict[str, Rule] = {
             "pk": documents_of(s.reference).pk,
         },
     ),
+    # Shipment parties' API keys only (tested in test_documents_api.py): partners' refused.
+    "api/v1/shipments/codes": api(NOBODY),
+    "api/v1/shipments/notifications/<number>/export": api(
+        NOBODY, kwargs=lambda s: {"number": documents_of(s.reference).notification.number}
+    ),
     "shipments/<str:reference>/movement-document.pdf": page(
         frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
         kwargs=lambda s: {"reference": documents_of(s.reference).notification.consignments.get()},
