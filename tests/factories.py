@@ -8,6 +8,7 @@ they are the only rows created with the ORM here. Device categories come from a 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments import actions as shipment_actions
 from oneforone.shipments.models import (
     Consignment,
+    MovementDocument,
     Notification,
     RouteRole,
     ShipmentType,
@@ -572,3 +574,67 @@ def consented_notification(world: World, **overrides: Any) -> Notification:
         actor=world.hub_user, blocks=notification_blocks(world, **overrides)
     )
     return consent_everything(world, notification)
+
+
+def movement_document_row(
+    consignment: Consignment, notification: Notification, **overrides: object
+) -> MovementDocument:
+    """The consignment under the notification with its movement document, written as rows (the
+    documents part's tests; the movement part creates them at dispatch)."""
+    Consignment.objects.filter(pk=consignment.pk).update(notification=notification)
+    consignment.refresh_from_db()
+    fields: dict[str, object] = {
+        "consignment": consignment,
+        "notification": notification,
+        "serial": notification.movement_documents.count() + 1,
+        "actual_quantity_kg": consignment.net_weight_kg_dispatched or Decimal("1234.500"),
+        "actual_departure": notification.first_departure + dt.timedelta(days=10),
+        "packaging_type": "4",
+        "packages": 3,
+        "created_at": timezone.now(),
+        "created_by": consignment.created_by,
+    }
+    fields.update(overrides)
+    return MovementDocument.objects.create(**fields)
+
+
+def documents_of(reference: str) -> Any:
+    """The consignment `reference` (dispatched at least) under a notification of its own parties,
+    with its movement document and one attachment; made once, then found again."""
+    from oneforone.shipments.models import Attachment
+
+    consignment = Consignment.objects.select_related("origin_hub__organisation").get(
+        reference=reference
+    )
+    found = Attachment.objects.filter(movement_document__consignment=consignment).first()
+    if found is not None:
+        return found
+    hub_user = Membership.objects.filter(organisation=consignment.origin_hub.organisation).first()
+    assert hub_user is not None
+    parties = World(  # only the fields make_notification reads
+        operator=consignment.recycler,
+        operator_user=hub_user.user,
+        partner=consignment.recycler,
+        partner_admin=hub_user.user,
+        collection_partner=consignment.origin_hub.organisation,
+        hub_user=hub_user.user,
+        hub=consignment.origin_hub,
+        collector=None,  # type: ignore[arg-type]
+        carrier=consignment.carrier,
+        carrier_user=hub_user.user,
+        recycler=consignment.recycler,
+        recycler_user=hub_user.user,
+    )
+    document = movement_document_row(consignment, make_notification(parties))
+    return Attachment.objects.create(
+        notification=document.notification,
+        movement_document=document,
+        title="signed movement document",
+        filename="md.png",
+        content_type="image/png",
+        size=12,
+        sha256=hashlib.sha256(b"\x89PNG\r\n\x1a\nscan").hexdigest(),
+        content=b"\x89PNG\r\n\x1a\nscan",
+        uploaded_by=hub_user.user,
+        uploaded_at=timezone.now(),
+    )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from factories import (
     World,
+    documents_of,
     imei,
     issue,
     make_member,
@@ -349,6 +350,38 @@ RULES: dict[str, Rule] = {
         frozenset({COLLECTION, OPERATOR}),
         frozenset({COLLECTION, OPERATOR}),
         kwargs=lambda s: {**notification_number(s), "document": "contract"},
+    ),
+    # Issue 6, documents: the code lists, PDFs, export and attachments are for the shipment
+    # parties (the notification's hub, carrier and recycler) and the operator; never partners.
+    "shipments/codes/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/notifications/<str:number>/pdf/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/export.json": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/attachments/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"number": documents_of(s.reference).notification.number},
+    ),
+    "shipments/notifications/<str:number>/attachments/<int:pk>/": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {
+            "number": documents_of(s.reference).notification.number,
+            "pk": documents_of(s.reference).pk,
+        },
+    ),
+    # Shipment parties' API keys only (tested in test_documents_api.py): partners' refused.
+    "api/v1/shipments/codes": api(NOBODY),
+    "api/v1/shipments/notifications/<number>/export": api(
+        NOBODY, kwargs=lambda s: {"number": documents_of(s.reference).notification.number}
+    ),
+    "shipments/<str:reference>/movement-document.pdf": page(
+        frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
+        kwargs=lambda s: {"reference": documents_of(s.reference).notification.consignments.get()},
     ),
 }
 

@@ -21,6 +21,9 @@ UPLOAD_MAX_BYTES  largest registrations file accepted, in bytes; default 2000000
 UPLOAD_MAX_ROWS   most lines in one registrations file; default 1000000
 UPLOAD_CHUNK_DEVICES  devices committed at a time by an "accept the valid rows" upload (its
                   resume checkpoint); default 100000
+ONEFORONE_DOCUMENT_RETENTION_YEARS  years shipment documents are kept after completion; default
+                  and minimum 5 (Regulation (EU) 2024/1157)
+ONEFORONE_ATTACHMENT_MAX_BYTES  largest attachment (signed scan) accepted; default 10000000
 """
 
 from __future__ import annotations
@@ -273,3 +276,7 @@ LOGGING = {
     # Each task's start and end is logged at INFO; only failures should reach the console.
     "loggers": {"django.tasks": {"level": os.environ.get("TASKS_LOG_LEVEL", "WARNING")}},
 }
+
+# Shipment documents: kept at least five years after completion; the largest attachment accepted.
+ONEFORONE_DOCUMENT_RETENTION_YEARS = int(os.environ.get("ONEFORONE_DOCUMENT_RETENTION_YEARS", "5"))
+ONEFORONE_ATTACHMENT_MAX_BYTES = int(os.environ.get("ONEFORONE_ATTACHMENT_MAX_BYTES", "10000000"))
