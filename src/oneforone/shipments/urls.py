@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oneforone.shipments import views
+from oneforone.shipments import movement_views, views
 
 urlpatterns = [
     path("", views.consignment_list, name="shipments-list"),
@@ -8,4 +8,16 @@ urlpatterns = [
     path("<str:reference>/", views.consignment_detail, name="shipments-detail"),
     path("<str:reference>/dispatch/", views.dispatch, name="shipments-dispatch"),
     path("<str:reference>/pickup/", views.pickup, name="shipments-pickup"),
+    path("<str:reference>/handover/", movement_views.handover, name="shipments-handover"),
+    path("<str:reference>/receipt/", movement_views.receipt, name="shipments-receipt"),
+    path(
+        "<str:reference>/revisions/",
+        movement_views.request_revision,
+        name="shipments-revision-request",
+    ),
+    path(
+        "<str:reference>/revisions/<int:revision_id>/answer/",
+        movement_views.answer_revision,
+        name="shipments-revision-answer",
+    ),
 ]
