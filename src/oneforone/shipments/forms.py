@@ -76,7 +76,10 @@ class ReceptionForm(forms.Form):
     )
     # Issue 6: the facility's decision (block 19 of the movement document).
     decision = forms.ChoiceField(
-        choices=FacilityDecision.choices, initial=FacilityDecision.ACCEPTED, label="Decision"
+        choices=FacilityDecision.choices,
+        initial=FacilityDecision.ACCEPTED,
+        required=False,
+        label="Decision",
     )
     refused_phones = forms.IntegerField(
         min_value=0, required=False, label="Phones refused", help_text="when partially refused"
@@ -95,6 +98,10 @@ class ReceptionForm(forms.Form):
         label="Reason for the refusal",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+    def clean_decision(self) -> str:
+        return str(self.cleaned_data["decision"] or FacilityDecision.ACCEPTED)
 
 
 class TreatmentForm(forms.Form):
