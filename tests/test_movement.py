@@ -17,13 +17,16 @@ from factories import (
     draft_consignment,
     ensure_categories,
     in_transit_consignment,
+    make_member,
     make_notification,
+    make_organisation,
     make_world,
     notified_consignment,
     race,
     record_intake,
     seal_lot,
 )
+from oneforone.accounts.models import OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.collection import actions as collection_actions
 from oneforone.recycling import actions as recycling_actions
@@ -261,21 +264,46 @@ def test_handover_steps_repeat_per_leg_but_one_leg_is_signed_once(world: World) 
 # Receptions and completion -------------------------------------------------------------------
 
 
-def test_under_a_movement_document_the_consignee_signs_receipt_before_the_facility(
-    world: World,
-) -> None:
-    consignment = pickup(world, dispatch(world, notified_consignment(world)))
+def test_another_consignee_signs_its_receipt_before_the_facility_decides(world: World) -> None:
+    importer = make_organisation(OrganisationKind.RECYCLER, country="BE")
+    importer_user = make_member(importer)
+    notification = make_notification(world, consignee=importer)
+    consignment = pickup(world, dispatch(world, notified_consignment(world, notification)))
 
     with pytest.raises(CustodyError, match="signs its receipt of the shipment before"):
         receive(world, consignment)
-    receipt(world, consignment)
-    with pytest.raises(CustodyError, match="already signed its receipt"):
+    with pytest.raises(NotAllowed):
         receipt(world, consignment)
+    movement_actions.sign_consignee_receipt(
+        actor=importer_user,
+        consignment=consignment,
+        received_on=TODAY(),
+        quantity_kg=Decimal("5.5"),
+    )
+    with pytest.raises(CustodyError, match="already signed its receipt"):
+        movement_actions.sign_consignee_receipt(
+            actor=importer_user,
+            consignment=consignment,
+            received_on=TODAY(),
+            quantity_kg=Decimal("5.5"),
+        )
     reception = receive(world, consignment)
 
     assert Consignment.objects.get(pk=consignment.pk).state == ConsignmentState.RECEIVED
     assert reception.decision == FacilityDecision.ACCEPTED  # type: ignore[attr-defined]
+    assert consignment.signatures.get(step="receipt").organisation == importer
     assert consignment.signatures.get(step="receipt").sealed_fields["quantity_kg"] == "5.5"
+
+
+def test_a_facility_that_is_the_consignee_signs_both_receipts_at_reception(world: World) -> None:
+    consignment = pickup(world, dispatch(world, notified_consignment(world)))
+
+    receive(world, consignment)
+
+    steps = list(consignment.signatures.order_by("id").values_list("step", "organisation"))
+    assert steps[-2:] == [("receipt", world.recycler.pk), ("reception", world.recycler.pk)]
+    assert consignment.consignee_receipt.quantity_kg == Decimal("5.5")
+    assert verify_signatures(consignment) == []
 
 
 def test_a_partially_refused_shipment_issues_units_for_the_accepted_phones_only(

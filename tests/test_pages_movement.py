@@ -72,11 +72,6 @@ def test_a_sea_consignment_walks_through_every_movement_step_on_its_page(world: 
     recycler = client_for(world.recycler_user)
     assert "Sign consignee receipt" in text(recycler.get(detail))
     response = recycler.post(
-        reverse("recycling-reception", args=[reference]),
-        {"counted_phones": "100", "net_weight_kg": "5.5"},
-    )
-    assert "signs its receipt of the shipment before the facility" in text(response)
-    response = recycler.post(
         reverse("shipments-receipt", args=[reference]),
         {"received_on": today, "quantity_kg": "5.5"},
         follow=True,

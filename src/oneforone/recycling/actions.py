@@ -33,8 +33,13 @@ def record_reception(
     refused_phones, refused_weight_kg, refusal_reason = _refusal(
         decision, counted_phones, net_weight_kg, refused_phones, refused_weight_kg, refusal_reason
     )
-    if consignment.state == ConsignmentState.IN_TRANSIT:
-        movement_actions.require_receipt_before_reception(consignment)
+    receipt = (
+        movement_actions.receipt_before_reception(
+            actor=actor, consignment=consignment, net_weight_kg=net_weight_kg
+        )
+        if consignment.state == ConsignmentState.IN_TRANSIT
+        else None
+    )
     # Signing first checks the signer and the state, so a consignment not in transit (with no
     # dispatched figures yet) is refused with a CustodyError rather than failing below.
     signature = custody.sign(
@@ -83,6 +88,7 @@ def record_reception(
             "decision": decision,
             "refused_phones": refused_phones,
             "signature": signature.hash,
+            "receipt_signature": receipt.signature.hash if receipt else None,
         },
     )
     return reception

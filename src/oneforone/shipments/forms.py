@@ -99,7 +99,6 @@ class ReceptionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-
     def clean_decision(self) -> str:
         return str(self.cleaned_data["decision"] or FacilityDecision.ACCEPTED)
 

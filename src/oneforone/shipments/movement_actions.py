@@ -334,6 +334,28 @@ def sign_consignee_receipt(
     """The consignee signs that the shipment arrived (date and quantity); the facility's
     reception with its decision follows."""
     consignment = custody.lock(consignment)
+    receipt = receipt_unaudited(
+        actor=actor, consignment=consignment, received_on=received_on, quantity_kg=quantity_kg
+    )
+    audit.record(
+        actor=actor,
+        code="shipments.consignment.receipt_signed",
+        obj=consignment,
+        organisation=receipt.organisation,
+        data={
+            "reference": consignment.reference,
+            "received_on": received_on,
+            "quantity_kg": quantity_kg,
+            "signature": receipt.signature.hash,
+        },
+    )
+    return receipt
+
+
+def receipt_unaudited(
+    *, actor: User, consignment: Consignment, received_on: dt.date, quantity_kg: Decimal
+) -> ConsigneeReceipt:
+    """Sign the consignee's receipt of a locked consignment; the calling action audits it."""
     custody.require_state(consignment, ConsignmentState.IN_TRANSIT)
     if quantity_kg <= 0:
         raise CustodyError("enter the quantity received in kg (more than 0)")
@@ -357,35 +379,34 @@ def sign_consignee_receipt(
         stays=True,
         sealed_fields={"received_on": received_on, "quantity_kg": quantity_kg},
     )
-    receipt = ConsigneeReceipt.objects.create(
+    return ConsigneeReceipt.objects.create(
         consignment=consignment,
         organisation=consignee,
         received_on=received_on,
         quantity_kg=quantity_kg,
         signature=signature,
     )
-    audit.record(
-        actor=actor,
-        code="shipments.consignment.receipt_signed",
-        obj=consignment,
-        organisation=consignee,
-        data={
-            "reference": consignment.reference,
-            "received_on": received_on,
-            "quantity_kg": quantity_kg,
-            "signature": signature.hash,
-        },
-    )
-    return receipt
 
 
-def require_receipt_before_reception(consignment: Consignment) -> None:
-    """Under a movement document the consignee signs its receipt before the facility decides."""
-    if (
-        MovementDocument.objects.filter(consignment=consignment).exists()
-        and not ConsigneeReceipt.objects.filter(consignment=consignment).exists()
-    ):
+def receipt_before_reception(
+    *, actor: User, consignment: Consignment, net_weight_kg: Decimal
+) -> ConsigneeReceipt | None:
+    """Under a movement document the consignee signs its receipt before the facility decides.
+    When the facility is itself the consignee, its reception signs that receipt too (blocks 18
+    and 19 of the movement document, same signer, same day); another consignee signs first."""
+    if not MovementDocument.objects.filter(consignment=consignment).exists():
+        return None
+    if ConsigneeReceipt.objects.filter(consignment=consignment).exists():
+        return None
+    consignee = consignee_of(consignment)
+    if consignee.pk != consignment.recycler_id:
         raise CustodyError(
-            f"the consignee ({consignee_of(consignment).name}) signs its receipt of the "
-            "shipment before the facility records its reception"
+            f"the consignee ({consignee.name}) signs its receipt of the shipment before the "
+            "facility records its reception"
         )
+    return receipt_unaudited(
+        actor=actor,
+        consignment=consignment,
+        received_on=timezone.localdate(),
+        quantity_kg=net_weight_kg,
+    )

@@ -200,7 +200,9 @@ def answer_revision(
     request = RevisionRequest.objects.select_for_update().get(pk=request.pk)
     consignment = custody.lock(request.consignment)
     if request.status != RevisionStatus.PENDING:
-        raise CustodyError(f"this revision request is already {request.get_status_display().lower()}")
+        raise CustodyError(
+            f"this revision request is already {request.get_status_display().lower()}"
+        )
     if vote not in RevisionVote.values:
         raise CustodyError("choose approve or reject")
     waiting = waiting_parties(request)
