@@ -16,7 +16,7 @@ BEGIN
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     IF upper(NEW.units) - lower(NEW.units) <> accepted OR lower(NEW.units) < 1 THEN
-        RAISE EXCEPTION 'batch % issues % units but the recycler accepted % phones',
+        RAISE EXCEPTION 'batch % issues % units but the recycler counted and accepted % phones',
             NEW.units, upper(NEW.units) - lower(NEW.units), accepted
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
