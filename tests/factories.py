@@ -638,3 +638,52 @@ def documents_of(reference: str) -> Any:
         uploaded_by=hub_user.user,
         uploaded_at=timezone.now(),
     )
+
+
+# --- Issue 6, movement documents and custody ------------------------------------------------
+
+
+def notified_consignment(
+    world: World, notification: Notification | None = None, **kwargs: object
+) -> Consignment:
+    """A draft consignment moving under a notification (the world's by default)."""
+    consignment = draft_consignment(world, **kwargs)  # type: ignore[arg-type]
+    if notification is None:
+        return consignment  # draft_consignment's notification has every consent in place
+    if not notification.consents.exists():
+        consent_everything(world, notification)
+    Consignment.objects.filter(pk=consignment.pk).update(notification=notification)
+    consignment.refresh_from_db()
+    return consignment
+
+
+def add_sea_carrier(world: World, notification: Notification) -> tuple[Organisation, User]:
+    """Road to the port by the world's carrier, then a second notified carrier by sea."""
+    shipping_line = make_organisation(OrganisationKind.CARRIER, name=f"Line {next_number()}")
+    notification.carriers.filter(carrier=world.carrier).update(means_of_transport="R")
+    notification.carriers.create(sequence=2, carrier=shipping_line, means_of_transport="S")
+    return shipping_line, make_member(shipping_line)
+
+
+def battery_consignment(world: World, *, damaged: bool = False) -> Consignment:
+    """A draft battery consignment from one intake's removed batteries."""
+    intake = record_intake(world, phones=40, battery_weight_kg=Decimal("1.800"))
+    lot = collection_actions.seal_lot(
+        actor=world.hub_user,
+        hub=world.hub,
+        seal_number=f"BAT-{next_number():06d}",
+        intakes=[intake],
+        kind="batteries",
+    )
+    return shipment_actions.create_consignment(
+        actor=world.hub_user,
+        reference=f"BATT-{next_number():06d}",
+        hub=world.hub,
+        lots=[lot],
+        carrier=world.carrier,
+        recycler=world.recycler,
+        stream="batteries",
+        un_number="UN3480",
+        packing_instruction="P908" if damaged else "P909",
+        damaged=damaged,
+    )

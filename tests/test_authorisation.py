@@ -123,6 +123,24 @@ def notification_number(scene: Scene) -> dict[str, Any]:
     return {"number": notification.number}
 
 
+def pending_revision(scene: Scene) -> dict[str, Any]:
+    """A revision request waiting on the scene's consignment (asked by its hub), made once."""
+    from oneforone.shipments import revision_actions
+    from oneforone.shipments.models import Consignment, RevisionRequest
+
+    consignment = Consignment.objects.get(reference=scene.reference)
+    revision = RevisionRequest.objects.filter(consignment=consignment, status="pending").first()
+    if revision is None:
+        revision = revision_actions.request_revision(
+            actor=consignment.created_by,
+            consignment=consignment,
+            field="consignment:container_number",
+            new_value="MSKU7654321",
+            reason="typo in the container number",
+        )
+    return {"reference": scene.reference, "revision_id": revision.pk}
+
+
 # The rules -------------------------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = {
@@ -382,6 +400,24 @@ RULES: dict[str, Rule] = {
     "shipments/<str:reference>/movement-document.pdf": page(
         frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR}),
         kwargs=lambda s: {"reference": documents_of(s.reference).notification.consignments.get()},
+    ),
+    # Issue 6, movement documents and custody: signing parties post; partners never see shipments.
+    "shipments/<str:reference>/handover/": page(
+        None, frozenset({CARRIER}), kwargs=own("reference")
+    ),
+    "shipments/<str:reference>/receipt/": page(
+        None, frozenset({RECYCLER}), kwargs=own("reference")
+    ),
+    "shipments/<str:reference>/revisions/": page(
+        None, frozenset({COLLECTION, CARRIER, RECYCLER}), kwargs=own("reference")
+    ),
+    "shipments/<str:reference>/revisions/<int:revision_id>/answer/": page(
+        None, frozenset({COLLECTION, CARRIER, RECYCLER}), kwargs=pending_revision
+    ),
+    "api/v1/shipments/consignments": api(NOBODY),
+    "api/v1/shipments/consignments/<reference>": api(NOBODY, kwargs=own("reference")),
+    "api/v1/shipments/consignments/<reference>/revisions": api(
+        None, NOBODY, kwargs=own("reference")
     ),
 }
 

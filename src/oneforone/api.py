@@ -36,6 +36,7 @@ from oneforone.partners.upload_api import router as upload_router
 from oneforone.registry.certificate_api import router as certificate_router
 from oneforone.registry.device_api import router as device_router
 from oneforone.registry.public_api import router as public_router
+from oneforone.shipments.api import router as shipments_router
 from oneforone.shipments.document_api import router as shipment_documents_router
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,8 @@ api.add_router("/collection/", collection_router)
 api.add_router("/public/", public_router)
 # Shipment parties' keys: code lists and the EU export (see shipments/document_api.py).
 api.add_router("/shipments/", shipment_documents_router)
+# Shipment parties' keys: consignments, movement documents, revision requests.
+api.add_router("/shipments/", shipments_router)
 
 
 # One error body everywhere -------------------------------------------------------------------

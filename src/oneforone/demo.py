@@ -38,7 +38,13 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum import luhn
 
-from oneforone import demo_money, demo_notices, demo_people, demo_signals
+from oneforone import (
+    demo_money,
+    demo_movement,  # issue 6: movement documents and custody
+    demo_notices,
+    demo_people,
+    demo_signals,
+)
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
@@ -457,6 +463,7 @@ def _load(*, scale: float) -> str:
     demo_money.schedule(timeline, random.Random(SEED + 2), demo, first_day, today)
     demo_signals.schedule(timeline, random.Random(SEED + 3), demo, first_day, today)
     demo_notices.schedule(timeline, random.Random(SEED + 4), demo, first_day, today)
+    demo_movement.schedule(timeline, random.Random(SEED + 6), demo, first_day, today)
 
     timeline.run()
 

@@ -99,7 +99,7 @@ def pipeline() -> Pipeline:
              WHERE c.id IS NULL OR c.state = 'draft'),
           (SELECT COALESCE(SUM(phones_dispatched), 0) FROM shipments_consignment
              WHERE state IN ('dispatched', 'in_transit')),
-          (SELECT COALESCE(SUM(r.counted_phones), 0) FROM recycling_reception r
+          (SELECT COALESCE(SUM(r.counted_phones - r.refused_phones), 0) FROM recycling_reception r
              JOIN shipments_consignment c ON c.id = r.consignment_id WHERE c.state = 'received'),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_issuancebatch),
           (SELECT COALESCE(SUM(quantity), 0) FROM registry_cancellation)

@@ -8,19 +8,38 @@ from django.utils import timezone
 
 from oneforone.accounts.models import User
 from oneforone.core import audit
-from oneforone.recycling.models import Reception, TreatmentCompletion
+from oneforone.recycling.models import FacilityDecision, Reception, TreatmentCompletion
 from oneforone.recycling.reconciliation import reception_flags
 from oneforone.recycling.signals import treatment_completed
-from oneforone.shipments import custody
+from oneforone.shipments import custody, movement_actions
 from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
 
 
 @transaction.atomic
 def record_reception(
-    *, actor: User, consignment: Consignment, counted_phones: int, net_weight_kg: Decimal
+    *,
+    actor: User,
+    consignment: Consignment,
+    counted_phones: int,
+    net_weight_kg: Decimal,
+    decision: str = FacilityDecision.ACCEPTED,
+    refused_phones: int = 0,
+    refused_weight_kg: Decimal = Decimal(0),
+    refusal_reason: str = "",
 ) -> Reception:
-    """The recycler takes custody, counting and weighing; differences beyond tolerance are flagged."""
+    """The recycler takes custody, counting and weighing; differences beyond tolerance are flagged.
+    The facility accepts the shipment, refuses part of it (phones, kg and why) or refuses it."""
     consignment = custody.lock(consignment)
+    refused_phones, refused_weight_kg, refusal_reason = _refusal(
+        decision, counted_phones, net_weight_kg, refused_phones, refused_weight_kg, refusal_reason
+    )
+    receipt = (
+        movement_actions.receipt_before_reception(
+            actor=actor, consignment=consignment, net_weight_kg=net_weight_kg
+        )
+        if consignment.state == ConsignmentState.IN_TRANSIT
+        else None
+    )
     # Signing first checks the signer and the state, so a consignment not in transit (with no
     # dispatched figures yet) is refused with a CustodyError rather than failing below.
     signature = custody.sign(
@@ -29,7 +48,14 @@ def record_reception(
         step=CustodyStep.RECEPTION,
         custodian=consignment.recycler,
         from_state=ConsignmentState.IN_TRANSIT,
-        sealed_fields={"counted_phones": counted_phones, "net_weight_kg": net_weight_kg},
+        sealed_fields={
+            "counted_phones": counted_phones,
+            "net_weight_kg": net_weight_kg,
+            "decision": decision,
+            "refused_phones": refused_phones,
+            "refused_weight_kg": refused_weight_kg,
+            "refusal_reason": refusal_reason,
+        },
     )
     assert consignment.phones_dispatched is not None
     flags = reception_flags(
@@ -44,6 +70,10 @@ def record_reception(
         received_at=signature.signed_at,
         recorded_by=actor,
         flags=flags,
+        decision=decision,
+        refused_phones=refused_phones,
+        refused_weight_kg=refused_weight_kg,
+        refusal_reason=refusal_reason,
     )
     audit.record(
         actor=actor,
@@ -55,7 +85,10 @@ def record_reception(
             "counted_phones": counted_phones,
             "net_weight_kg": net_weight_kg,
             "flags": flags,
+            "decision": decision,
+            "refused_phones": refused_phones,
             "signature": signature.hash,
+            "receipt_signature": receipt.signature.hash if receipt else None,
         },
     )
     return reception
@@ -75,9 +108,18 @@ def complete_treatment(
         step=CustodyStep.TREATMENT,
         custodian=consignment.recycler,
         from_state=ConsignmentState.RECEIVED,
-        sealed_fields={"operation": operation, "completed_on": completed_on},
+        sealed_fields={
+            "certificate": "completed recovery",
+            "operation": operation,
+            "completed_on": completed_on,
+        },
     )
     reception = consignment.reception
+    if reception.decision == FacilityDecision.REFUSED:
+        raise custody.CustodyError(
+            "the facility refused this shipment; it is not treated here and issues no units "
+            "(the notifier takes it back or finds another facility)"
+        )
     if completed_on < reception.received_at.date():
         raise custody.CustodyError("treatment cannot be completed before the consignment arrived")
     completion = TreatmentCompletion.objects.create(
@@ -102,3 +144,33 @@ def complete_treatment(
     )
     treatment_completed.send(sender=TreatmentCompletion, completion=completion, actor=actor)
     return completion
+
+
+def _refusal(
+    decision: str,
+    counted_phones: int,
+    net_weight_kg: Decimal,
+    refused_phones: int,
+    refused_weight_kg: Decimal,
+    reason: str,
+) -> tuple[int, Decimal, str]:
+    """The refused phones, kg and reason the decision implies, or a refusal saying what to fix."""
+    reason = reason.strip()
+    if decision == FacilityDecision.ACCEPTED:
+        if refused_phones or refused_weight_kg:
+            raise custody.CustodyError(
+                "an accepted shipment refuses nothing; choose partially refused to refuse a part"
+            )
+        return 0, Decimal(0), ""
+    if decision not in FacilityDecision.values:
+        raise custody.CustodyError("choose accepted, partially refused or refused")
+    if not reason:
+        raise custody.CustodyError("give the reason for the refusal")
+    if decision == FacilityDecision.REFUSED:
+        return counted_phones, net_weight_kg, reason
+    if not 0 < refused_phones < counted_phones or not 0 < refused_weight_kg < net_weight_kg:
+        raise custody.CustodyError(
+            "a partial refusal refuses some of the phones and kg received, not none or all; "
+            "enter the refused phones and kg (or choose refused)"
+        )
+    return refused_phones, refused_weight_kg, reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
@@ -34,13 +36,17 @@ def reception(request: HttpRequest, membership: Membership, reference: str) -> H
                 consignment=consignment,
                 counted_phones=form.cleaned_data["counted_phones"],
                 net_weight_kg=form.cleaned_data["net_weight_kg"],
+                decision=form.cleaned_data["decision"],
+                refused_phones=form.cleaned_data["refused_phones"] or 0,
+                refused_weight_kg=form.cleaned_data["refused_weight_kg"] or Decimal(0),
+                refusal_reason=form.cleaned_data["refusal_reason"],
             )
         except (CustodyError, NotAllowed) as error:
             form.add_error(None, explain(error))
         else:
             text = (
                 f"Reception recorded: {recorded.counted_phones} phones, "
-                f"{recorded.net_weight_kg} kg."
+                f"{recorded.net_weight_kg} kg, {recorded.get_decision_display().lower()}."
             )
             if recorded.flags:
                 messages.warning(

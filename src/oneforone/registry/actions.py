@@ -61,7 +61,7 @@ def issue_batch(*, actor: User, completion: TreatmentCompletion) -> IssuanceBatc
         consignment=consignment,
         origin_country=consignment.origin_hub.country,
         vintage_year=completion.completed_on.year,
-        units=NumericRange(first, first + reception.counted_phones),
+        units=NumericRange(first, first + reception.counted_phones - reception.refused_phones),
         net_weight_kg=reception.net_weight_kg,
         collected_from=period["start"],
         collected_until=period["end"],

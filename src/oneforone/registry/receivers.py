@@ -7,11 +7,15 @@ from oneforone.accounts.models import User
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
 from oneforone.registry.actions import issue_batch, release_surplus_unaudited
+from oneforone.shipments.models import Stream
 
 
 def issue_batch_on_treatment(
     sender: type, *, completion: TreatmentCompletion, actor: User, **kwargs: Any
 ) -> None:
+    # Units stand for phones: a battery consignment's treatment issues none.
+    if completion.consignment.stream == Stream.BATTERIES:
+        return
     issue_batch(actor=actor, completion=completion)
 
 

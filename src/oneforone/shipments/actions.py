@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
-from oneforone.collection.models import Hub, Lot, LotKind
+from oneforone.collection.models import Hub, Lot
 from oneforone.collection.network_queries import open_flags_on_lots
 from oneforone.core import audit
-from oneforone.shipments import custody
+from oneforone.shipments import custody, movement_actions
 from oneforone.shipments.compliance import DispatchRefused, dispatch_refusals
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.models import (
@@ -35,9 +35,13 @@ def create_consignment(
     recycler: Organisation,
     notification: Notification | None = None,
     stream: str | None = None,
+    un_number: str = "",
+    packing_instruction: str = "",
+    damaged: bool = False,
 ) -> Consignment:
     """The hub packs sealed lots into a consignment for a carrier and a recycler, under the
-    notification it will move under."""
+    notification it will move under. Batteries travel as their own consignment (stream
+    `batteries`) with their dangerous-goods data."""
     require_member(actor, hub.organisation)
     if carrier.kind != OrganisationKind.CARRIER or recycler.kind != OrganisationKind.RECYCLER:
         raise CustodyError("choose a carrier and a recycler organisation")
@@ -57,15 +61,23 @@ def create_consignment(
     locked = Lot.objects.select_for_update().filter(pk__in=ids, hub=hub, consignment__isnull=True)
     if not ids or locked.count() != len(set(ids)):
         raise CustodyError("choose sealed lots of this hub that are not in a consignment yet")
-    # Batteries go to a battery recycler by another route; a consignment carries phone lots.
-    battery_seals = sorted(
-        locked.exclude(kind=LotKind.PHONES).values_list("seal_number", flat=True)
-    )
-    if battery_seals:
+    # Batteries travel on their own, as dangerous goods; phones and batteries never mix.
+    stray = sorted(locked.exclude(kind=stream).values_list("seal_number", flat=True))
+    if stray:
+        carried = "phone" if stream == Stream.PHONES else "battery"
         raise CustodyError(
-            f"lot{'s' if len(battery_seals) > 1 else ''} {', '.join(battery_seals)} hold"
-            f"{'' if len(battery_seals) > 1 else 's'} batteries; a consignment carries phone lots only"
+            f"lot{'s' if len(stray) > 1 else ''} {', '.join(stray)} hold"
+            f"{'' if len(stray) > 1 else 's'} "
+            f"{'batteries' if stream == Stream.PHONES else 'phones'}; a {carried} consignment "
+            f"carries {carried} lots only"
         )
+    dangerous_goods = (
+        movement_actions.battery_fields(
+            un_number=un_number, packing_instruction=packing_instruction, damaged=damaged
+        )
+        if stream == Stream.BATTERIES
+        else {}
+    )
     consignment = Consignment.objects.create(
         reference=reference.strip(),
         origin_hub=hub,
@@ -75,6 +87,7 @@ def create_consignment(
         stream=stream,
         created_at=timezone.now(),
         created_by=actor,
+        **dangerous_goods,
     )
     Lot.objects.filter(pk__in=ids).update(consignment=consignment)
     audit.record(
@@ -101,6 +114,8 @@ def sign_dispatch(
     consignment: Consignment,
     container_number: str = "",
     departure_on: dt.date | None = None,
+    packaging_type: str = "",
+    packages: int | None = None,
 ) -> Consignment:
     """The hub hands the consignment over; its lots, count and weight are sealed from here on."""
 
@@ -115,13 +130,20 @@ def sign_dispatch(
             "resolve them (collection flags queue) before the consignment is dispatched"
         )
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
-    if not totals["phones"]:
+    if not totals["weight"]:
         raise CustodyError("a consignment needs at least one sealed lot before dispatch")
     consignment.phones_dispatched = totals["phones"]
     consignment.net_weight_kg_dispatched = totals["weight"]
     consignment.container_number = container_number.strip()
     consignment.save(
         update_fields=["phones_dispatched", "net_weight_kg_dispatched", "container_number"]
+    )
+    movement = movement_actions.prepare_movement_document(
+        actor=actor,
+        consignment=consignment,
+        departure_on=departure_on,
+        packaging_type=packaging_type,
+        packages=packages,
     )
     signature = custody.sign(
         actor=actor,
@@ -138,6 +160,7 @@ def sign_dispatch(
             "carrier": consignment.carrier.name,
             "recycler": consignment.recycler.name,
             "container_number": consignment.container_number,
+            **movement,
         },
     )
     _audit_signature(actor, consignment, signature.hash, "shipments.consignment.dispatched")
@@ -157,9 +180,21 @@ def _pass_dispatch_gate(consignment: Consignment, departure_on: dt.date) -> None
 
 
 @transaction.atomic
-def sign_pickup(*, actor: User, consignment: Consignment, vehicle: str) -> Consignment:
-    """The carrier takes custody of the consignment as dispatched."""
+def sign_pickup(
+    *,
+    actor: User,
+    consignment: Consignment,
+    vehicle: str,
+    means_of_transport: str = "",
+    transferred_on: dt.date | None = None,
+) -> Consignment:
+    """The carrier takes custody of the consignment as dispatched: carrier leg 1."""
     consignment = custody.lock(consignment)
+    if not vehicle.strip():
+        raise CustodyError("enter the vehicle plate or the vessel and voyage")
+    movement_actions.check_first_carrier(consignment)
+    means = movement_actions.first_leg_means(consignment, means_of_transport)
+    transferred_on = transferred_on or timezone.localdate()
     signature = custody.sign(
         actor=actor,
         consignment=consignment,
@@ -170,7 +205,17 @@ def sign_pickup(*, actor: User, consignment: Consignment, vehicle: str) -> Consi
             "vehicle_or_vessel": vehicle.strip(),
             "phones": consignment.phones_dispatched,
             "container_number": consignment.container_number,
+            "leg": 1,
+            "means_of_transport": means,
+            "transferred_on": transferred_on,
         },
+    )
+    movement_actions.record_first_leg(
+        consignment=consignment,
+        signature=signature,
+        vehicle=vehicle,
+        means_of_transport=means,
+        transferred_on=transferred_on,
     )
     _audit_signature(actor, consignment, signature.hash, "shipments.consignment.picked_up")
     return consignment

@@ -59,8 +59,11 @@ def sign(
     custodian: Organisation,
     from_state: str,
     sealed_fields: dict[str, Any],
+    stays: bool = False,
+    leg: int = 0,
 ) -> CustodySignature:
     """Move a locked consignment one state on, signed by a member of the custodian organisation.
+    A step that `stays` (a carrier handover, the consignee's receipt) is signed without a move.
 
     Callers are actions: they hold the row lock and their transaction records the audit event.
     """
@@ -75,11 +78,13 @@ def sign(
         signed_at=timezone.now(),
         sealed_fields=json.loads(json.dumps(sealed_fields, cls=DjangoJSONEncoder)),
         previous_hash=previous or GENESIS_HASH,
+        leg=leg,
     )
     signature.hash = signature_hash(signature)
     signature.save(force_insert=True)
-    consignment.state = TRANSITIONS[from_state]
-    consignment.save(update_fields=["state"])
+    if not stays:
+        consignment.state = TRANSITIONS[from_state]
+        consignment.save(update_fields=["state"])
     return signature
 
 

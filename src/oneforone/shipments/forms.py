@@ -9,7 +9,9 @@ from django import forms
 from django.core.validators import MinValueValidator
 from django.utils import timezone
 
+from oneforone.recycling.models import FacilityDecision
 from oneforone.shipments.models import ConsignmentState, CustodyStep
+from oneforone.shipments.movement_forms import ConsigneeReceiptForm
 
 STATE_FILTER = [("", "all states"), *ConsignmentState.choices]
 R_CODES = [(f"R{n}", f"R{n}") for n in range(1, 14)]
@@ -27,6 +29,12 @@ class DispatchForm(forms.Form):
         required=False,
         label="Container number",
         help_text="if the lots travel in a container, e.g. MSKU1234565",
+    )
+    packages = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Number of packages",
+        help_text="under a notification; the number of sealed lots if empty",
     )
     confirm = forms.BooleanField(
         label="I checked the seals of the lots listed above and hand them to the carrier.",
@@ -66,6 +74,33 @@ class ReceptionForm(forms.Form):
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "min": "0", "step": "0.001"}),
     )
+    # Issue 6: the facility's decision (block 19 of the movement document).
+    decision = forms.ChoiceField(
+        choices=FacilityDecision.choices,
+        initial=FacilityDecision.ACCEPTED,
+        required=False,
+        label="Decision",
+    )
+    refused_phones = forms.IntegerField(
+        min_value=0, required=False, label="Phones refused", help_text="when partially refused"
+    )
+    refused_weight_kg = forms.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        min_value=0,
+        required=False,
+        label="Weight refused (kg)",
+        help_text="when partially refused",
+    )
+    refusal_reason = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Reason for the refusal",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_decision(self) -> str:
+        return str(self.cleaned_data["decision"] or FacilityDecision.ACCEPTED)
 
 
 class TreatmentForm(forms.Form):
@@ -96,6 +131,7 @@ class TreatmentForm(forms.Form):
 STEP_FORMS: dict[str, type[forms.Form]] = {
     CustodyStep.DISPATCH: DispatchForm,
     CustodyStep.PICKUP: PickupForm,
+    CustodyStep.RECEIPT: ConsigneeReceiptForm,
     CustodyStep.RECEPTION: ReceptionForm,
     CustodyStep.TREATMENT: TreatmentForm,
 }

@@ -74,8 +74,31 @@ class Consignment(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(state=ConsignmentState.DRAFT)
-                | models.Q(phones_dispatched__gte=1, net_weight_kg_dispatched__gt=0),
+                | models.Q(phones_dispatched__gte=1, net_weight_kg_dispatched__gt=0)
+                # A battery consignment carries no phones, only their batteries' weight.
+                | models.Q(stream="batteries", phones_dispatched=0, net_weight_kg_dispatched__gt=0),
                 name="consignment_dispatched_has_figures",
+            ),
+            # Batteries travel as dangerous goods of class 9 under P909 (P908/LP904 when damaged).
+            models.CheckConstraint(
+                condition=models.Q(
+                    stream="phones", un_number="", dangerous_goods_class="", packing_instruction=""
+                )
+                | models.Q(
+                    stream="batteries",
+                    un_number__in=("UN3480", "UN3481", "UN3090", "UN3091"),
+                    dangerous_goods_class="9",
+                    damaged=False,
+                    packing_instruction="P909",
+                )
+                | models.Q(
+                    stream="batteries",
+                    un_number__in=("UN3480", "UN3481", "UN3090", "UN3091"),
+                    dangerous_goods_class="9",
+                    damaged=True,
+                    packing_instruction__in=("P908", "LP904"),
+                ),
+                name="consignment_dangerous_goods_complete",
             ),
         ]
 
@@ -86,6 +109,8 @@ class Consignment(models.Model):
 class CustodyStep(models.TextChoices):
     DISPATCH = "dispatch", "Hub dispatch"
     PICKUP = "pickup", "Carrier pick-up"
+    HANDOVER = "handover", "Handover to the next carrier"
+    RECEIPT = "receipt", "Consignee receipt"
     RECEPTION = "reception", "Recycler reception"
     TREATMENT = "treatment", "Treatment completion"
 
@@ -107,11 +132,20 @@ class CustodySignature(models.Model):
     sealed_fields = models.JSONField()
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Issue 6: a handover is signed once per carrier leg; every other step has leg 0.
+    leg = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["signed_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["consignment", "step"], name="custody_step_once"),
+            models.UniqueConstraint(
+                fields=["consignment", "step", "leg"], name="custody_step_once_per_leg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(step="handover", leg__gte=2)
+                | (~models.Q(step="handover") & models.Q(leg=0)),
+                name="custody_leg_only_on_handover",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -534,3 +568,148 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.sha256[:12]})"
+
+
+# --- Issue 6: carrier legs, revision requests and battery consignments (movement part) ---
+
+BATTERY_UN_NUMBERS = ("UN3480", "UN3481", "UN3090", "UN3091")
+
+
+class CarrierLeg(models.Model):
+    """One carrier's part of the journey: leg 1 is the pick-up at the hub, each later leg the
+    handover from the previous carrier (block 8 of the movement document)."""
+
+    consignment = models.ForeignKey(Consignment, on_delete=models.PROTECT, related_name="legs")
+    movement_document = models.ForeignKey(
+        MovementDocument, on_delete=models.PROTECT, related_name="legs", null=True, blank=True
+    )
+    sequence = models.PositiveSmallIntegerField()
+    carrier = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    means_of_transport = models.CharField(max_length=4, help_text="R road, S sea, T rail, A air")
+    vehicle = models.CharField(max_length=60, help_text="plate number, or vessel and voyage")
+    transferred_on = models.DateField()
+    signature = models.OneToOneField(
+        CustodySignature, on_delete=models.PROTECT, related_name="carrier_leg"
+    )
+
+    class Meta:
+        ordering = ["consignment", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consignment", "sequence"], name="carrier_leg_sequence_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="carrier_leg_sequence_min"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(vehicle=""), name="carrier_leg_vehicle_named"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consignment} leg {self.sequence}: {self.carrier}"
+
+
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the other parties"
+    APPROVED = "approved", "Approved and applied"
+    REJECTED = "rejected", "Rejected"
+
+
+class RevisionRequest(models.Model):
+    """A change to a field sealed by a signature; applied only when every other party that
+    signed the consignment approves it."""
+
+    consignment = models.ForeignKey(
+        Consignment, on_delete=models.PROTECT, related_name="revision_requests"
+    )
+    target = models.CharField(max_length=20, help_text="consignment, movement_document or leg")
+    target_id = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=200)
+    new_value = models.CharField(max_length=200)
+    reason = models.TextField()
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=RevisionStatus.choices, default=RevisionStatus.PENDING
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="revision_request_reason_given"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", closed_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(closed_at__isnull=False)),
+                name="revision_request_closed_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consignment}: {self.field} {self.old_value} -> {self.new_value}"
+
+
+class RevisionVote(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class RevisionAnswer(models.Model):
+    """One signing party's answer to a revision request (append-only)."""
+
+    request = models.ForeignKey(RevisionRequest, on_delete=models.PROTECT, related_name="answers")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    vote = models.CharField(max_length=8, choices=RevisionVote.choices)
+    note = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["answered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "organisation"], name="revision_answer_once_per_party"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request}: {self.vote} by {self.organisation}"
+
+
+class ConsigneeReceipt(models.Model):
+    """The consignee's signed statement that the shipment arrived (block 18)."""
+
+    consignment = models.OneToOneField(
+        Consignment, on_delete=models.PROTECT, related_name="consignee_receipt"
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    received_on = models.DateField()
+    quantity_kg = models.DecimalField(max_digits=14, decimal_places=3)
+    signature = models.OneToOneField(
+        CustodySignature, on_delete=models.PROTECT, related_name="consignee_receipt"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity_kg__gt=0), name="consignee_receipt_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consignment} received {self.received_on}"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from oneforone.accounts.models import Organisation, OrganisationKind
-from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+from oneforone.shipments.models import (
+    CarrierLeg,
+    ConsigneeReceipt,
+    Consignment,
+    ConsignmentState,
+    CustodyStep,
+    MovementDocument,
+    NotifiedCarrier,
+)
 
 # Organisations that read every consignment (the back office and the verifiers).
 READ_ALL_KINDS = (OrganisationKind.OPERATOR, OrganisationKind.AUDITOR)
@@ -29,10 +37,18 @@ def visible_consignments(organisation: Organisation | None) -> QuerySet[Consignm
         return consignments.none()
     if organisation.kind in READ_ALL_KINDS:
         return consignments
+    # Later carriers see what they carry (or are notified to carry), a consignee what it receives.
+    later_carrier = Exists(
+        CarrierLeg.objects.filter(consignment=OuterRef("pk"), carrier=organisation)
+    ) | Exists(
+        NotifiedCarrier.objects.filter(notification=OuterRef("notification"), carrier=organisation)
+    )
     return consignments.filter(
         Q(origin_hub__organisation=organisation)
         | Q(carrier=organisation)
         | Q(recycler=organisation)
+        | Q(notification__consignee=organisation)
+        | later_carrier
     )
 
 
@@ -48,6 +64,9 @@ def next_custodian(consignment: Consignment) -> tuple[str, Organisation] | None:
     """The step to sign next and the organisation that signs it (None once treated)."""
     if consignment.state not in NEXT_STEP:
         return None
+    if consignment.state == ConsignmentState.IN_TRANSIT and awaits_receipt(consignment):
+        assert consignment.notification is not None
+        return CustodyStep.RECEIPT, consignment.notification.consignee
     step, path = NEXT_STEP[consignment.state]
     target: object = consignment
     for part in path.split("."):
@@ -62,3 +81,11 @@ def step_for(consignment: Consignment, organisation: Organisation | None) -> str
     if upcoming is None or organisation is None or upcoming[1].pk != organisation.pk:
         return None
     return upcoming[0]
+
+
+def awaits_receipt(consignment: Consignment) -> bool:
+    """Under a movement document the consignee signs its receipt before the facility's reception."""
+    return (
+        MovementDocument.objects.filter(consignment=consignment).exists()
+        and not ConsigneeReceipt.objects.filter(consignment=consignment).exists()
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oneforone.shipments import document_views, views
+from oneforone.shipments import document_views, movement_views, views
 
 urlpatterns = [
     path("", views.consignment_list, name="shipments-list"),
@@ -35,5 +35,17 @@ urlpatterns = [
         "<str:reference>/movement-document.pdf",
         document_views.movement_document_pdf,
         name="shipments-movement-pdf",
+    ),
+    path("<str:reference>/handover/", movement_views.handover, name="shipments-handover"),
+    path("<str:reference>/receipt/", movement_views.receipt, name="shipments-receipt"),
+    path(
+        "<str:reference>/revisions/",
+        movement_views.request_revision,
+        name="shipments-revision-request",
+    ),
+    path(
+        "<str:reference>/revisions/<int:revision_id>/answer/",
+        movement_views.answer_revision,
+        name="shipments-revision-answer",
     ),
 ]

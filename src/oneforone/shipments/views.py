@@ -25,6 +25,7 @@ from oneforone.shipments.compliance import dispatch_gate
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.forms import STEP_FORMS, DispatchForm, PickupForm, StateFilterForm
 from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+from oneforone.shipments.movement_queries import movement_context
 from oneforone.shipments.queries import (
     consignment_for,
     next_custodian,
@@ -38,12 +39,14 @@ PAGE_SIZE = 50
 STEP_URLS: dict[str, str] = {
     CustodyStep.DISPATCH: "shipments-dispatch",
     CustodyStep.PICKUP: "shipments-pickup",
+    CustodyStep.RECEIPT: "shipments-receipt",
     CustodyStep.RECEPTION: "recycling-reception",
     CustodyStep.TREATMENT: "recycling-treatment",
 }
 STEP_TITLES: dict[str, str] = {
     CustodyStep.DISPATCH: "Sign dispatch",
     CustodyStep.PICKUP: "Sign pick-up",
+    CustodyStep.RECEIPT: "Sign consignee receipt",
     CustodyStep.RECEPTION: "Record reception",
     CustodyStep.TREATMENT: "Record treatment completion",
 }
@@ -176,6 +179,7 @@ def render_detail(
             "waiting_for": (upcoming[1], STEP_TITLES[upcoming[0]].split(" ", 1)[1])
             if upcoming and step is None
             else None,
+            **movement_context(consignment, membership, posted),
         },
         status=status,
     )
@@ -240,6 +244,7 @@ def dispatch(request: HttpRequest, membership: Membership, reference: str) -> Ht
                 actor=membership.user,
                 consignment=consignment,
                 container_number=form.cleaned_data["container_number"],
+                packages=form.cleaned_data["packages"],
             )
         except (CustodyError, NotAllowed) as error:
             form.add_error(None, explain(error))

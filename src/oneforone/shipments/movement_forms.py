@@ -1,0 +1,84 @@
+"""Forms of the movement part: carrier handover, consignee receipt, revision requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MinValueValidator
+from django.utils import timezone
+
+from oneforone.shipments.movement_actions import MEANS_OF_TRANSPORT
+from oneforone.shipments.revision_actions import FIELD_CHOICES
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _not_future(day: dt.date) -> dt.date:
+    if day > timezone.localdate():
+        raise forms.ValidationError("The date is in the future; enter the day it happened.")
+    return day
+
+
+class HandoverForm(forms.Form):
+    """The next carrier takes over the consignment from the previous one."""
+
+    vehicle = forms.CharField(
+        max_length=60, label="Vehicle or vessel", help_text="plate number, or vessel and voyage"
+    )
+    means_of_transport = forms.ChoiceField(
+        choices=[(code, f"{code}: {name}") for code, name in MEANS_OF_TRANSPORT.items()],
+        initial="S",
+        label="Means of transport",
+    )
+    transferred_on = forms.DateField(label="Date of transfer", widget=DATE_INPUT)
+    confirm = forms.BooleanField(
+        label="I took over the sealed lots, seals intact.",
+        error_messages={"required": "Tick the box to confirm the seals are intact."},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["transferred_on"].initial = timezone.localdate()
+
+    def clean_transferred_on(self) -> dt.date:
+        return _not_future(self.cleaned_data["transferred_on"])
+
+
+class ConsigneeReceiptForm(forms.Form):
+    """The consignee signs that the shipment arrived."""
+
+    received_on = forms.DateField(label="Received on", widget=DATE_INPUT)
+    quantity_kg = forms.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        label="Quantity received (kg)",
+        validators=[MinValueValidator(Decimal("0.001"))],
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "min": "0", "step": "0.001"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["received_on"].initial = timezone.localdate()
+
+    def clean_received_on(self) -> dt.date:
+        return _not_future(self.cleaned_data["received_on"])
+
+
+class RevisionRequestForm(forms.Form):
+    """Ask the other parties to approve a change to a sealed field."""
+
+    field = forms.ChoiceField(choices=FIELD_CHOICES, label="Field")
+    leg = forms.IntegerField(
+        min_value=1, required=False, label="Carrier leg", help_text="for a leg's field; 1 if empty"
+    )
+    new_value = forms.CharField(max_length=200, label="New value", help_text="dates as YYYY-MM-DD")
+    reason = forms.CharField(
+        max_length=1000, label="Reason", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class RevisionAnswerForm(forms.Form):
+    vote = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    note = forms.CharField(max_length=500, required=False)
