@@ -327,6 +327,9 @@ RULES: dict[str, Rule] = {
     "api/v1/collection/sync": api(None, NOBODY),
     "api/v1/collection/photos": api(None, NOBODY),
     "api/v1/collection/hubs/<code>/state": api(NOBODY, kwargs=lambda s: {"code": "any-hub"}),
+    # Issue 6, deadlines: the parties to the movements and the operator; partners never.
+    "shipments/deadlines/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/deadlines/met/": page(None, frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
 }
 
 

@@ -17,6 +17,8 @@ urlpatterns = [
     path("partner/", include("oneforone.partners.urls")),
     path("conflicts/", include("oneforone.partners.conflict_urls")),
     path("collection/", include("oneforone.collection.urls")),
+    # Before the consignments: "deadlines" would otherwise be read as a consignment reference.
+    path("shipments/deadlines/", include("oneforone.shipments.deadline_urls")),
     path("shipments/", include("oneforone.shipments.urls")),
     path("recycling/", include("oneforone.recycling.urls")),
     path("", include("oneforone.registry.urls")),
