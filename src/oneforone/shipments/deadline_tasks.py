@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import get_connection, send_mass_mail
+from django.core.mail import send_mass_mail
 from django.tasks import task
 
 
@@ -14,4 +14,4 @@ def email_deadline_reminders(messages: list[list[object]]) -> int:
         (str(subject), str(body), settings.DEFAULT_FROM_EMAIL, list(recipients))  # type: ignore[call-overload]
         for subject, body, recipients in messages
     ]
-    return send_mass_mail(datatuple, fail_silently=False, connection=get_connection())
+    return send_mass_mail(datatuple, fail_silently=False)
