@@ -635,3 +635,36 @@ def test_marking_a_deadline_met_on_the_page(world: World) -> None:
         )
         assert "Nothing was recorded." in carrier.content.decode()
     assert DeadlineAct.objects.get().note == "DIWASS entry 42"
+
+
+# The demo -------------------------------------------------------------------------------------------
+
+
+def test_the_demo_plans_departures_and_records_the_history_leaving_the_latest_overdue(
+    world: World,
+) -> None:
+    from oneforone import demo_deadlines
+
+    with on(D(2026, 11, 2)):
+        older = received_consignment(world)
+    with on(D(2026, 11, 16)):
+        newer = received_consignment(world)
+    with on(D(2026, 12, 1)):
+        draft = draft_consignment(world)
+        made = demo_deadlines.load(today=D(2026, 12, 1))
+    draft.refresh_from_db()
+    # Five Ghanaian working days on: 2, 3, (Farmers' Day 4), 7, 8, 9 December.
+    assert draft.planned_departure == D(2026, 12, 9)
+    # Older: information 3 working days before dispatch, receipt a day after arrival; newer:
+    # receipt left overdue; the newer's pre-shipment information is the latest overdue one.
+    assert made == 2
+    pre = DeadlineAct.objects.get(kind=K.PRE_SHIPMENT_INFORMATION)
+    assert (pre.consignment, pre.done_on) == (older, D(2026, 10, 28))
+    receipt = DeadlineAct.objects.get(kind=K.RECEIPT_CONFIRMATION)
+    assert (receipt.consignment, receipt.done_on) == (older, D(2026, 11, 3))
+    open_now = {
+        (d.kind, d.consignment)
+        for d in deadlines_for(world.operator, today=D(2026, 12, 1))
+        if d.status == "overdue"
+    }
+    assert open_now == {(K.PRE_SHIPMENT_INFORMATION, newer), (K.RECEIPT_CONFIRMATION, newer)}

@@ -38,7 +38,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from stdnum import luhn
 
-from oneforone import demo_money, demo_people, demo_signals
+from oneforone import demo_deadlines, demo_money, demo_people, demo_signals
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
 from oneforone.accounts.models import Organisation, OrganisationKind, Role, User
 from oneforone.accounts.queries import system_user
@@ -458,6 +458,7 @@ def _load(*, scale: float) -> str:
     demo_signals.schedule(timeline, random.Random(SEED + 3), demo, first_day, today)
 
     timeline.run()
+    demo_deadlines.load(today=today)  # planned departures and the acts the history would have
 
     # Back at the real now.
     _, raw_key = create_api_key(
