@@ -330,6 +330,7 @@ RULES: dict[str, Rule] = {
     # Issue 6, deadlines: the parties to the movements and the operator; partners never.
     "shipments/deadlines/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
     "shipments/deadlines/met/": page(None, frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/deadlines/departure/": page(None, frozenset({COLLECTION})),
 }
 
 

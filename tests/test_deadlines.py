@@ -637,6 +637,39 @@ def test_marking_a_deadline_met_on_the_page(world: World) -> None:
     assert DeadlineAct.objects.get().note == "DIWASS entry 42"
 
 
+def test_the_hub_plans_a_departure_on_the_page(world: World) -> None:
+    with on(D(2026, 12, 1)):
+        draft = draft_consignment(world)
+        client = _client(world.hub_user)
+        assert "Plan departures" in client.get("/shipments/deadlines/").content.decode()
+        assert "Plan departures" not in (
+            _client(world.operator_user).get("/shipments/deadlines/").content.decode()
+        )
+        past = client.post(
+            "/shipments/deadlines/departure/",
+            {"reference": draft.reference, "departure_on": "2026-11-30"},
+            follow=True,
+        )
+        assert "Nothing was planned. The planned departure 2026-11-30 is in the past" in (
+            past.content.decode()
+        )
+        planned = client.post(
+            "/shipments/deadlines/departure/",
+            {"reference": draft.reference, "departure_on": "2026-12-10"},
+            follow=True,
+        ).content.decode()
+        assert f"{draft.reference} leaves on 2026-12-10" in planned
+        assert "planned departure 2026-12-10" in planned
+        other = make_organisation(OrganisationKind.COLLECTION_PARTNER, country="NG")
+        stranger = _client(make_member(other)).post(
+            "/shipments/deadlines/departure/",
+            {"reference": draft.reference, "departure_on": "2026-12-11"},
+        )
+        assert stranger.status_code == 404
+    draft.refresh_from_db()
+    assert draft.planned_departure == D(2026, 12, 10)
+
+
 # The demo -------------------------------------------------------------------------------------------
 
 

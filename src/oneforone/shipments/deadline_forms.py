@@ -29,3 +29,10 @@ class DeadlineMetForm(forms.Form):
     note = forms.CharField(
         max_length=300, required=False, help_text="e.g. reference of the e-mail or DIWASS entry"
     )
+
+
+class PlanDepartureForm(forms.Form):
+    reference = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    departure_on = forms.DateField(
+        label="Planned departure", widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -13,9 +13,20 @@ from django.views.decorators.http import require_POST
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
-from oneforone.shipments.deadline_actions import DeadlineError, record_deadline_met
-from oneforone.shipments.deadline_forms import DeadlineFilterForm, DeadlineMetForm
+from oneforone.shipments.custody import CustodyError
+from oneforone.shipments.deadline_actions import (
+    DeadlineError,
+    plan_departure,
+    record_deadline_met,
+)
+from oneforone.shipments.deadline_forms import (
+    DeadlineFilterForm,
+    DeadlineMetForm,
+    PlanDepartureForm,
+)
 from oneforone.shipments.deadlines import Deadline, DeadlineStatus, deadlines_for
+from oneforone.shipments.models import ConsignmentState
+from oneforone.shipments.queries import consignment_for, visible_consignments
 from oneforone.shipments.views import explain
 
 # Beyond this many rows the page asks for a filter instead of growing without end.
@@ -91,8 +102,58 @@ def deadline_list(request: HttpRequest, membership: Membership) -> HttpResponse:
             "counts": counts,
             "filter_form": filter_form,
             "today": today,
+            "drafts": _drafts_to_plan(membership),
         },
     )
+
+
+def _drafts_to_plan(membership: Membership) -> list[tuple[object, PlanDepartureForm]]:
+    """The hub's consignments being packed, each with a form to plan (or move) its departure."""
+    if membership.organisation.kind != OrganisationKind.COLLECTION_PARTNER or not (
+        membership.can_write
+    ):
+        return []
+    drafts = (
+        visible_consignments(membership.organisation)
+        .filter(state=ConsignmentState.DRAFT)
+        .order_by("created_at", "id")[:MAX_ROWS]
+    )
+    return [
+        (
+            draft,
+            PlanDepartureForm(
+                initial={"reference": draft.reference, "departure_on": draft.planned_departure},
+                auto_id=False,
+            ),
+        )
+        for draft in drafts
+    ]
+
+
+@require_POST
+@member_of_kind(OrganisationKind.COLLECTION_PARTNER, write=True)
+def departure(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = PlanDepartureForm(request.POST)
+    back = reverse("shipments-deadlines") + "#plan"
+    if not form.is_valid():
+        messages.error(request, "Nothing was planned. Choose the day the consignment leaves.")
+        return redirect(back)
+    consignment = consignment_for(membership.organisation, form.cleaned_data["reference"])
+    try:
+        consignment = plan_departure(
+            actor=membership.user,
+            consignment=consignment,
+            departure_on=form.cleaned_data["departure_on"],
+        )
+    except (CustodyError, NotAllowed) as error:
+        messages.error(request, f"Nothing was planned. {explain(error)}")
+    else:
+        messages.success(
+            request,
+            f"{consignment.reference} leaves on {consignment.planned_departure:%Y-%m-%d}; its "
+            "pre-shipment information is now listed below with its due date.",
+        )
+    return redirect(back)
 
 
 @require_POST
