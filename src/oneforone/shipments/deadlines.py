@@ -429,12 +429,14 @@ def visible_notifications(organisation: Organisation | None) -> QuerySet[Notific
         return Notification.objects.none()
     if organisation.kind in READ_ALL_KINDS:
         return Notification.objects.all()
-    return Notification.objects.filter(
+    # A subquery, not a join: the shipment count annotated later must count every consignment.
+    party_to = Notification.objects.filter(
         Q(notifier=organisation)
         | Q(consignee=organisation)
         | Q(facility=organisation)
         | Q(consignments__in=visible_consignments(organisation))
-    ).distinct()
+    ).values("pk")
+    return Notification.objects.filter(pk__in=party_to)
 
 
 def compute_deadlines(
