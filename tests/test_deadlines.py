@@ -635,6 +635,10 @@ def test_marking_a_deadline_met_on_the_page(world: World) -> None:
         )
         assert "Nothing was recorded." in carrier.content.decode()
     assert DeadlineAct.objects.get().note == "DIWASS entry 42"
+    with on(D(2026, 12, 9)):
+        met = client.get("/shipments/deadlines/", {"status": "met"}).content.decode()
+        assert "met 9 Dec 2026" in met
+        assert "met 9 Dec 2026" not in client.get("/shipments/deadlines/").content.decode()
 
 
 def test_the_hub_plans_a_departure_on_the_page(world: World) -> None:

@@ -73,7 +73,9 @@ def deadline_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     today = timezone.localdate()
     filter_form = DeadlineFilterForm(request.GET or None)
     filters = filter_form.cleaned_data if filter_form.is_valid() else {}
-    everything = deadlines_for(membership.organisation, today=today)
+    # Consignments whose certificate was sent are history: read only when asked for.
+    include_met = filters.get("status") in ("met", "all")
+    everything = deadlines_for(membership.organisation, today=today, include_met=include_met)
     counts = {
         status: sum(d.status == status for d in everything)
         for status in (DeadlineStatus.OVERDUE, DeadlineStatus.DUE)

@@ -468,12 +468,15 @@ def compute_deadlines(
     return sorted(deadlines, key=lambda d: (order[d.status], d.due_on, d.subject_key, d.kind))
 
 
-def deadlines_for(organisation: Organisation | None, *, today: dt.date) -> list[Deadline]:
+def deadlines_for(
+    organisation: Organisation | None, *, today: dt.date, include_met: bool = True
+) -> list[Deadline]:
     """The deadlines of everything the organisation may see."""
     return compute_deadlines(
         today=today,
         consignments=visible_consignments(organisation),
         notifications=visible_notifications(organisation),
+        include_met=include_met,
     )
 
 
