@@ -8,6 +8,8 @@ from factories import World, make_world
 from oneforone.collection.countries import COUNTRIES
 from oneforone.collection.models import Country
 from oneforone.shipments.codes import ensure_code_lists
+from oneforone.shipments.deadline_models import DeadlineRule
+from oneforone.shipments.deadline_rules import ensure_deadline_rules
 from oneforone.shipments.models import Code
 
 
@@ -41,6 +43,14 @@ def _code_lists_outlive_flushes(django_db_blocker) -> None:  # type: ignore[no-u
     with django_db_blocker.unblock():
         if not Code.objects.exists():
             ensure_code_lists()
+
+
+@pytest.fixture(autouse=True)
+def _deadline_rules_outlive_flushes(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """The deadline rules the migrations seeded, put back after a transactional test's flush."""
+    with django_db_blocker.unblock():
+        if not DeadlineRule.objects.exists():
+            ensure_deadline_rules()
 
 
 @pytest.fixture

@@ -419,6 +419,10 @@ RULES: dict[str, Rule] = {
     "api/v1/shipments/consignments/<reference>/revisions": api(
         None, NOBODY, kwargs=own("reference")
     ),
+    # Issue 6, deadlines: the parties to the movements and the operator; partners never.
+    "shipments/deadlines/": page(frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/deadlines/met/": page(None, frozenset({COLLECTION, CARRIER, RECYCLER, OPERATOR})),
+    "shipments/deadlines/departure/": page(None, frozenset({COLLECTION})),
 }
 
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 from stdnum import luhn
 
 from oneforone import (
+    demo_deadlines,
     demo_money,
     demo_movement,  # issue 6: movement documents and custody
     demo_notices,
@@ -466,6 +467,7 @@ def _load(*, scale: float) -> str:
     demo_movement.schedule(timeline, random.Random(SEED + 6), demo, first_day, today)
 
     timeline.run()
+    demo_deadlines.load(today=today)  # planned departures and the acts the history would have
 
     # Back at the real now.
     _, raw_key = create_api_key(

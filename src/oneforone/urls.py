@@ -19,6 +19,8 @@ urlpatterns = [
     path("collection/", include("oneforone.collection.urls")),
     # Before shipments/: a consignment reference could read "notifications".
     path("shipments/notifications/", include("oneforone.shipments.notification_urls")),
+    # Before the consignments: "deadlines" would otherwise be read as a consignment reference.
+    path("shipments/deadlines/", include("oneforone.shipments.deadline_urls")),
     path("shipments/", include("oneforone.shipments.urls")),
     path("recycling/", include("oneforone.recycling.urls")),
     path("", include("oneforone.registry.urls")),

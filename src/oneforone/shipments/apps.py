@@ -12,3 +12,4 @@ class ShipmentsConfig(AppConfig):
         from oneforone.shipments.documents import tell_new_connections
 
         connection_created.connect(tell_new_connections, dispatch_uid="shipments-retention")
+        from oneforone.shipments import deadline_admin  # noqa: F401  (registers the admin)

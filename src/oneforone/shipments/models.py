@@ -47,6 +47,7 @@ class Consignment(models.Model):
         max_digits=12, decimal_places=3, null=True, blank=True
     )
     container_number = models.CharField(max_length=20, blank=True)
+    planned_departure = models.DateField(null=True, blank=True)
     # Issue 6: the notification it moves under and, for batteries, the dangerous-goods data.
     notification = models.ForeignKey(
         "Notification",
@@ -713,3 +714,11 @@ class ConsigneeReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consignment} received {self.received_on}"
+
+
+# The deadline models live in their own module; imported here so Django registers them.
+from oneforone.shipments.deadline_models import (  # noqa: E402, F401
+    DeadlineAct,
+    DeadlineReminder,
+    DeadlineRule,
+)
