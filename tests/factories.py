@@ -580,7 +580,11 @@ def movement_document_row(
     consignment: Consignment, notification: Notification, **overrides: object
 ) -> MovementDocument:
     """The consignment under the notification with its movement document, written as rows (the
-    documents part's tests; the movement part creates them at dispatch)."""
+    documents part's tests). A consignment dispatched through the gate already has both: its
+    own are returned, since signed custody seals them."""
+    existing = MovementDocument.objects.filter(consignment=consignment).first()
+    if existing is not None:
+        return existing
     Consignment.objects.filter(pk=consignment.pk).update(notification=notification)
     consignment.refresh_from_db()
     fields: dict[str, object] = {
@@ -625,7 +629,10 @@ def documents_of(reference: str) -> Any:
         recycler=consignment.recycler,
         recycler_user=hub_user.user,
     )
-    document = movement_document_row(consignment, make_notification(parties))
+    # A consignment dispatched through the gate already has its notification and document.
+    document = MovementDocument.objects.filter(
+        consignment=consignment
+    ).first() or movement_document_row(consignment, make_notification(parties))
     return Attachment.objects.create(
         notification=document.notification,
         movement_document=document,

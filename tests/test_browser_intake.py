@@ -7,10 +7,12 @@ Screenshots land in .screenshots/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
 
@@ -53,6 +55,8 @@ def test_a_hub_operator_records_and_corrects_a_purchase_on_a_phone(
     _fits(page)
     page.screenshot(path=str(SHOTS / "intake-form-phone.png"), full_page=True)
     page.select_option("select[name=collector]", "GH-ACC-003")
+    # Yesterday morning: a purchase at 09:15 today would be in the future before 09:15.
+    page.fill("input[name=collected_on]", (timezone.localdate() - dt.timedelta(days=1)).isoformat())
     page.fill("input[name=collected_time]", "09:15")
     page.fill("input[name=phones]", "37")
     page.fill("input[name=net_weight_kg]", "2.035")
