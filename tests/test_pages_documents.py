@@ -13,6 +13,7 @@ from django.test import Client
 
 from factories import (
     World,
+    draft_consignment,
     make_hub,
     make_member,
     make_notification,
@@ -102,8 +103,9 @@ def test_another_hub_cannot_see_the_notification(world: World) -> None:
 
 
 def test_the_pdfs_and_the_export_are_served_to_the_parties(world: World) -> None:
-    notification = make_notification(world)
-    document = movement_document_row(treated_consignment(world), notification)
+    # The treated consignment's own notification and the movement document made at dispatch.
+    document = movement_document_row(treated_consignment(world), make_notification(world))
+    notification = document.notification
     for user in (world.hub_user, world.carrier_user, world.recycler_user, world.operator_user):
         client = signed_in(user)
         pdf = client.get(f"/shipments/notifications/{notification.number}/pdf/")
@@ -118,7 +120,7 @@ def test_the_pdfs_and_the_export_are_served_to_the_parties(world: World) -> None
 
 
 def test_a_consignment_without_movement_document_has_no_pdf(world: World) -> None:
-    consignment = treated_consignment(world)
+    consignment = draft_consignment(world)  # not dispatched: no movement document yet
     response = signed_in(world.hub_user).get(
         f"/shipments/{consignment.reference}/movement-document.pdf"
     )
@@ -126,8 +128,9 @@ def test_a_consignment_without_movement_document_has_no_pdf(world: World) -> Non
 
 
 def test_the_attachments_page_uploads_and_shows_the_sha256(world: World) -> None:
-    notification = make_notification(world)
-    document = movement_document_row(treated_consignment(world), notification)
+    # The treated consignment's own notification and the movement document made at dispatch.
+    document = movement_document_row(treated_consignment(world), make_notification(world))
+    notification = document.notification
     client = signed_in(world.recycler_user)
     url = f"/shipments/notifications/{notification.number}/attachments/"
     scan = io.BytesIO(PDF_BYTES)
