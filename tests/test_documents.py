@@ -346,32 +346,31 @@ def test_documents_cannot_be_deleted_before_retention_by_orm_or_sql(world: World
     assert document is not None
     with pytest.raises(IntegrityError, match="kept until"), transaction.atomic():
         attachment.delete()
-    for table, pk in (
-        ("shipments_attachment", attachment.pk),
-        ("shipments_movementdocument", document.pk),
-        ("shipments_notification", attachment.notification_id),
+    for table, pk, refusal in (
+        ("shipments_attachment", attachment.pk, "kept until"),
+        # Signed custody is permanent: the movement document is append-only, never deleted.
+        ("shipments_movementdocument", document.pk, "append-only: DELETE refused"),
+        ("shipments_notification", attachment.notification_id, "kept until"),
     ):
         with (
-            pytest.raises(IntegrityError, match="kept until"),
+            pytest.raises(IntegrityError, match=refusal),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
             cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
-    with pytest.raises(IntegrityError, match="kept"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="sealed fields cannot change"), transaction.atomic():
         Consignment.objects.filter(pk=document.consignment_id).update(notification=None)
     assert Attachment.objects.filter(pk=attachment.pk).exists()
 
 
 def test_documents_of_untreated_shipments_are_kept(world: World) -> None:
-    notification = make_notification(world)
-    attachment = attach_document(
-        actor=world.hub_user, notification=notification, title="scan", file=upload(PNG_BYTES)
-    )
-    treated_consignment(world)  # another consignment, not under this notification
     from factories import dispatched_consignment
 
-    Consignment.objects.filter(pk=dispatched_consignment(world).pk).update(
-        notification=notification
+    # A consignment dispatched (not treated) under its own notification.
+    notification = dispatched_consignment(world).notification
+    assert notification is not None
+    attachment = attach_document(
+        actor=world.hub_user, notification=notification, title="scan", file=upload(PNG_BYTES)
     )
     with pytest.raises(IntegrityError, match="not all treated"), transaction.atomic():
         attachment.delete()

@@ -18,7 +18,6 @@ from oneforone.core import audit
 from oneforone.shipments.documents import (
     attachment_deletable_from,
     deletable_from,
-    movement_completed_on,
     notification_completed_on,
     share_retention_with_database,
     visible_notifications,
@@ -124,12 +123,11 @@ class Deleted:
     """What a retention run deleted."""
 
     attachments: list[str] = field(default_factory=list)
-    movement_documents: list[str] = field(default_factory=list)
     notifications: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.attachments) + len(self.movement_documents) + len(self.notifications)
+        return len(self.attachments) + len(self.notifications)
 
 
 def past(day: dt.date | None, today: dt.date) -> bool:
@@ -152,8 +150,11 @@ def _delete_notification(notification: Notification, deleted: Deleted) -> None:
 
 @transaction.atomic
 def delete_expired_documents(*, actor: User, today: dt.date) -> Deleted:
-    """Delete the attachments, movement documents and notifications whose retention period
-    (completion plus ONEFORONE_DOCUMENT_RETENTION_YEARS, at least five years) has ended."""
+    """Delete the attachments, and the notifications under which nothing was ever dispatched,
+    whose retention period (completion plus ONEFORONE_DOCUMENT_RETENTION_YEARS, at least five
+    years) has ended. Signed custody records are permanent: a notification with a dispatched
+    consignment, its movement documents and carrier legs are never deleted (the database
+    refuses it)."""
     require_operator(actor)
     if today > timezone.localdate():
         raise DocumentError("retention is counted up to today at most; give today's date")
@@ -165,16 +166,10 @@ def delete_expired_documents(*, actor: User, today: dt.date) -> Deleted:
         if past(attachment_deletable_from(attachment), today):
             deleted.attachments.append(attachment.sha256)
             attachment.delete()
-    for document in MovementDocument.objects.select_related("consignment", "notification"):
-        if past(deletable_from(movement_completed_on(document)), today):
-            if document.attachments.exists():
-                continue  # a scan of a still-kept notification: the document stays with it
-            deleted.movement_documents.append(f"{document.notification.number} {document.serial}")
-            document.delete()
     for notification in Notification.objects.all():
         if past(deletable_from(notification_completed_on(notification)), today):
             if notification.movement_documents.exists() or notification.attachments.exists():
-                continue
+                continue  # signed custody under it (permanent), or a scan still kept
             _delete_notification(notification, deleted)
     audit.record(
         actor=actor,
@@ -182,7 +177,6 @@ def delete_expired_documents(*, actor: User, today: dt.date) -> Deleted:
         data={
             "today": today,
             "attachments": deleted.attachments,
-            "movement_documents": deleted.movement_documents,
             "notifications": deleted.notifications,
         },
     )

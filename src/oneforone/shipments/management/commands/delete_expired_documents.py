@@ -28,7 +28,6 @@ class Command(BaseCommand):
         except (NotAllowed, DocumentError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"deleted {len(deleted.attachments)} attachment(s), "
-            f"{len(deleted.movement_documents)} movement document(s) and "
+            f"deleted {len(deleted.attachments)} attachment(s) and "
             f"{len(deleted.notifications)} notification(s) past retention"
         )
