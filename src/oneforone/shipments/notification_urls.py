@@ -1,18 +1,21 @@
-from django.urls import path, re_path
+from django.urls import path
 
+from oneforone.shipments import document_views
 from oneforone.shipments import notification_views as views
-
-# Only the recorded documents' names: the notification's pdf/, export.json and attachments/
-# (shipments/urls.py) must fall through to the documents' views.
-RECORDED = "|".join(sorted(views.DOCUMENTS))
 
 urlpatterns = [
     path("", views.notification_list, name="notifications-list"),
     path("new/", views.notification_create, name="notifications-create"),
     path("<str:number>/", views.notification_detail, name="notifications-detail"),
-    re_path(
-        rf"^(?P<number>[^/]+)/(?P<document>{RECORDED})/$",
-        views.notification_record,
-        name="notifications-record",
+    # The documents (issue 6), before "<slug:document>/", which would take "pdf" or
+    # "attachments" for a document to record.
+    path("<str:number>/pdf/", document_views.notification_pdf, name="shipments-notification-pdf"),
+    path("<str:number>/export.json", document_views.export, name="shipments-export"),
+    path("<str:number>/attachments/", document_views.attachments, name="shipments-attachments"),
+    path(
+        "<str:number>/attachments/<int:pk>/",
+        document_views.attachment_download,
+        name="shipments-attachment",
     ),
+    path("<str:number>/<slug:document>/", views.notification_record, name="notifications-record"),
 ]
