@@ -10,27 +10,7 @@ urlpatterns = [
     path("<str:reference>/", views.consignment_detail, name="shipments-detail"),
     path("<str:reference>/dispatch/", views.dispatch, name="shipments-dispatch"),
     path("<str:reference>/pickup/", views.pickup, name="shipments-pickup"),
-    # Documents (issue 6).
-    path(
-        "notifications/<str:number>/pdf/",
-        document_views.notification_pdf,
-        name="shipments-notification-pdf",
-    ),
-    path(
-        "notifications/<str:number>/export.json",
-        document_views.export,
-        name="shipments-export",
-    ),
-    path(
-        "notifications/<str:number>/attachments/",
-        document_views.attachments,
-        name="shipments-attachments",
-    ),
-    path(
-        "notifications/<str:number>/attachments/<int:pk>/",
-        document_views.attachment_download,
-        name="shipments-attachment",
-    ),
+    # Documents (issue 6); a notification's PDF, export and attachments are in notification_urls.
     path(
         "<str:reference>/movement-document.pdf",
         document_views.movement_document_pdf,
