@@ -9,8 +9,9 @@ steps the main demo signs.
 - A battery consignment (UN3480, class 9, P909): the hub's oldest box of removed batteries, waiting
   at the hub for a batteries notification.
 
-Every step is a real action at its moment on the demo's timeline; parts that need a notification
-(the movement document, the sea leg) run only when the consignment has one."""
+Every step is a real action at its moment on the demo's timeline. The phone consignment moves
+under the hub's yearly notification (demo_notices); the battery consignment stays a draft at the
+hub, so it needs none yet."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def schedule(
 
     timeline.at(day(BOUGHT, 9, 11), lambda: _buy(demo, intakes))
     timeline.at(day(BOUGHT, 17, 18), lambda: _seal(demo, intakes, lots))
-    timeline.at(day(PACKED, 9, 11), lambda: _pack(demo, lots, held))
+    dispatched_on = today - dt.timedelta(days=DISPATCHED)
+    timeline.at(day(PACKED, 9, 11), lambda: _pack(demo, lots, held, dispatched_on))
     timeline.at(day(DISPATCHED, 8, 10), lambda: _dispatch(demo, held))
     timeline.at(day(PICKED_UP, 7, 9), lambda: _pickup(demo, held))
     timeline.at(day(HANDED_OVER, 9, 15), lambda: _sea_leg(held))
@@ -103,7 +105,10 @@ def _seal(demo: Demo, intakes: list[Intake], lots: list[Lot]) -> None:
     )
 
 
-def _pack(demo: Demo, lots: list[Lot], held: list[Consignment]) -> None:
+def _pack(demo: Demo, lots: list[Lot], held: list[Consignment], dispatched_on: dt.date) -> None:
+    """Packed under the hub's notification whose departures cover its dispatch."""
+    from oneforone.demo_notices import notification_for
+
     held.append(
         create_consignment(
             actor=demo.users[HUB_ORG],
@@ -112,6 +117,7 @@ def _pack(demo: Demo, lots: list[Lot], held: list[Consignment]) -> None:
             lots=lots,
             carrier=demo.orgs["carrier"],
             recycler=demo.orgs["recycler"],
+            notification=notification_for(demo, HUB_ORG, dispatched_on),
         )
     )
 

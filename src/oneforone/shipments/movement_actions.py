@@ -144,7 +144,6 @@ def battery_fields(*, un_number: str, packing_instruction: str, damaged: bool) -
             f"not {instruction}"
         )
     return {
-        "stream": Stream.BATTERIES,
         "un_number": un_number,
         "dangerous_goods_class": "9",
         "packing_instruction": instruction,
