@@ -655,8 +655,7 @@ def notified_consignment(
 ) -> Consignment:
     """A draft consignment moving under a notification (the world's by default)."""
     consignment = draft_consignment(world, **kwargs)  # type: ignore[arg-type]
-    if notification is None:
-        return consignment  # draft_consignment's notification has every consent in place
+    notification = notification or make_notification(world)
     if not notification.consents.exists():
         consent_everything(world, notification)
     Consignment.objects.filter(pk=consignment.pk).update(notification=notification)

@@ -64,12 +64,15 @@ def test_a_consignment_walks_from_hub_to_recycler_one_signature_per_step(world: 
     assert [(s.step, s.organisation_id) for s in signatures] == [
         ("dispatch", world.collection_partner.pk),
         ("pickup", world.carrier.pk),
+        # The recycler is also the consignee: its reception signs the consignee's receipt too.
+        ("receipt", world.recycler.pk),
         ("reception", world.recycler.pk),
         ("treatment", world.recycler.pk),
     ]
     assert [s.signed_by_id for s in signatures] == [
         world.hub_user.pk,
         world.carrier_user.pk,
+        world.recycler_user.pk,
         world.recycler_user.pk,
         world.recycler_user.pk,
     ]
