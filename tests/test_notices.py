@@ -133,7 +133,12 @@ def no_notification(world: World, notification: Notification) -> Broken:
 def other_stream(world: World, notification: Notification) -> Broken:
     consignment = draft_under(world, notification)
     # The action refuses a mismatch; a row written around it is still stopped at the gate.
-    Consignment.objects.filter(pk=consignment.pk).update(stream=Stream.BATTERIES)
+    Consignment.objects.filter(pk=consignment.pk).update(
+        stream=Stream.BATTERIES,
+        un_number="UN3480",
+        dangerous_goods_class="9",
+        packing_instruction="P909",
+    )
     return consignment, timezone.localdate(), "covers Discarded phones .* carries Batteries"
 
 

@@ -472,7 +472,8 @@ def test_full_walk_from_intake_to_issuance_through_the_pages(world):
     assert response.status_code == 302
 
     recycler = world.client(world.recycler)
-    assert "Record reception" in text(recycler.get(detail))
+    # The recycler is the consignee: its page asks for the receipt first; its reception signs both.
+    assert "Sign that the shipment arrived" in text(recycler.get(detail))
     response = recycler.post(
         reverse("recycling-reception", args=["GH-ACC-2026-001"]),
         {"counted_phones": "97", "net_weight_kg": "5.400"},
@@ -497,7 +498,7 @@ def test_full_walk_from_intake_to_issuance_through_the_pages(world):
     assert batch.quantity == 97
     assert batch.block in page
     steps = list(consignment.signatures.values_list("step", flat=True))
-    assert steps == ["dispatch", "pickup", "reception", "treatment"]
+    assert steps == ["dispatch", "pickup", "receipt", "reception", "treatment"]
     assert "signature chain intact" in page
     for signature in consignment.signatures.all():
         assert signature.hash[:12] in page
@@ -520,7 +521,7 @@ def test_bad_recycler_forms_show_errors_without_writing(world):
         {"completed_on": timezone.localdate().isoformat(), "operation": "R4"},
     )
     assert "Nothing was signed" in text(response)
-    assert "Record reception" in text(response)
+    assert "Sign that the shipment arrived" in text(response)  # the consignee receipt comes first
     consignment.refresh_from_db()
     assert consignment.state == ConsignmentState.IN_TRANSIT
     assert not hasattr(consignment, "reception")
