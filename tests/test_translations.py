@@ -108,7 +108,10 @@ def test_a_page_speaks_the_language_the_visitor_chose(
 
     assert f'<html lang="{language}">' in page
     assert f"<h1>{heading}</h1>" in page
-    assert 'aria-current="true">' in page
+    assert f'value="{language}" lang="{language}" aria-current="true">' in page
+    # Each language is offered in its own name, whatever the page's language.
+    assert ">English</button>" in page
+    assert ">Nederlands</button>" in page
 
 
 def test_the_browser_language_is_the_default(client: Client) -> None:
