@@ -126,3 +126,11 @@ def test_numbers_follow_the_language() -> None:
         assert formats.number_format(1234567, force_grouping=True) == "1\xa0234\xa0567"
     with translation.override("en"):
         assert formats.number_format(1234567, force_grouping=True) == "1,234,567"
+
+
+def test_messages_written_by_the_code_are_translated_too(client: Client) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+
+    page = client.get(reverse("registry"), {"q": "C-AAAAAAAAAA"}).content.decode()
+
+    assert "Geen certificaat &#x27;C-AAAAAAAAAA&#x27;. Codes zien eruit als C-7K3M9Q2XPA" in page
