@@ -116,8 +116,7 @@ def set_factor(
     version = MethodologyVersion.objects.select_for_update().get(pk=version.pk)
     if version.is_published:
         raise MethodologyError(
-            f"version {version.label} is published and frozen: draft a new version to change "
-            f"{key}"
+            f"version {version.label} is published and frozen: draft a new version to change {key}"
         )
     if value < 0:
         raise MethodologyError("a factor is zero or more")
@@ -293,8 +292,7 @@ def compute_batch(
     """Compute and store (append) a batch's figures under a published version."""
     if not version.is_published:
         raise MethodologyError(
-            f"version {version.label} is a draft: figures are stored only under a published "
-            "version"
+            f"version {version.label} is a draft: figures are stored only under a published version"
         )
     values = m.compute(batch_inputs(batch, benchmarks), method or load_method(version))
     computation = Computation.objects.create(

@@ -198,9 +198,9 @@ class ScopeQuery(Schema):
         Annotated[str, StringConstraints(min_length=3, max_length=20, pattern=r"^C-[A-Z0-9]+$")]
         | None
     ) = Field(None, description="one of your certificates, by code")
-    origin_country: (
-        Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None
-    ) = Field(None, description="ISO 3166-1 alpha-2 code of where the phones came from")
+    origin_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None, description="ISO 3166-1 alpha-2 code of where the phones came from"
+    )
     allocated_from: dt.date | None = Field(None, description="units allocated on or after")
     allocated_until: dt.date | None = Field(None, description="units allocated on or before")
 

@@ -35,7 +35,7 @@ Every figure on a dashboard or the public home page is a query over the records 
 | phones treated | units issued (one per counted phone) | `registry_issuancebatch` |
 | e-waste diverted (kg) | the service: Σ net weight weighed at reception of treated consignments; a partner: Σ over its allocations of units × (batch kg ÷ batch units) | `registry_issuancebatch.net_weight_kg` (from `recycling_reception`) |
 | living-wage months | Σ income paid to collectors ÷ monthly living wage of the hub's country, area and year | `collection_intake.amount_paid`, `collection_livingwagebenchmark` |
-"""
+"""  # noqa: RUF001 - the minus sign of the formulas
 
 IMPACT = """\
 ## Impact figures per batch, under a methodology version
@@ -78,7 +78,7 @@ through that one query (`impact.queries.impact_figures`); `impact.queries.drill_
 for a figure of a scope, the batches, the records behind them and the factors with their
 sources. The API serves both under `/api/v1/impact/`; the versions are public at
 `/methodology/`.
-"""
+"""  # noqa: RUF001 - the minus sign of the formulas
 
 LIVING_WAGES = """\
 ## Living-wage months

@@ -369,9 +369,7 @@ def resolve_version(version: MethodologyVersion | int | None) -> MethodologyVers
     return found
 
 
-def impact_figures(
-    scope: Scope, version: MethodologyVersion | int | None = None
-) -> ImpactFigures:
+def impact_figures(scope: Scope, version: MethodologyVersion | int | None = None) -> ImpactFigures:
     """Every figure of a scope: Σ over its allocated units of the batch's figure x units / batch
     quantity, under one version (default: the latest published). Certificates, dashboards,
     exports and the API all read their impact through this function."""

@@ -10,9 +10,7 @@ from oneforone.impact.models import MethodologyVersion
 
 
 def versions(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "impact/versions.html", {"versions": queries.methodology_versions()}
-    )
+    return render(request, "impact/versions.html", {"versions": queries.methodology_versions()})
 
 
 def version(request: HttpRequest, number: int) -> HttpResponse:

@@ -6,121 +6,245 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0007_movement_accepted_phones'),
+        ("registry", "0007_movement_accepted_phones"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MethodologyVersion',
+            name="MethodologyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True)),
-                ('label', models.CharField(help_text='e.g. "2026.1"', max_length=20, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('change_notes', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('published_by', models.ForeignKey(blank=True, help_text='empty for a version published by a data migration', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(unique=True)),
+                ("label", models.CharField(help_text='e.g. "2026.1"', max_length=20, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("change_notes", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="empty for a version published by a data migration",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['number'],
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='Factor',
+            name="Factor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60)),
-                ('qualifier', models.CharField(blank=True, max_length=20)),
-                ('name', models.CharField(max_length=200)),
-                ('value', models.DecimalField(decimal_places=8, max_digits=24)),
-                ('unit', models.CharField(max_length=40)),
-                ('source', models.CharField(max_length=300)),
-                ('source_year', models.PositiveSmallIntegerField(blank=True, help_text='empty where the source gives no year', null=True)),
-                ('confidence', models.CharField(choices=[('measured', 'Measured (weighed or assayed)'), ('verified', 'Verified (read in the source named)'), ('estimate', 'Estimate (derived or inferred; to be confirmed)'), ('low', 'Low (a rough default, used only when nothing better is recorded)')], max_length=10)),
-                ('note', models.TextField(blank=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='factors', to='impact.methodologyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60)),
+                ("qualifier", models.CharField(blank=True, max_length=20)),
+                ("name", models.CharField(max_length=200)),
+                ("value", models.DecimalField(decimal_places=8, max_digits=24)),
+                ("unit", models.CharField(max_length=40)),
+                ("source", models.CharField(max_length=300)),
+                (
+                    "source_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="empty where the source gives no year", null=True
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("measured", "Measured (weighed or assayed)"),
+                            ("verified", "Verified (read in the source named)"),
+                            ("estimate", "Estimate (derived or inferred; to be confirmed)"),
+                            (
+                                "low",
+                                "Low (a rough default, used only when nothing better is recorded)",
+                            ),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="factors",
+                        to="impact.methodologyversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'key', 'qualifier'],
+                "ordering": ["version", "key", "qualifier"],
             },
         ),
         migrations.CreateModel(
-            name='Computation',
+            name="Computation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=20)),
-                ('computed_at', models.DateTimeField()),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='impact_computations', to='registry.issuancebatch')),
-                ('computed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='computations', to='impact.methodologyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=20)),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="impact_computations",
+                        to="registry.issuancebatch",
+                    ),
+                ),
+                (
+                    "computed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="computations",
+                        to="impact.methodologyversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['batch', 'version', 'id'],
+                "ordering": ["batch", "version", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60)),
-                ('position', models.PositiveSmallIntegerField()),
-                ('statement', models.TextField()),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rules', to='impact.methodologyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60)),
+                ("position", models.PositiveSmallIntegerField()),
+                ("statement", models.TextField()),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rules",
+                        to="impact.methodologyversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'position'],
+                "ordering": ["version", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Figure',
+            name="Figure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=60)),
-                ('value', models.DecimalField(blank=True, decimal_places=10, max_digits=28, null=True)),
-                ('unit', models.CharField(max_length=40)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('inputs', models.JSONField(default=dict)),
-                ('computation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='figures', to='impact.computation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=60)),
+                (
+                    "value",
+                    models.DecimalField(blank=True, decimal_places=10, max_digits=28, null=True),
+                ),
+                ("unit", models.CharField(max_length=40)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("inputs", models.JSONField(default=dict)),
+                (
+                    "computation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="figures",
+                        to="impact.computation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['computation', 'key'],
-                'constraints': [models.UniqueConstraint(fields=('computation', 'key'), name='figure_once')],
+                "ordering": ["computation", "key"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("computation", "key"), name="figure_once")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='methodologyversion',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('published_at__isnull', True), ('status', 'draft')), models.Q(('published_at__isnull', False), ('status', 'published')), _connector='OR'), name='methodology_published_has_date'),
+            model_name="methodologyversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("published_at__isnull", True), ("status", "draft")),
+                    models.Q(("published_at__isnull", False), ("status", "published")),
+                    _connector="OR",
+                ),
+                name="methodology_published_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='methodologyversion',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='methodology_number_positive'),
+            model_name="methodologyversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="methodology_number_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='factor',
-            constraint=models.UniqueConstraint(fields=('version', 'key', 'qualifier'), name='factor_once_per_version'),
+            model_name="factor",
+            constraint=models.UniqueConstraint(
+                fields=("version", "key", "qualifier"), name="factor_once_per_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='factor',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='factor_value_not_negative'),
+            model_name="factor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__gte", 0)), name="factor_value_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='factor',
-            constraint=models.CheckConstraint(condition=models.Q(('source', ''), _negated=True), name='factor_has_source'),
+            model_name="factor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source", ""), _negated=True), name="factor_has_source"
+            ),
         ),
         migrations.AddIndex(
-            model_name='computation',
-            index=models.Index(fields=['version', 'batch', '-id'], name='computation_latest'),
+            model_name="computation",
+            index=models.Index(fields=["version", "batch", "-id"], name="computation_latest"),
         ),
         migrations.AddConstraint(
-            model_name='rule',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='rule_once_per_version'),
+            model_name="rule",
+            constraint=models.UniqueConstraint(
+                fields=("version", "key"), name="rule_once_per_version"
+            ),
         ),
     ]

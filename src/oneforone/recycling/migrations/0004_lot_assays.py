@@ -8,30 +8,86 @@ from oneforone.core.db import append_only
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recycling', '0003_facility_decision'),
-        ('shipments', '0006_merge_issue6'),
+        ("recycling", "0003_facility_decision"),
+        ("shipments", "0006_merge_issue6"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LotAssay',
+            name="LotAssay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metal', models.CharField(choices=[('Au', 'Gold'), ('Ag', 'Silver'), ('Pd', 'Palladium'), ('Cu', 'Copper'), ('Co', 'Cobalt')], max_length=2)),
-                ('grade_g_per_t', models.DecimalField(decimal_places=4, help_text='grams of the metal per tonne of material', max_digits=14)),
-                ('sample_mass_kg', models.DecimalField(decimal_places=3, max_digits=12)),
-                ('laboratory', models.CharField(max_length=200)),
-                ('assayed_on', models.DateField()),
-                ('recorded_at', models.DateTimeField()),
-                ('consignment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assays', to='shipments.consignment')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "metal",
+                    models.CharField(
+                        choices=[
+                            ("Au", "Gold"),
+                            ("Ag", "Silver"),
+                            ("Pd", "Palladium"),
+                            ("Cu", "Copper"),
+                            ("Co", "Cobalt"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "grade_g_per_t",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="grams of the metal per tonne of material",
+                        max_digits=14,
+                    ),
+                ),
+                ("sample_mass_kg", models.DecimalField(decimal_places=3, max_digits=12)),
+                ("laboratory", models.CharField(max_length=200)),
+                ("assayed_on", models.DateField()),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "consignment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assays",
+                        to="shipments.consignment",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['consignment', 'metal', 'assayed_on', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('metal__in', ['Au', 'Ag', 'Pd', 'Cu', 'Co'])), name='lot_assay_metal_known'), models.CheckConstraint(condition=models.Q(('grade_g_per_t__gte', 0), ('grade_g_per_t__lte', 1000000)), name='lot_assay_grade_in_range'), models.CheckConstraint(condition=models.Q(('sample_mass_kg__gt', 0)), name='lot_assay_sample_positive'), models.CheckConstraint(condition=models.Q(('laboratory', ''), _negated=True), name='lot_assay_laboratory_named')],
+                "ordering": ["consignment", "metal", "assayed_on", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("metal__in", ["Au", "Ag", "Pd", "Cu", "Co"])),
+                        name="lot_assay_metal_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("grade_g_per_t__gte", 0), ("grade_g_per_t__lte", 1000000)
+                        ),
+                        name="lot_assay_grade_in_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sample_mass_kg__gt", 0)),
+                        name="lot_assay_sample_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("laboratory", ""), _negated=True),
+                        name="lot_assay_laboratory_named",
+                    ),
+                ],
             },
         ),
         # A corrected result is a new assay: the table refuses UPDATE and DELETE.
