@@ -207,10 +207,9 @@ def test_lot_assays_beat_literature_grades(
     assert recovered.value == (expected * Decimal("0.95")).quantize(m.PRECISION)
     # Silver has no assay: it keeps the version's grade.
     assert figure(batch, "metal_ag_content_g").inputs["grade_source"] == "grade"
-    # Earlier computations stay: each assay appends one (after the one at issuance).
+    # Earlier computations stay: the assays append one, which saw both of them.
     assert list(Computation.objects.filter(batch=batch).values_list("reason", flat=True)) == [
         "issuance",
-        "assay",
         "assay",
     ]
 

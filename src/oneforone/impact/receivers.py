@@ -3,6 +3,7 @@ computation under every published version once the transaction that wrote it com
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -11,16 +12,16 @@ from oneforone.recycling.models import LotAssay
 from oneforone.registry.models import IssuanceBatch
 
 
-def _enqueue(batch_id: int, reason: str) -> None:
+def _enqueue(batch_id: int, reason: str, since: dt.datetime) -> None:
     from oneforone.impact.tasks import compute_batch_figures
 
-    compute_batch_figures.enqueue(batch_id, reason)
+    compute_batch_figures.enqueue(batch_id, reason, since.isoformat())
 
 
 def batch_issued(sender: type, *, instance: IssuanceBatch, created: bool, **kwargs: Any) -> None:
     if created:
-        batch_id = instance.pk
-        transaction.on_commit(lambda: _enqueue(batch_id, "issuance"))
+        batch_id, since = instance.pk, instance.issued_at
+        transaction.on_commit(lambda: _enqueue(batch_id, "issuance", since))
 
 
 def assay_recorded(sender: type, *, instance: LotAssay, created: bool, **kwargs: Any) -> None:
@@ -32,4 +33,5 @@ def assay_recorded(sender: type, *, instance: LotAssay, created: bool, **kwargs:
         .first()
     )
     if batch_id is not None:
-        transaction.on_commit(lambda: _enqueue(batch_id, "assay"))
+        since = instance.recorded_at
+        transaction.on_commit(lambda: _enqueue(batch_id, "assay", since))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.tasks import task
 
 from oneforone.accounts.queries import system_user
@@ -12,14 +14,20 @@ from oneforone.registry.models import IssuanceBatch
 
 
 @task()
-def compute_batch_figures(batch_id: int, reason: str) -> int:
-    """A batch's figures under every published version (at issuance, after a new assay)."""
+def compute_batch_figures(batch_id: int, reason: str, since: str) -> int:
+    """A batch's figures under every published version (at issuance, after a new assay), except
+    under a version where it was computed at or after `since` (ISO time of the record that asked
+    for it): a computation that already saw the record is not repeated."""
     actor = system_user()
     batch = IssuanceBatch.objects.get(pk=batch_id)
-    versions = MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED)
-    for version in versions:
+    seen = dt.datetime.fromisoformat(since)
+    computed = 0
+    for version in MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED):
+        if batch.impact_computations.filter(version=version, computed_at__gte=seen).exists():
+            continue
         actions.compute_batch(actor=actor, batch=batch, version=version, reason=reason)
-    return len(versions)
+        computed += 1
+    return computed
 
 
 @task()
