@@ -463,6 +463,7 @@ def test_the_methodology_pages_are_public(client: Client, db: None) -> None:
     detail = client.get("/methodology/1/")
     assert detail.status_code == 200
     assert b"Nuss &amp; Eckelman 2014" in detail.content
+    assert b"<div>40 km</div>" in detail.content  # a route default, not 4E+1
     assert client.get("/methodology/99/").status_code == 404
 
 
