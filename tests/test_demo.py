@@ -13,8 +13,8 @@ from oneforone.accounts.queries import api_key_for
 from oneforone.collection.models import Collector, Hub, Intake, Lot
 from oneforone.core import audit
 from oneforone.core.models import AuditEvent
-from oneforone.partners.models import Conflict, ConflictStatus, Device, Registration
 from oneforone.impact.models import Computation
+from oneforone.partners.models import Conflict, ConflictStatus, Device, Registration
 from oneforone.recycling.models import LotAssay, Reception, TreatmentCompletion
 from oneforone.registry import devices, ledger, supply
 from oneforone.registry.models import (

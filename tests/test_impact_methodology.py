@@ -473,3 +473,47 @@ def test_the_methodology_pages_are_public(client: Client, db: None) -> None:
 def test_docs_methodology_md_is_the_generated_document(db: None) -> None:
     """CI's check: run `oneforone methodology-doc` after changing a version or the generator."""
     call_command("methodology_doc", "--check")
+
+
+def test_a_scopes_sum_and_drill_down_take_a_fixed_number_of_queries(
+    world: World,
+    django_capture_on_commit_callbacks: Capture,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    for phones in (20, 30, 40):
+        issue(world, django_capture_on_commit_callbacks, (phones,))
+    certify(world, 85)  # units of all three batches
+    scope = Scope(partner=world.partner)
+    with django_assert_num_queries(3):  # the version, the unit counts, the figures
+        figures = impact_figures(scope)
+    assert figures.units == figures.units_computed == 85
+    with django_assert_num_queries(4):  # the version, the rows, their batches, the factors
+        drill = queries.drill_down(scope, "metal_au_recovered_g")
+    assert len(drill.batches) == 3
+    assert drill.value == figures.value("metal_au_recovered_g")
+
+
+def test_the_recycler_records_an_assay_on_its_page(
+    world: World, django_capture_on_commit_callbacks: Capture, client: Client
+) -> None:
+    batch = issue(world, django_capture_on_commit_callbacks, (50,), weight=Decimal("2.750"))
+    url = f"/recycling/{batch.consignment.reference}/assays/"
+    client.force_login(world.hub_user)
+    assert client.get(url).status_code == 403
+    client.force_login(world.recycler_user)
+    detail = client.get(f"/shipments/{batch.consignment.reference}/")
+    assert url.encode() in detail.content
+    assert b"No assay yet" in client.get(url).content
+    form = {
+        "metal": "Au",
+        "grade_g_per_t": "120",
+        "sample_mass_kg": "1.5",
+        "laboratory": "Lab Antwerp",
+        "assayed_on": str(timezone.localdate() + dt.timedelta(days=1)),
+    }
+    refused = client.post(url, form)
+    assert b"cannot be dated in the future" in refused.content
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {**form, "assayed_on": str(timezone.localdate())}, follow=True)
+    assert b"Assay recorded: Au 120" in done.content
+    assert figure(batch, "metal_au_content_g").value == Decimal("0.33")  # 120 g/t x 2.75 kg

@@ -96,14 +96,14 @@ class Factor(models.Model):
             models.CheckConstraint(condition=~models.Q(source=""), name="factor_has_source"),
         ]
 
+    def __str__(self) -> str:
+        qualifier = f"[{self.qualifier}]" if self.qualifier else ""
+        return f"{self.key}{qualifier} = {self.value} {self.unit}"
+
     @property
     def display_value(self) -> str:
         """The value without trailing zeros, never in exponent form (40, not 4E+1)."""
         return format(self.value.normalize(), "f")
-
-    def __str__(self) -> str:
-        qualifier = f"[{self.qualifier}]" if self.qualifier else ""
-        return f"{self.key}{qualifier} = {self.value} {self.unit}"
 
 
 class Rule(models.Model):
