@@ -22,7 +22,9 @@ def assays(request: HttpRequest, membership: Membership, reference: str) -> Http
     form = AssayForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            assay = record_assay(actor=membership.user, consignment=consignment, **form.cleaned_data)
+            assay = record_assay(
+                actor=membership.user, consignment=consignment, **form.cleaned_data
+            )
         except (AssayError, NotAllowed) as error:
             form.add_error(None, str(error))
         else:

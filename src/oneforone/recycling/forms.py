@@ -21,6 +21,4 @@ class AssayForm(forms.Form):
         label="Sample mass (kg)", min_value=Decimal("0.001"), max_digits=12, decimal_places=3
     )
     laboratory = forms.CharField(max_length=200)
-    assayed_on = forms.DateField(
-        label="Assayed on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    assayed_on = forms.DateField(label="Assayed on", widget=forms.DateInput(attrs={"type": "date"}))
