@@ -517,3 +517,25 @@ def test_the_recycler_records_an_assay_on_its_page(
         done = client.post(url, {**form, "assayed_on": str(timezone.localdate())}, follow=True)
     assert b"Assay recorded: Au 120" in done.content
     assert figure(batch, "metal_au_content_g").value == Decimal("0.33")  # 120 g/t x 2.75 kg
+
+
+def test_the_services_figures_count_every_issued_unit_not_cancelled(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
+    first = issue(world, django_capture_on_commit_callbacks, (60,), weight=Decimal("3.000"))
+    issue(world, django_capture_on_commit_callbacks, (40,), weight=Decimal("2.000"))
+    certify(world, 10)
+    service = impact_figures(Scope(issued=True))
+    assert service.units == 100
+    assert service.value(m.EWASTE_MASS) == Decimal("5.000000")
+    registry_actions.cancel_units(
+        actor=world.operator_user,
+        batch=first,
+        first=first.units.lower + 50,
+        last=first.units.lower + 59,
+        reason="count_corrected",
+        explanation="ten phones counted twice",
+    )
+    assert impact_figures(Scope(issued=True)).value(m.EWASTE_MASS) == Decimal("4.500000")
+    with pytest.raises(ValueError, match="service's"):
+        impact_figures(Scope(issued=True, partner=world.partner))

@@ -73,7 +73,8 @@ figure says so.
 
 **Sums over a scope.** A certificate, a partner, a programme, an origin country or a period is
 Σ over its allocated units of the batch's figure × units ÷ batch units, under one version
-(default: the latest published). Certificates, dashboards, exports and the API read figures
+(default: the latest published); the service's own figures count every issued unit that is
+not cancelled, allocated or not. Certificates, dashboards, exports and the API read figures
 through that one query (`impact.queries.impact_figures`); `impact.queries.drill_down` lists,
 for a figure of a scope, the batches, the records behind them and the factors with their
 sources. The API serves both under `/api/v1/impact/`; the versions are public at

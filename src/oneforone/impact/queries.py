@@ -277,6 +277,16 @@ class Scope:
     origin_country: str | None = None
     allocated_from: dt.date | None = None
     allocated_until: dt.date | None = None
+    # The service's figures: every issued unit that is not cancelled, allocated or not (with
+    # `origin_country`; the period then applies to the batch's issuance).
+    issued: bool = False
+
+    def units_sql(self) -> str:
+        if not self.issued:
+            return _SCOPE_UNITS
+        if self.partner or self.programme or self.certificate or self.allocation:
+            raise ValueError("the issued units are the service's: leave out partner and the like")
+        return _ISSUED_UNITS
 
     def params(self) -> dict[str, Any]:
         if (
@@ -318,6 +328,17 @@ _SCOPE_UNITS = """
       AND (%(from)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date >= %(from)s)
       AND (%(until)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date <= %(until)s)
     GROUP BY a.batch_id
+"""
+
+# Units per batch of the whole service: issued less cancelled, by origin and issuance date.
+_ISSUED_UNITS = """
+    SELECT b.id AS batch_id, b.quantity - COALESCE(SUM(x.quantity), 0) AS units
+    FROM registry_issuancebatch b
+    LEFT JOIN registry_cancellation x ON x.batch_id = b.id
+    WHERE (%(origin)s::text IS NULL OR b.origin_country = %(origin)s)
+      AND (%(from)s::date IS NULL OR (b.issued_at AT TIME ZONE 'UTC')::date >= %(from)s)
+      AND (%(until)s::date IS NULL OR (b.issued_at AT TIME ZONE 'UTC')::date <= %(until)s)
+    GROUP BY b.id
 """
 
 # The latest computation of each batch under version %(version)s.
@@ -376,7 +397,7 @@ def impact_figures(scope: Scope, version: MethodologyVersion | int | None = None
     resolved = resolve_version(version)
     params = {**scope.params(), "version": resolved.pk}
     sql = f"""
-        WITH s AS ({_SCOPE_UNITS}), latest AS ({_LATEST})
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
         SELECT f.key, f.unit, SUM(f.value * s.units / b.quantity),
                COALESCE(SUM(s.units) FILTER (WHERE f.value IS NOT NULL), 0), MIN(f.note)
         FROM s
@@ -386,7 +407,7 @@ def impact_figures(scope: Scope, version: MethodologyVersion | int | None = None
         GROUP BY f.key, f.unit ORDER BY f.key
     """
     counts_sql = f"""
-        WITH s AS ({_SCOPE_UNITS}), latest AS ({_LATEST})
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
         SELECT COALESCE(SUM(s.units), 0),
                COALESCE(SUM(s.units) FILTER (WHERE l.id IS NOT NULL), 0)
         FROM s LEFT JOIN latest l ON l.batch_id = s.batch_id
@@ -449,7 +470,7 @@ def drill_down(
     resolved = resolve_version(version)
     params = {**scope.params(), "version": resolved.pk, "key": key}
     sql = f"""
-        WITH s AS ({_SCOPE_UNITS}), latest AS ({_LATEST})
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
         SELECT b.id, s.units, f.value, f.unit, f.note, f.inputs, c.computed_at
         FROM s
         JOIN registry_issuancebatch b ON b.id = s.batch_id
