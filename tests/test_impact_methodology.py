@@ -539,3 +539,26 @@ def test_the_services_figures_count_every_issued_unit_not_cancelled(
     assert impact_figures(Scope(issued=True)).value(m.EWASTE_MASS) == Decimal("4.500000")
     with pytest.raises(ValueError, match="service's"):
         impact_figures(Scope(issued=True, partner=world.partner))
+
+
+def test_operator_staff_publish_a_draft_from_the_admin(
+    world: World, django_capture_on_commit_callbacks: Capture, client: Client
+) -> None:
+    draft = actions.draft_version(
+        actor=world.operator_user, label="2026.3", title="Draft", change_notes="admin test"
+    )
+    user = world.operator_user
+    user.is_staff = user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(user)
+    url = "/admin/impact/methodologyversion/"
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            url, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+        )
+    assert b"2026.3 published" in answer.content
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert draft.published_by == user
+    again = client.post(url, {"action": "publish", "_selected_action": [draft.pk]}, follow=True)
+    assert b"published already" in again.content
