@@ -29,6 +29,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
 from oneforone.core import ledger as hashing
 from oneforone.registry import ledger, serials
@@ -309,15 +311,26 @@ def locate(block: serials.Block) -> IssuanceBatch:
     batch = batches().filter(units__contains=wanted).first()
     if batch is None:
         if IssuanceBatch.objects.filter(units__overlap=wanted).exists():
-            raise UnitNotFound(f"{block} spans more than one batch; look up a block of one batch")
-        raise UnitNotFound(f"no unit {block} has been issued")
+            raise UnitNotFound(
+                _("%(block)s spans more than one batch; look up a block of one batch")
+                % {"block": block}
+            )
+        raise UnitNotFound(_("no unit %(block)s has been issued") % {"block": block})
     if (batch.origin_country, batch.vintage_year) != (block.country, block.year):
         actual = serials.format_block(
             batch.origin_country, batch.vintage_year, block.first, block.last
         )
         raise UnitNotFound(
-            f"no unit {block} has been issued: those numbers were issued as {actual} "
-            f"(origin {batch.origin_country}, vintage {batch.vintage_year})"
+            _(
+                "no unit %(block)s has been issued: those numbers were issued as %(actual)s "
+                "(origin %(origin)s, vintage %(vintage)s)"
+            )
+            % {
+                "block": block,
+                "actual": actual,
+                "origin": batch.origin_country,
+                "vintage": batch.vintage_year,
+            }
         )
     return batch
 
@@ -450,36 +463,59 @@ def _events(
             batch.issued_at,
             "issued",
             batch.block,
-            f"Issued in batch {batch.pk} ({batch.quantity:,} units) for consignment "
-            f"{batch.consignment.reference}, treated by {batch.consignment.recycler.name} on "
-            f"{batch.treatment.completed_on:%d %b %Y}",
+            _(
+                "Issued in batch %(batch)s (%(units)s units) for consignment %(consignment)s, "
+                "treated by %(recycler)s on %(day)s"
+            )
+            % {
+                "batch": batch.pk,
+                "units": number_format(batch.quantity, force_grouping=True),
+                "consignment": batch.consignment.reference,
+                "recycler": batch.consignment.recycler.name,
+                "day": date_format(batch.treatment.completed_on, "j M Y"),
+            },
         )
     ]
     for r in reservations:
-        text = "Reserved for a partner's quota"
+        text = _("Reserved for a partner's quota")
         if r.parent_block:
-            text = f"Reserved again for the same quota, as part of {r.parent_block}"
+            text = _("Reserved again for the same quota, as part of %(block)s") % {
+                "block": r.parent_block
+            }
         events.append(HistoryEvent(r.at, "reserved", r.block, text))
         if r.ended_at:
-            events.append(HistoryEvent(r.ended_at, "released", r.block, "Reservation released"))
+            events.append(HistoryEvent(r.ended_at, "released", r.block, _("Reservation released")))
     for c in cancellations:
-        events.append(HistoryEvent(c.at, "cancelled", c.block, f"Cancelled because {c.reason}"))
+        events.append(
+            HistoryEvent(
+                c.at, "cancelled", c.block, _("Cancelled because %(reason)s") % {"reason": c.reason}
+            )
+        )
     for a in allocations:
-        owner = a.partner or "a registration not yet fully compensated"
+        owner = a.partner or _("a registration not yet fully compensated")
         if a.parent_block:
-            text = f"Granted again to {owner}, as a child block of revoked {a.parent_block}"
+            text = _("Granted again to %(owner)s, as a child block of revoked %(block)s") % {
+                "owner": owner,
+                "block": a.parent_block,
+            }
         else:
-            text = f"Allocated to {owner}"
+            text = _("Allocated to %(owner)s") % {"owner": owner}
         code = a.certificates[0] if a.certificates else ""
         events.append(HistoryEvent(a.at, "allocated", a.block, text, code))
         if a.ended_at:
             events.append(
-                HistoryEvent(a.ended_at, "revoked", a.block, f"Revoked because {a.reason}")
+                HistoryEvent(
+                    a.ended_at,
+                    "revoked",
+                    a.block,
+                    _("Revoked because %(reason)s") % {"reason": a.reason},
+                )
             )
     for certificate in certificates:
-        text = (
-            f"Certificate version {certificate.version} issued to {certificate.snapshot['partner']}"
-        )
+        text = _("Certificate version %(version)s issued to %(partner)s") % {
+            "version": certificate.version,
+            "partner": certificate.snapshot["partner"],
+        }
         events.append(
             HistoryEvent(certificate.issued_at, "certificate issued", "", text, certificate.code)
         )
@@ -490,7 +526,7 @@ def _events(
                     withdrawal.withdrawn_at,
                     "certificate withdrawn",
                     "",
-                    f"Certificate withdrawn because {withdrawal.reason}",
+                    _("Certificate withdrawn because %(reason)s") % {"reason": withdrawal.reason},
                     certificate.code,
                 )
             )

@@ -25,6 +25,8 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from oneforone.core import ledger as hashing
 from oneforone.core.charts import PALETTE, Bar, horizontal_bars
@@ -58,13 +60,16 @@ def _target_of(query: str) -> str:
         ):
             return reverse("verify", args=[upper])
         raise NotFound(
-            f"No certificate {query!r}. Codes look like C-7K3M9Q2XPA: ten letters and digits "
-            "without 0, 1, I or O."
+            _(
+                "No certificate %(query)s. Codes look like C-7K3M9Q2XPA: ten letters and digits "
+                "without 0, 1, I or O."
+            )
+            % {"query": repr(query)}
         )
     if match := _BATCH_NUMBER.match(upper):
         if IssuanceBatch.objects.filter(pk=int(match.group(1))).exists():
             return reverse("registry-batch", args=[int(match.group(1))])
-        raise NotFound(f"No batch {match.group(1)}.")
+        raise NotFound(_("No batch %(number)s.") % {"number": match.group(1)})
     by_consignment = IssuanceBatch.objects.filter(consignment__reference__iexact=query).first()
     if by_consignment is not None:
         return reverse("registry-batch", args=[by_consignment.pk])
@@ -75,8 +80,11 @@ def _target_of(query: str) -> str:
             # Meant as a serial: say what is wrong with it.
             raise NotFound(str(error)) from None
         raise NotFound(
-            f"Nothing matches {query!r}: it is not a certificate code, a batch number, a "
-            "consignment reference or a unit serial."
+            _(
+                "Nothing matches %(query)s: it is not a certificate code, a batch number, a "
+                "consignment reference or a unit serial."
+            )
+            % {"query": repr(query)}
         ) from None
     try:
         public_queries.locate(block)
@@ -124,13 +132,14 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _split_chart(batch: Any) -> Any:
     return horizontal_bars(
         [
-            Bar("Allocated", batch.allocated, PALETTE[0]),
-            Bar("Reserved", batch.reserved, PALETTE[3]),
-            Bar("Cancelled", batch.cancelled, PALETTE[2]),
-            Bar("Available", batch.available, PALETTE[4]),
+            Bar(_("Allocated"), batch.allocated, PALETTE[0]),
+            Bar(_("Reserved"), batch.reserved, PALETTE[3]),
+            Bar(_("Cancelled"), batch.cancelled, PALETTE[2]),
+            Bar(_("Available"), batch.available, PALETTE[4]),
         ],
-        title=f"The {batch.quantity:,} units of batch {batch.pk}",
-        unit=" units",
+        title=_("The %(units)s units of batch %(batch)s")
+        % {"units": number_format(batch.quantity, force_grouping=True), "batch": batch.pk},
+        unit=" " + _("units"),
     )
 
 

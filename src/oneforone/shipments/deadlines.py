@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -345,7 +345,8 @@ def _notification_deadlines(builder: _Builder, notifications: QuerySet[Notificat
         .annotate(
             shipments_made=Count(
                 "consignments", filter=~Q(consignments__state=ConsignmentState.DRAFT)
-            )
+            ),
+            successor_notified_on=Subquery(_successors().values("notified_on")[:1]),
         )
         .prefetch_related(
             "route",
@@ -384,10 +385,32 @@ def _notification_deadlines(builder: _Builder, notifications: QuerySet[Notificat
         )
 
 
+def _successors() -> QuerySet[Notification]:
+    """Later notifications of the same shipments (notifier, facility, stream), earliest filed
+    first: filing one is what the consent-expiry warning asks for."""
+    return Notification.objects.filter(
+        notifier=OuterRef("notifier"),
+        facility=OuterRef("facility"),
+        stream=OuterRef("stream"),
+        first_departure__gt=OuterRef("first_departure"),
+    ).order_by("notified_on")
+
+
+def _consent_expiry_met_on(notification: Notification, consent: Consent) -> dt.date | None:
+    """Met when every intended shipment was made, or when the next notification of the same
+    shipments was filed before the consent ran out."""
+    assert consent.valid_to is not None
+    if notification.shipments_made >= notification.intended_shipments:  # type: ignore[attr-defined]
+        return consent.valid_to
+    successor_on: dt.date | None = notification.successor_notified_on  # type: ignore[attr-defined]
+    if successor_on is not None and successor_on <= consent.valid_to:
+        return successor_on
+    return None
+
+
 def _add_notification(builder: _Builder, notification: Notification) -> None:
     route = _route_of(notification, None)
     url = reverse("shipments-deadlines") + f"?notification={notification.number}"
-    finished = notification.shipments_made >= notification.intended_shipments  # type: ignore[attr-defined]
     latest: dict[int, Consent] = {}
     for consent in notification.consents.all():
         latest[consent.route_stop_id] = consent  # ordered by recorded_at: the last one stands
@@ -404,7 +427,7 @@ def _add_notification(builder: _Builder, notification: Notification) -> None:
             anchor_on=consent.valid_to,
             responsible=notification.notifier,
             notification=notification,
-            met_on=consent.valid_to if finished else None,
+            met_on=_consent_expiry_met_on(notification, consent),
         )
     for change in notification.change_requests.all():
         requested = _local_date(change.requested_at)
