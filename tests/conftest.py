@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
 from factories import World, make_world
 from oneforone.collection.countries import COUNTRIES
-from oneforone.collection.models import Country
+from oneforone.collection.models import Country, LivingWageBenchmark
+from oneforone.impact.models import Factor, MethodologyVersion, Rule
+from oneforone.impact.seed import load_2026_1
 from oneforone.shipments.codes import ensure_code_lists
 from oneforone.shipments.deadline_models import DeadlineRule
 from oneforone.shipments.deadline_rules import ensure_deadline_rules
 from oneforone.shipments.models import Code
+
+BENCHMARKS = importlib.import_module(
+    "oneforone.collection.migrations.0004_living_wage_benchmarks"
+).BENCHMARKS
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +60,27 @@ def _deadline_rules_outlive_flushes(django_db_blocker) -> None:  # type: ignore[
     with django_db_blocker.unblock():
         if not DeadlineRule.objects.exists():
             ensure_deadline_rules()
+
+
+@pytest.fixture(autouse=True)
+def _methodology_outlives_flushes(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """Methodology version 2026.1 and the living-wage benchmarks the migrations seeded, put back
+    after a transactional test's flush."""
+    with django_db_blocker.unblock():
+        if not MethodologyVersion.objects.exists():
+            load_2026_1(MethodologyVersion, Factor, Rule, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        if not LivingWageBenchmark.objects.exists():
+            LivingWageBenchmark.objects.bulk_create(
+                LivingWageBenchmark(
+                    country=country,
+                    area=area,
+                    year=year,
+                    monthly_amount=Decimal(amount),
+                    currency=currency,
+                    source=source,
+                )
+                for country, area, year, amount, currency, source in BENCHMARKS
+            )
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from oneforone.accounts.queries import api_key_for
 from oneforone.collection.models import Collector, Hub, Intake, Lot
 from oneforone.core import audit
 from oneforone.core.models import AuditEvent
+from oneforone.impact.models import Computation
 from oneforone.partners.models import Conflict, ConflictStatus, Device, Registration
-from oneforone.recycling.models import Reception, TreatmentCompletion
+from oneforone.recycling.models import LotAssay, Reception, TreatmentCompletion
 from oneforone.registry import devices, ledger, supply
 from oneforone.registry.models import (
     Allocation,
@@ -174,6 +175,15 @@ def test_demo_loads_every_stage_over_a_history():
     key = api_key_for(key_lines[0].removeprefix("API key: "))
     assert key is not None
     assert key.organisation.slug == "lumen-mobile"
+
+    # Impact: every batch has its figures under 2026.1, one consignment its gold assay.
+    batches = IssuanceBatch.objects.count()
+    computed = Computation.objects.filter(version__label="2026.1")
+    assert computed.values("batch").distinct().count() == batches
+    [assay] = LotAssay.objects.all()
+    assayed = computed.filter(batch__consignment=assay.consignment).latest("id")
+    gold = assayed.figures.get(key="metal_au_content_g")
+    assert gold.inputs["grade_source"] == "lot-assay"
 
     # A second call changes nothing and says so.
     events = AuditEvent.objects.count()

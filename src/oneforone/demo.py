@@ -40,6 +40,7 @@ from stdnum import luhn
 
 from oneforone import (
     demo_deadlines,
+    demo_impact,
     demo_money,
     demo_movement,  # issue 6: movement documents and custody
     demo_notices,
@@ -474,6 +475,10 @@ def _load(*, scale: float) -> str:
         actor=demo.users["brand"], organisation=demo.orgs["brand"], name="Demo webshop integration"
     )
     publish_ledger_roots(actor=demo.users["operator"])
+    # An assay and every batch's impact figures under methodology 2026.1.
+    demo_impact.load(
+        recycler_user=demo.users["recycler"], operator_user=demo.users["operator"], today=today
+    )
     return raw_key
 
 

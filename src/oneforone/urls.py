@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
     path("verify/device", verify_device, name="verify-device"),
+    path("methodology/", include("oneforone.impact.urls")),
     path("", include("oneforone.reporting.urls")),
     path("", include("oneforone.accounts.urls")),
     path("partner/webhooks/", include("oneforone.webhooks.urls")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -10,9 +11,11 @@ from ninja import Field, Query, Router, Schema
 from pydantic import StringConstraints
 
 from oneforone.accounts.models import ApiKey
-from oneforone.core.apitools import ErrorOut
+from oneforone.core.apitools import ApiError, ErrorOut
 from oneforone.impact import queries
+from oneforone.impact.models import MethodologyVersion
 from oneforone.partners.api import programme_of
+from oneforone.registry.models import Certificate
 
 router = Router(tags=["impact"])
 
@@ -103,4 +106,221 @@ def impact(request: HttpRequest, filters: Query[ImpactQuery]) -> dict[str, Any]:
             for name, registered, done in queries.by_category(partner, programme)
         ],
         "origins": [{"country": c, "units": n} for c, n in queries.origins(partner, programme)],
+    }
+
+
+# --- methodology versions and figures per scope (issue 7) ---------------------------------------
+
+
+class FactorOut(Schema):
+    key: str
+    qualifier: str = Field(description="a metal (Au) or a route (GH-S: sea leg from Ghana)")
+    name: str
+    value: Decimal
+    unit: str
+    source: str
+    source_year: int | None
+    confidence: str = Field(description="measured, verified, estimate or low")
+
+
+class RuleOut(Schema):
+    key: str
+    statement: str
+    parameters: dict[str, Any]
+
+
+class VersionOut(Schema):
+    number: int
+    label: str
+    title: str
+    status: str
+    published_at: dt.datetime | None
+    change_notes: str
+    factors: list[FactorOut]
+    rules: list[RuleOut]
+
+
+class FigureOut(Schema):
+    key: str
+    value: Decimal | None = Field(description='empty where nothing can be counted ("no benchmark")')
+    unit: str
+    units_counted: int
+    note: str
+
+
+class FiguresOut(Schema):
+    version: int
+    version_label: str
+    units: int = Field(description="your allocated units in the scope")
+    units_computed: int = Field(description="of which the batch has figures under the version")
+    avoided_emissions_note: str
+    figures: list[FigureOut]
+
+
+class FactorUsedOut(Schema):
+    key: str
+    qualifier: str
+    value: Decimal
+    unit: str
+    source: str
+    source_year: int | None
+    confidence: str
+
+
+class BatchShareOut(Schema):
+    batch: str = Field(description="the batch's serial block")
+    consignment: str
+    origin_country: str
+    batch_units: int
+    units: int = Field(description="units of the batch in your scope")
+    batch_value: Decimal | None
+    value: Decimal | None = Field(description="batch value x units / batch units")
+    note: str
+    records: list[dict[str, Any]]
+    factors: list[FactorUsedOut]
+
+
+class DrillDownOut(Schema):
+    version: int
+    key: str
+    unit: str
+    value: Decimal | None
+    batches: list[BatchShareOut]
+
+
+class ScopeQuery(Schema):
+    version: int | None = Field(None, description="a published version number; default latest")
+    programme: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$")]
+        | None
+    ) = Field(None, description="a programme's code")
+    certificate: (
+        Annotated[str, StringConstraints(min_length=3, max_length=20, pattern=r"^C-[A-Z0-9]+$")]
+        | None
+    ) = Field(None, description="one of your certificates, by code")
+    origin_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None, description="ISO 3166-1 alpha-2 code of where the phones came from"
+    )
+    allocated_from: dt.date | None = Field(None, description="units allocated on or after")
+    allocated_until: dt.date | None = Field(None, description="units allocated on or before")
+
+
+AVOIDED_NOTE = (
+    "avoided emissions are reported apart from your scope 1-3 inventory and are never netted "
+    "against it; transport emissions are reported as emitted"
+)
+
+
+def _version_out(version: MethodologyVersion) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "label": version.label,
+        "title": version.title,
+        "status": version.status,
+        "published_at": version.published_at,
+        "change_notes": version.change_notes,
+        "factors": list(version.factors.all()),
+        "rules": list(version.rules.all()),
+    }
+
+
+@router.get(
+    "/impact/versions",
+    response=list[VersionOut],
+    summary="Published methodology versions with their factors, sources and rules",
+)
+def versions(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_version_out(v) for v in queries.methodology_versions()]
+
+
+@router.get(
+    "/impact/versions/{number}",
+    response={200: VersionOut, 404: ErrorOut},
+    summary="One published methodology version",
+)
+def version(request: HttpRequest, number: int) -> dict[str, Any]:
+    return _version_out(_published(number))
+
+
+def _published(number: int | None) -> MethodologyVersion:
+    try:
+        return queries.resolve_version(number)
+    except MethodologyVersion.DoesNotExist as exc:
+        raise ApiError(404, "not_found", f"{exc}: see /api/v1/impact/versions") from exc
+
+
+def _scope(request: HttpRequest, filters: ScopeQuery) -> queries.Scope:
+    """Always the caller's own partner: another partner's certificate is not found."""
+    key = request.auth  # type: ignore[attr-defined]
+    assert isinstance(key, ApiKey)
+    partner = key.organisation
+    certificate = None
+    if filters.certificate:
+        certificate = Certificate.objects.filter(
+            code=filters.certificate, registration__partner=partner
+        ).first()
+        if certificate is None:
+            raise ApiError(
+                404, "not_found", f"no certificate {filters.certificate} among your certificates"
+            )
+    return queries.Scope(
+        partner=partner,
+        programme=programme_of(partner, filters.programme) if filters.programme else None,
+        certificate=certificate,
+        origin_country=filters.origin_country,
+        allocated_from=filters.allocated_from,
+        allocated_until=filters.allocated_until,
+    )
+
+
+@router.get(
+    "/impact/figures",
+    response={200: FiguresOut, 404: ErrorOut},
+    summary="Your impact figures under a methodology version, for your scope",
+)
+def figures(request: HttpRequest, filters: Query[ScopeQuery]) -> dict[str, Any]:
+    scope = _scope(request, filters)
+    result = queries.impact_figures(scope, _published(filters.version))
+    return {
+        "version": result.version.number,
+        "version_label": result.version.label,
+        "units": result.units,
+        "units_computed": result.units_computed,
+        "avoided_emissions_note": AVOIDED_NOTE,
+        "figures": list(result.figures.values()),
+    }
+
+
+@router.get(
+    "/impact/figures/{key}",
+    response={200: DrillDownOut, 404: ErrorOut},
+    summary="One figure batch by batch: records and factors behind it",
+)
+def drill_down(request: HttpRequest, key: str, filters: Query[ScopeQuery]) -> dict[str, Any]:
+    scope = _scope(request, filters)
+    result = queries.drill_down(scope, key, _published(filters.version))
+    if not result.batches:
+        raise ApiError(
+            404, "not_found", f"no figure {key!r} in your scope: see /api/v1/impact/figures"
+        )
+    return {
+        "version": result.version.number,
+        "key": result.key,
+        "unit": result.unit,
+        "value": result.value,
+        "batches": [
+            {
+                "batch": b.block,
+                "consignment": b.consignment,
+                "origin_country": b.origin_country,
+                "batch_units": b.batch_units,
+                "units": b.units,
+                "batch_value": b.batch_value,
+                "value": b.value,
+                "note": b.note,
+                "records": b.records,
+                "factors": b.factors,
+            }
+            for b in result.batches
+        ],
     }

@@ -7,6 +7,8 @@ divided by a dated, sourced benchmark (or reported as missing).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +20,10 @@ from oneforone.accounts.models import Organisation
 from oneforone.collection import money_queries
 from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core.money import quantize
+from oneforone.impact.models import Factor, MethodologyVersion, VersionStatus
 from oneforone.partners.models import Programme
 from oneforone.registry import supply
+from oneforone.registry.models import Allocation, Certificate, IssuanceBatch
 
 # Units allocated per registration, joined as `a` onto registrations `r`.
 _ALLOCATED_PER_REGISTRATION = """
@@ -252,3 +256,294 @@ def _one(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
         row = cursor.fetchone()
     assert row is not None
     return tuple(row)
+
+
+# --- impact figures under a methodology version (issue 7) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which allocated units a figure covers; the fields combine (all given must hold).
+
+    `certificate`: the units its registration held when it was issued (also after a later
+    revocation); `allocation`: that range (revoked or not); otherwise the active allocations,
+    narrowed by partner, programme, the country the phones came from and the period (UTC dates,
+    `until` included) in which the units were allocated."""
+
+    partner: Organisation | None = None
+    programme: Programme | None = None
+    certificate: Certificate | None = None
+    allocation: Allocation | None = None
+    origin_country: str | None = None
+    allocated_from: dt.date | None = None
+    allocated_until: dt.date | None = None
+    # The service's figures: every issued unit that is not cancelled, allocated or not (with
+    # `origin_country`; the period then applies to the batch's issuance).
+    issued: bool = False
+
+    def units_sql(self) -> str:
+        if not self.issued:
+            return _SCOPE_UNITS
+        if self.partner or self.programme or self.certificate or self.allocation:
+            raise ValueError("the issued units are the service's: leave out partner and the like")
+        return _ISSUED_UNITS
+
+    def params(self) -> dict[str, Any]:
+        if (
+            self.programme is not None
+            and self.partner is not None
+            and self.programme.partner_id != self.partner.pk
+        ):
+            raise ValueError("the programme belongs to another partner")
+        certificate = self.certificate
+        return {
+            "partner": self.partner.pk if self.partner else None,
+            "programme": self.programme.pk if self.programme else None,
+            "certificate_registration": certificate.registration_id if certificate else None,
+            "certificate_at": certificate.issued_at if certificate else None,
+            "allocation": self.allocation.pk if self.allocation else None,
+            "origin": self.origin_country,
+            "from": self.allocated_from,
+            "until": self.allocated_until,
+        }
+
+
+# Units per batch of the scope `s`: allocations `a` of registrations `r` from batches `b`.
+_SCOPE_UNITS = """
+    SELECT a.batch_id, SUM(a.quantity) AS units
+    FROM registry_allocation a
+    JOIN partners_registration r ON r.id = a.registration_id
+    JOIN registry_issuancebatch b ON b.id = a.batch_id
+    WHERE (CASE
+             WHEN %(allocation)s::bigint IS NOT NULL THEN a.id = %(allocation)s
+             WHEN %(certificate_registration)s::bigint IS NOT NULL THEN
+                  a.registration_id = %(certificate_registration)s
+                  AND a.allocated_at <= %(certificate_at)s
+                  AND (a.revoked_at IS NULL OR a.revoked_at > %(certificate_at)s)
+             ELSE a.revoked_at IS NULL
+           END)
+      AND (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
+      AND (%(programme)s::bigint IS NULL OR r.programme_id = %(programme)s)
+      AND (%(origin)s::text IS NULL OR b.origin_country = %(origin)s)
+      AND (%(from)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date >= %(from)s)
+      AND (%(until)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date <= %(until)s)
+    GROUP BY a.batch_id
+"""
+
+# Units per batch of the whole service: issued less cancelled, by origin and issuance date.
+_ISSUED_UNITS = """
+    SELECT b.id AS batch_id, b.quantity - COALESCE(SUM(x.quantity), 0) AS units
+    FROM registry_issuancebatch b
+    LEFT JOIN registry_cancellation x ON x.batch_id = b.id
+    WHERE (%(origin)s::text IS NULL OR b.origin_country = %(origin)s)
+      AND (%(from)s::date IS NULL OR (b.issued_at AT TIME ZONE 'UTC')::date >= %(from)s)
+      AND (%(until)s::date IS NULL OR (b.issued_at AT TIME ZONE 'UTC')::date <= %(until)s)
+    GROUP BY b.id
+"""
+
+# The latest computation of each batch under version %(version)s.
+_LATEST = """
+    SELECT DISTINCT ON (c.batch_id) c.id, c.batch_id FROM impact_computation c
+    WHERE c.version_id = %(version)s ORDER BY c.batch_id, c.id DESC
+"""
+
+SHOWN_PLACES = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class ImpactFigure:
+    key: str
+    value: Decimal | None  # None: nothing to count (e.g. "no benchmark" everywhere)
+    unit: str
+    units_counted: int  # units whose batch figure has a value
+    note: str = ""
+
+
+@dataclass
+class ImpactFigures:
+    version: MethodologyVersion
+    units: int  # allocated units in the scope
+    units_computed: int  # of which the batch has figures under the version
+    figures: dict[str, ImpactFigure] = field(default_factory=dict)
+
+    def value(self, key: str) -> Decimal | None:
+        figure = self.figures.get(key)
+        return figure.value if figure else None
+
+
+def resolve_version(version: MethodologyVersion | int | None) -> MethodologyVersion:
+    """The version asked for (object or number), by default the latest published one."""
+    if isinstance(version, MethodologyVersion):
+        return version
+    published = MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED)
+    found = (
+        published.filter(number=version).first()
+        if version is not None
+        else published.order_by("-number").first()
+    )
+    if found is None:
+        raise MethodologyVersion.DoesNotExist(
+            f"no published methodology version {version}"
+            if version is not None
+            else "no methodology version is published yet"
+        )
+    return found
+
+
+def impact_figures(scope: Scope, version: MethodologyVersion | int | None = None) -> ImpactFigures:
+    """Every figure of a scope: Σ over its allocated units of the batch's figure x units / batch
+    quantity, under one version (default: the latest published). Certificates, dashboards,
+    exports and the API all read their impact through this function."""
+    resolved = resolve_version(version)
+    params = {**scope.params(), "version": resolved.pk}
+    sql = f"""
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
+        SELECT f.key, f.unit, SUM(f.value * s.units / b.quantity),
+               COALESCE(SUM(s.units) FILTER (WHERE f.value IS NOT NULL), 0), MIN(f.note)
+        FROM s
+        JOIN registry_issuancebatch b ON b.id = s.batch_id
+        JOIN latest l ON l.batch_id = s.batch_id
+        JOIN impact_figure f ON f.computation_id = l.id
+        GROUP BY f.key, f.unit ORDER BY f.key
+    """
+    counts_sql = f"""
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
+        SELECT COALESCE(SUM(s.units), 0),
+               COALESCE(SUM(s.units) FILTER (WHERE l.id IS NOT NULL), 0)
+        FROM s LEFT JOIN latest l ON l.batch_id = s.batch_id
+    """
+    units, computed = _one(counts_sql, params)
+    result = ImpactFigures(resolved, int(units), int(computed))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, unit, total, counted, note in cursor.fetchall():
+            value = None if total is None else Decimal(total).quantize(SHOWN_PLACES)
+            # A note is shown where it is the same for every batch (e.g. not recovered).
+            result.figures[key] = ImpactFigure(key, value, unit, int(counted), note or "")
+    return result
+
+
+@dataclass(frozen=True)
+class FactorUsed:
+    id: int
+    key: str
+    qualifier: str
+    name: str
+    value: Decimal
+    unit: str
+    source: str
+    source_year: int | None
+    confidence: str
+
+
+@dataclass(frozen=True)
+class BatchShare:
+    batch_id: int
+    block: str
+    consignment: str
+    origin_country: str
+    batch_units: int
+    units: int
+    batch_value: Decimal | None
+    value: Decimal | None
+    note: str
+    records: list[dict[str, Any]]
+    factors: list[FactorUsed]
+    computed_at: dt.datetime
+
+
+@dataclass
+class DrillDown:
+    version: MethodologyVersion
+    key: str
+    unit: str
+    value: Decimal | None
+    batches: list[BatchShare]
+
+
+def drill_down(
+    scope: Scope, key: str, version: MethodologyVersion | int | None = None
+) -> DrillDown:
+    """One figure of a scope, batch by batch: the units of each batch in the scope, the batch's
+    figure and share, the records behind it (reception weight, assays, carrier legs, income) and
+    the factors used with their sources."""
+    resolved = resolve_version(version)
+    params = {**scope.params(), "version": resolved.pk, "key": key}
+    sql = f"""
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
+        SELECT b.id, s.units, f.value, f.unit, f.note, f.inputs, c.computed_at
+        FROM s
+        JOIN registry_issuancebatch b ON b.id = s.batch_id
+        JOIN latest l ON l.batch_id = s.batch_id
+        JOIN impact_computation c ON c.id = l.id
+        JOIN impact_figure f ON f.computation_id = l.id AND f.key = %(key)s
+        ORDER BY b.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # A raw cursor returns jsonb as text.
+        rows = [
+            (*row[:5], json.loads(row[5]) if isinstance(row[5], str) else row[5], row[6])
+            for row in cursor.fetchall()
+        ]
+    batches = IssuanceBatch.objects.select_related("consignment").in_bulk([r[0] for r in rows])
+    factor_ids = {
+        f["id"] for r in rows for f in (r[5] or {}).get("factors", []) if f.get("id") is not None
+    }
+    factors = {
+        f.pk: FactorUsed(
+            f.pk,
+            f.key,
+            f.qualifier,
+            f.name,
+            f.value,
+            f.unit,
+            f.source,
+            f.source_year,
+            f.confidence,
+        )
+        for f in Factor.objects.filter(pk__in=factor_ids)
+    }
+    shares: list[BatchShare] = []
+    total: Decimal | None = None
+    unit = ""
+    for batch_id, units, value, figure_unit, note, inputs, computed_at in rows:
+        unit = figure_unit
+        batch = batches[batch_id]
+        share = None if value is None else Decimal(value) * units / batch.quantity
+        if share is not None:
+            total = (total or Decimal(0)) + share
+        shares.append(
+            BatchShare(
+                batch_id=batch_id,
+                block=batch.block,
+                consignment=batch.consignment.reference,
+                origin_country=batch.origin_country,
+                batch_units=batch.quantity,
+                units=int(units),
+                batch_value=value,
+                value=None if share is None else share.quantize(SHOWN_PLACES),
+                note=note,
+                records=list((inputs or {}).get("records", [])),
+                factors=[
+                    factors[f["id"]]
+                    for f in (inputs or {}).get("factors", [])
+                    if f.get("id") in factors
+                ],
+                computed_at=computed_at,
+            )
+        )
+    return DrillDown(
+        resolved,
+        key,
+        unit,
+        None if total is None else total.quantize(SHOWN_PLACES),
+        shares,
+    )
+
+
+def methodology_versions(*, published_only: bool = True) -> list[MethodologyVersion]:
+    versions = MethodologyVersion.objects.order_by("-number").prefetch_related("factors", "rules")
+    if published_only:
+        versions = versions.filter(status=VersionStatus.PUBLISHED)
+    return list(versions)

@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django import forms
+
+from oneforone.recycling.models import AssayMetal
 from oneforone.shipments.forms import ReceptionForm, TreatmentForm
 
-__all__ = ["ReceptionForm", "TreatmentForm"]
+__all__ = ["AssayForm", "ReceptionForm", "TreatmentForm"]
+
+
+class AssayForm(forms.Form):
+    metal = forms.ChoiceField(choices=AssayMetal.choices)
+    grade_g_per_t = forms.DecimalField(
+        label="Grade (g per tonne)", min_value=Decimal(0), max_digits=14, decimal_places=4
+    )
+    sample_mass_kg = forms.DecimalField(
+        label="Sample mass (kg)", min_value=Decimal("0.001"), max_digits=12, decimal_places=3
+    )
+    laboratory = forms.CharField(max_length=200)
+    assayed_on = forms.DateField(label="Assayed on", widget=forms.DateInput(attrs={"type": "date"}))

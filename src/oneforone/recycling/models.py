@@ -91,3 +91,57 @@ class TreatmentCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"treatment of {self.consignment} ({self.operation}, {self.completed_on})"
+
+
+class AssayMetal(models.TextChoices):
+    """The metals a lot assay may report; the methodology says which it uses."""
+
+    AU = "Au", "Gold"
+    AG = "Ag", "Silver"
+    PD = "Pd", "Palladium"
+    CU = "Cu", "Copper"
+    CO = "Co", "Cobalt"
+
+
+class LotAssay(models.Model):
+    """A laboratory's grade of one metal in a sample of a treated (or received) consignment.
+
+    Append-only: a corrected result is a new assay. The impact methodology uses the
+    sample-mass-weighted mean grade of a consignment's assays of a metal instead of a literature
+    grade."""
+
+    consignment = models.ForeignKey(
+        "shipments.Consignment", on_delete=models.PROTECT, related_name="assays"
+    )
+    metal = models.CharField(max_length=2, choices=AssayMetal.choices)
+    grade_g_per_t = models.DecimalField(
+        max_digits=14, decimal_places=4, help_text="grams of the metal per tonne of material"
+    )
+    sample_mass_kg = models.DecimalField(max_digits=12, decimal_places=3)
+    laboratory = models.CharField(max_length=200)
+    assayed_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["consignment", "metal", "assayed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(metal__in=AssayMetal.values), name="lot_assay_metal_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grade_g_per_t__gte=0, grade_g_per_t__lte=1_000_000),
+                name="lot_assay_grade_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sample_mass_kg__gt=0), name="lot_assay_sample_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(laboratory=""), name="lot_assay_laboratory_named"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metal} {self.grade_g_per_t} g/t in {self.consignment} ({self.laboratory})"
