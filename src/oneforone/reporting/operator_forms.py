@@ -1,0 +1,50 @@
+"""The period filter of the operator's overview, read from the query string."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3 * 366
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    by = forms.ChoiceField(
+        label="Per", choices=[("week", "week"), ("month", "month")], required=False
+    )
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        end = data.get("end") or self.today
+        start = data.get("start") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(
+                "The period starts after it ends: choose a start date on or before the end date."
+            )
+        if (end - start).days >= MAX_DAYS:
+            raise forms.ValidationError(
+                "The period is longer than three years: choose a shorter one, or view it per month "
+                "a year at a time."
+            )
+        data.update(start=start, end=end, by=data.get("by") or "week")
+        return data
+
+    def period(self) -> tuple[dt.date, dt.date, str]:
+        """The chosen period, or the default (the last 90 days, per week) when it is invalid."""
+        if self.is_bound and self.is_valid():
+            data = self.cleaned_data
+            return data["start"], data["end"], data["by"]
+        return self.today - dt.timedelta(days=DEFAULT_DAYS - 1), self.today, "week"
