@@ -323,3 +323,33 @@ def test_the_overview_reads_a_fixed_number_of_queries_whatever_the_data(world: W
     many = _queries(client)
     assert many == few
     assert many <= 40
+
+
+def test_a_period_over_three_years_is_refused_with_what_to_do(world: World) -> None:
+    page = client_for(world.operator_user).get(
+        OVERVIEW, {"start": "2020-01-01", "end": "2026-01-01", "by": "month"}
+    )
+    assert "The period is longer than three years: choose a shorter one" in text(page)
+
+
+# --- the charts ----------------------------------------------------------------------------------
+
+
+def test_the_overview_charts_are_svg_with_a_title_and_a_text_for_every_mark() -> None:
+    from oneforone.core.charts import Bar, line_series, total_against_parts
+
+    lines = str(line_series(["1 Sep", "8 Sep"], [("GH", [3, 5]), ("<NG>", [0, 2])], title="Bought"))
+    assert lines.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert 'role="img"' in lines
+    assert "<title>Bought</title>" in lines
+    assert "<title>GH, 8 Sep: 5</title>" in lines
+    assert "&lt;NG&gt;" in lines
+    assert "<NG>" not in lines
+    bars = str(
+        total_against_parts(
+            Bar("Backlog", 30), "Pipeline", [Bar("At hubs", 4), Bar("In transit", 7)], title="B"
+        )
+    )
+    assert "<title>Backlog: 30</title>" in bars
+    assert "<title>In transit: 7</title>" in bars
+    assert ">11</text>" in bars  # the pipeline's total beside its bar

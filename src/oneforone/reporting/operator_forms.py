@@ -9,21 +9,27 @@ from django import forms
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
+FULL_WIDTH = {"style": "width:100%;min-width:0"}  # the filter fits a 375 px screen
 
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH})
     )
     end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH})
     )
     by = forms.ChoiceField(
-        label="Per", choices=[("week", "week"), ("month", "month")], required=False
+        label="Per",
+        choices=[("week", "week"), ("month", "month")],
+        required=False,
+        widget=forms.Select(attrs=FULL_WIDTH),
     )
 
-    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *, today: dt.date) -> None:
+        # Unfiltered, the inputs show the default period.
+        default = {"start": today - dt.timedelta(days=DEFAULT_DAYS - 1), "end": today, "by": "week"}
+        super().__init__(data, initial=default)
         self.today = today
 
     def clean(self) -> dict[str, Any]:
