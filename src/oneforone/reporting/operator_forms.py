@@ -29,6 +29,10 @@ class PeriodForm(forms.Form):
     def __init__(self, data: Any = None, *, today: dt.date) -> None:
         # Unfiltered, the inputs show the default period.
         default = {"start": today - dt.timedelta(days=DEFAULT_DAYS - 1), "end": today, "by": "week"}
+        if data is not None and not data.get("start") and not data.get("end"):
+            data = data.copy()  # e.g. only "per month": the default dates, shown in the inputs
+            data["start"] = default["start"].isoformat()  # type: ignore[attr-defined]
+            data["end"] = today.isoformat()
         super().__init__(data, initial=default)
         self.today = today
 
