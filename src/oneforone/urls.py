@@ -27,4 +27,5 @@ urlpatterns = [
     path("recycling/", include("oneforone.recycling.urls")),
     path("", include("oneforone.registry.urls")),
     path("operator/registry/", include("oneforone.registry.operator_urls")),
+    path("operator/overview/", include("oneforone.reporting.operator_urls")),
 ]

@@ -122,3 +122,95 @@ def _svg(width: int, height: int, title: str, body: str) -> SafeString:
         f'font-family="system-ui, sans-serif" font-size="13" fill="#1f2937">'
         f"<title>{escape(title)}</title>{body}</svg>"
     )
+
+
+# --- the operator's overview (issue 7) -----------------------------------------------------------
+
+
+def total_against_parts(
+    total: Bar, label: str, parts: Sequence[Bar], *, title: str, unit: str = ""
+) -> SafeString:
+    """Two bars on one scale: a total (e.g. units owed and not yet allocated) and a bar split
+    into its parts (e.g. phones by stage of the pipeline), with a legend of one line per part
+    under them, so that it stays readable at a phone's width."""
+    width, label_w, row_h, note_w = 420, 110, 34, 70
+    top = max(total.value, sum(p.value for p in parts)) or 1
+    scale = (width - label_w - note_w) / top
+    parts_total = sum(p.value for p in parts)
+    body = [
+        f'<text x="{label_w - 8}" y="23" text-anchor="end">{escape(total.label)}</text>',
+        f'<rect x="{label_w}" y="8" width="{total.value * scale:.1f}" height="{row_h - 12}" '
+        f'fill="{total.color}"><title>{escape(total.label)}: {total.value:,.0f}{escape(unit)}'
+        "</title></rect>",
+        f'<text x="{label_w + total.value * scale + 6:.1f}" y="23">{total.value:,.0f}</text>',
+        f'<text x="{label_w - 8}" y="{row_h + 23}" text-anchor="end">{escape(label)}</text>',
+    ]
+    x = float(label_w)
+    for part in parts:
+        w = part.value * scale
+        body.append(
+            f'<rect x="{x:.1f}" y="{row_h + 8}" width="{w:.1f}" height="{row_h - 12}" '
+            f'fill="{part.color}"><title>{escape(part.label)}: {part.value:,.0f}{escape(unit)}'
+            "</title></rect>"
+        )
+        x += w
+    body.append(f'<text x="{x + 6:.1f}" y="{row_h + 23}">{parts_total:,.0f}</text>')
+    legend_top = 2 * row_h + 10
+    for i, part in enumerate(parts):
+        y = legend_top + i * 20
+        body.append(
+            f'<rect x="{label_w}" y="{y}" width="12" height="12" fill="{part.color}"/>'
+            f'<text x="{label_w + 18}" y="{y + 11}">{escape(part.label)}: '
+            f"{part.value:,.0f}{escape(unit)}</text>"
+        )
+    return _svg(width, legend_top + 20 * len(parts) + 4, title, "".join(body))
+
+
+def line_series(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str
+) -> SafeString:
+    """One line per series over the labels (e.g. phones bought per week, one line per country),
+    each point with its value as a tooltip; the first, middle and last labels are written under
+    the axis, and the legend wraps two to a line."""
+    width, left, right, top_pad, bottom = 420, 56, 14, 10, 30
+    legend_rows = (len(series) + 1) // 2
+    plot_h = 170
+    plot_w = width - left - right
+    legend_top = top_pad + plot_h + bottom
+    height = legend_top + legend_rows * 20 + 4
+    peak = max((v for _, values in series for v in values), default=0) or 1
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def at(i: int, value: float) -> tuple[float, float]:
+        return left + i * step, top_pad + plot_h - plot_h * value / peak
+
+    parts = [
+        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}" '
+        'stroke="#9ca3af"/>',
+        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{peak:,.0f}</text>',
+        f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
+    ]
+    shown = sorted({0, (len(labels) - 1) // 2, len(labels) - 1}) if labels else []
+    for i in shown:
+        anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
+        parts.append(
+            f'<text x="{left + i * step:.1f}" y="{top_pad + plot_h + 18}" '
+            f'text-anchor="{anchor}">{escape(labels[i])}</text>'
+        )
+    for s, (name, values) in enumerate(series):
+        color = PALETTE[s % len(PALETTE)]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(i, v) for i, v in enumerate(values)))
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for i, value in enumerate(values):
+            x, y = at(i, value)
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
+                f"<title>{escape(name)}, {escape(labels[i])}: {value:,.0f}</title></circle>"
+            )
+        lx = left + (s % 2) * 180
+        ly = legend_top + (s // 2) * 20
+        parts.append(
+            f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16}" y="{ly + 11}">{escape(name)}</text>'
+        )
+    return _svg(width, height, title, "".join(parts))
