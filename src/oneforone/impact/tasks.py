@@ -9,7 +9,7 @@ from django.tasks import task
 from oneforone.accounts.queries import system_user
 from oneforone.collection import money_queries
 from oneforone.impact import actions
-from oneforone.impact.models import MethodologyVersion, VersionStatus
+from oneforone.impact.models import Computation, MethodologyVersion, VersionStatus
 from oneforone.registry.models import IssuanceBatch
 
 
@@ -23,7 +23,7 @@ def compute_batch_figures(batch_id: int, reason: str, since: str) -> int:
     seen = dt.datetime.fromisoformat(since)
     computed = 0
     for version in MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED):
-        if batch.impact_computations.filter(version=version, computed_at__gte=seen).exists():
+        if Computation.objects.filter(batch=batch, version=version, computed_at__gte=seen).exists():
             continue
         actions.compute_batch(actor=actor, batch=batch, version=version, reason=reason)
         computed += 1
