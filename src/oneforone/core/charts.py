@@ -148,7 +148,7 @@ def _legend(series: Sequence[tuple[str, str]], *, left: int, width: int) -> tupl
     """Legend keys laid out in rows that fit the chart's width; returns the parts and height."""
     parts, x, y = [], left, 4
     for name, color in series:
-        key_w = 24 + 7 * len(name)
+        key_w = 28 + 8 * len(name)
         if x + key_w > width and x > left:
             x, y = left, y + 18
         parts.append(

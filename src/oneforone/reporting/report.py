@@ -67,7 +67,10 @@ def build(scope: Scope) -> PartnerReport:
         {c for counts in by_month.values() for c in counts},
         key=lambda c: -sum(counts.get(c, 0) for counts in by_month.values()),
     )
-    origins = {c: sum(counts.get(c, 0) for counts in by_month.values()) for c in countries}
+    origins = {
+        serials.country_name(c): sum(counts.get(c, 0) for counts in by_month.values())
+        for c in countries
+    }
     labels = [month_label(m.month) for m in months]
     period = scope.label
     history_chart = line_chart(
@@ -95,7 +98,7 @@ def build(scope: Scope) -> PartnerReport:
         ],
         title="Where your recycled phones came from, by month of issuance",
         desc=(
-            ", ".join(f"{serials.country_name(c)}: {n:,} units" for c, n in origins.items())
+            ", ".join(f"{name}: {n:,} units" for name, n in origins.items())
             or f"No unit issued in {period} is allocated to you."
         ),
         x_label="Month the units were issued",
