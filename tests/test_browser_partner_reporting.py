@@ -68,10 +68,16 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     assert page.locator("[data-testid=allocations] tr").count() > 1
     page.screenshot(path=str(SHOTS / "partner-impact-allocations-phone.png"), full_page=True)
 
+    # The demo brand publishes its badge: the snippet is there to copy, the badge answers.
     page.goto("/dashboard/")
-    page.click("#badge button[type=submit]")
-    page.wait_for_url("**/dashboard/**")
     snippet = page.input_value("[data-testid=badge-snippet]")
-    assert "/badge/" in snippet
+    assert "/badge/lumen-mobile.svg" in snippet
     _fits(page)
     page.locator("#badge").screenshot(path=str(SHOTS / "partner-badge-phone.png"))
+    badge = page.request.get("/badge/lumen-mobile.svg")
+    assert badge.ok
+    assert "devices compensated" in badge.text()
+    page.click("#badge button[type=submit]")  # stop publishing
+    page.wait_for_url("**/dashboard/**")
+    assert page.locator("[data-testid=badge-snippet]").count() == 0
+    assert page.request.get("/badge/lumen-mobile.svg").status == 404

@@ -44,6 +44,7 @@ from oneforone import (
     demo_movement,  # issue 6: movement documents and custody
     demo_notices,
     demo_people,
+    demo_reporting,  # issue 7: the brand publishes its badge
     demo_signals,
 )
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
@@ -474,6 +475,7 @@ def _load(*, scale: float) -> str:
         actor=demo.users["brand"], organisation=demo.orgs["brand"], name="Demo webshop integration"
     )
     publish_ledger_roots(actor=demo.users["operator"])
+    demo_reporting.load(partner=demo.orgs["brand"], admin=demo.users["brand"])
     return raw_key
 
 

@@ -19,9 +19,16 @@ class Bar:
 
 
 def horizontal_bars(
-    bars: Sequence[Bar], *, title: str, unit: str = "", desc: str = ""
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    unit: str = "",
+    desc: str = "",
+    width: int = 480,
+    label_w: int = 150,
 ) -> SafeString:
-    width, label_w, row_h = 480, 150, 30
+    """One bar per row on one scale; a narrower `width` keeps the text readable on a phone."""
+    row_h = 30
     height = row_h * len(bars) + 10
     top = max((b.value for b in bars), default=0) or 1
     rows = []

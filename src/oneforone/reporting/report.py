@@ -114,6 +114,8 @@ def build(scope: Scope) -> PartnerReport:
     ]
     pipeline_chart = horizontal_bars(
         stages,
+        width=380,
+        label_w=112,
         title="Devices you are owed against phones on their way",
         desc=(
             f"You are owed {owed:,} devices; the service's supply: "
