@@ -292,3 +292,47 @@ def test_only_a_partners_administrator_publishes_its_badge(world: World) -> None
     with pytest.raises(NotAllowed):
         actions.set_badge_published(actor=other_admin, partner=world.partner, published=True)
     assert Client().get(reverse("partner-badge", args=[world.partner.slug])).status_code == 404
+
+
+def test_the_programme_rows_add_up_to_the_dashboards_figures(world: World) -> None:
+    from oneforone.partners import actions as partner_actions
+    from oneforone.partners.models import Channel
+    from oneforone.partners.schemas import RegistrationRow
+
+    _history(world)
+    factories.make_programme(world.partner, code="tender")
+    with _at(2026, 4):
+        partner_actions.register_devices(
+            actor=world.partner_admin,
+            partner=world.partner,
+            rows=[
+                (
+                    1,
+                    RegistrationRow(
+                        reference="T-1", category="phone", quantity=4, programme="tender"
+                    ),
+                )
+            ],
+            channel=Channel.API,
+        )
+    client = _client_for(world.partner_admin)
+    response = client.get(reverse("dashboard"), PERIOD)
+    rows = {row.programme.code: row for row in response.context["report"].programmes}
+    impact = response.context["impact"]
+    assert rows["tender"].registered == 4
+    assert rows["tender"].owed == 4
+    assert sum(r.registered for r in rows.values()) == impact.devices_registered == 12
+    assert sum(r.compensated for r in rows.values()) == impact.devices_compensated == 6
+    assert sum(r.owed for r in rows.values()) == impact.devices_owed == 6
+    assert 'data-testid="by-programme"' in response.content.decode()
+    tender = client.get(reverse("dashboard"), {**PERIOD, "programme": "tender"})
+    assert tender.context["impact"].devices_registered == 4
+    assert [r.programme.code for r in tender.context["report"].programmes] == ["tender"]
+    text = "".join(
+        p.extract_text()
+        for p in PdfReader(
+            io.BytesIO(client.get(reverse("partner-report-pdf"), PERIOD).content)
+        ).pages
+    )
+    assert "By programme" in text
+    assert "tender" in text

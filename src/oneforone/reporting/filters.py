@@ -33,6 +33,11 @@ class Filters:
         params.update(changes)
         return urlencode(params)
 
+    def period_query(self) -> str:
+        """The period alone, for links that choose a programme."""
+        params = {"from": f"{self.scope.first:%Y-%m}", "to": f"{self.scope.last:%Y-%m}"}
+        return urlencode({"period": self.scope.preset} if self.scope.preset != "custom" else params)
+
 
 def _month(text: str, name: str, errors: list[str]) -> dt.date | None:
     try:

@@ -35,7 +35,7 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, partner)
     for error in chosen.errors:
         messages.warning(request, error)
-    report = build(chosen.scope)
+    report = build(chosen.scope, chosen.programmes)
     published = BadgeSetting.objects.filter(partner=partner, published=True).exists()
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     badge_url = base + reverse("partner-badge", args=[partner.slug])
@@ -122,7 +122,7 @@ def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> St
     if dataset not in exports.DATASETS:
         raise Http404(f"No export '{dataset}': choose one of {', '.join(exports.DATASETS)}.")
     chosen = filters.parse(request.GET, membership.organisation)
-    report = build(chosen.scope)
+    report = build(chosen.scope, chosen.programmes)
     response = StreamingHttpResponse(
         exports.csv_lines(dataset, report), content_type="text/csv; charset=utf-8"
     )
@@ -137,7 +137,7 @@ def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> St
 def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
     response = HttpResponse(
-        exports.xlsx(build(chosen.scope)),
+        exports.xlsx(build(chosen.scope, chosen.programmes)),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = (
@@ -150,7 +150,9 @@ def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
 @partner_page
 def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
-    response = HttpResponse(exports.as_json(build(chosen.scope)), content_type="application/json")
+    response = HttpResponse(
+        exports.as_json(build(chosen.scope, chosen.programmes)), content_type="application/json"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="{_filename(chosen.scope, "report", "json")}"'
     )
@@ -161,7 +163,9 @@ def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
 @partner_page
 def report_pdf_view(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
-    response = HttpResponse(report_pdf.render(build(chosen.scope)), content_type="application/pdf")
+    response = HttpResponse(
+        report_pdf.render(build(chosen.scope, chosen.programmes)), content_type="application/pdf"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="{_filename(chosen.scope, "impact-report", "pdf")}"'
     )

@@ -123,38 +123,52 @@ class Month:
         return self.registered_to_date - self.compensated_to_date
 
 
-def monthly(scope: Scope) -> list[Month]:
-    """Devices registered and compensated per month of the period, with the running totals since
-    the first registration (so the owed line starts where the backlog stood). A device counts as
-    compensated in the month its registration's allocated units first cover it."""
+MonthRows = list[tuple[int, dt.date, int, int]]
+
+
+def month_rows(scope: Scope) -> MonthRows:
+    """(programme, month, devices registered, devices compensated) since the first registration.
+    A device counts as compensated in the month its registration's allocated units first cover
+    it."""
     sql = f"""
         WITH regs AS (
-            SELECT r.id, r.units_per_device, r.quantity - r.devices_excluded AS devices,
+            SELECT r.id, r.programme_id, r.units_per_device,
+                   r.quantity - r.devices_excluded AS devices,
                    date_trunc('month', r.created_at AT TIME ZONE %(tz)s)::date AS month
             FROM partners_registration r WHERE {_IN_SCOPE}
         ),
         alloc AS (
-            SELECT a.registration_id, regs.units_per_device,
+            SELECT a.registration_id, regs.programme_id, regs.units_per_device,
                    date_trunc('month', a.allocated_at AT TIME ZONE %(tz)s)::date AS month,
                    SUM(a.quantity) AS units
             FROM registry_allocation a JOIN regs ON regs.id = a.registration_id
-            WHERE a.revoked_at IS NULL GROUP BY 1, 2, 3
+            WHERE a.revoked_at IS NULL GROUP BY 1, 2, 3, 4
         ),
         covered AS (
-            SELECT month, floor(SUM(units) OVER w / units_per_device)
-                          - floor((SUM(units) OVER w - units) / units_per_device) AS devices
+            SELECT programme_id, month,
+                   floor(SUM(units) OVER w / units_per_device)
+                   - floor((SUM(units) OVER w - units) / units_per_device) AS devices
             FROM alloc
             WINDOW w AS (PARTITION BY registration_id ORDER BY month)
         )
-        SELECT month, SUM(registered), SUM(compensated) FROM (
-            SELECT month, devices AS registered, 0 AS compensated FROM regs
-            UNION ALL SELECT month, 0, devices FROM covered
-        ) m GROUP BY month ORDER BY month
+        SELECT programme_id, month, SUM(registered), SUM(compensated) FROM (
+            SELECT programme_id, month, devices AS registered, 0 AS compensated FROM regs
+            UNION ALL SELECT programme_id, month, 0, devices FROM covered
+        ) m GROUP BY 1, 2 ORDER BY 2
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, scope.params())
-        rows = cursor.fetchall()
-    per_month = {month: (int(reg), int(comp)) for month, reg, comp in rows}
+        return [(p, month, int(reg), int(comp)) for p, month, reg, comp in cursor.fetchall()]
+
+
+def monthly(scope: Scope, rows: MonthRows | None = None) -> list[Month]:
+    """Devices registered and compensated per month of the period, with the running totals since
+    the first registration (so the owed line starts where the backlog stood)."""
+    rows = month_rows(scope) if rows is None else rows
+    per_month: dict[dt.date, tuple[int, int]] = {}
+    for _, month, reg, comp in rows:
+        before = per_month.get(month, (0, 0))
+        per_month[month] = (before[0] + reg, before[1] + comp)
     registered = sum(reg for month, (reg, _) in per_month.items() if month < scope.first)
     compensated = sum(comp for month, (_, comp) in per_month.items() if month < scope.first)
     result = []
@@ -163,6 +177,34 @@ def monthly(scope: Scope) -> list[Month]:
         registered += reg
         compensated += comp
         result.append(Month(month, reg, comp, registered, compensated))
+    return result
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    programme: Programme
+    registered: int
+    compensated: int
+    owed: int
+
+
+def by_programme(scope: Scope, rows: MonthRows, programmes: list[Programme]) -> list[ProgrammeRow]:
+    """Per programme of the partner: devices registered and compensated in the period, and owed
+    at its end (the same rows as the monthly figures, so they add up to them)."""
+    result = []
+    for programme in programmes:
+        if scope.programme is not None and programme != scope.programme:
+            continue
+        mine = [r for r in rows if r[0] == programme.pk and r[1] <= scope.last]
+        in_period = [r for r in mine if r[1] >= scope.first]
+        result.append(
+            ProgrammeRow(
+                programme,
+                sum(r[2] for r in in_period),
+                sum(r[3] for r in in_period),
+                sum(r[2] - r[3] for r in mine),
+            )
+        )
     return result
 
 

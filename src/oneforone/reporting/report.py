@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from oneforone.core.charts import Bar, horizontal_bars, line_chart, stacked_columns
 from oneforone.impact import queries as impact_queries
+from oneforone.partners.models import Programme
 from oneforone.registry import serials
 from oneforone.reporting import queries
 from oneforone.reporting.queries import Impact, Month, Scope
@@ -40,6 +41,7 @@ class PartnerReport:
     history_chart: SafeString
     origin_chart: SafeString
     pipeline_chart: SafeString
+    programmes: list[queries.ProgrammeRow]
 
     def figures(self) -> list[tuple[str, str, object, str]]:
         """(key, label, value, unit) of every figure, in the order reports list them."""
@@ -58,8 +60,9 @@ def month_label(month: object) -> str:
     return f"{month:%b %y}"
 
 
-def build(scope: Scope) -> PartnerReport:
-    months = queries.monthly(scope)
+def build(scope: Scope, programmes: list[Programme]) -> PartnerReport:
+    rows = queries.month_rows(scope)
+    months = queries.monthly(scope, rows)
     impact = queries.impact(scope, months)
     by_month = queries.origins_by_month(scope)
     pipeline = impact_queries.pipeline()
@@ -124,5 +127,13 @@ def build(scope: Scope) -> PartnerReport:
         ),
     )
     return PartnerReport(
-        scope, months, impact, origins, pipeline, history_chart, origin_chart, pipeline_chart
+        scope,
+        months,
+        impact,
+        origins,
+        pipeline,
+        history_chart,
+        origin_chart,
+        pipeline_chart,
+        queries.by_programme(scope, rows, programmes),
     )

@@ -64,6 +64,22 @@ def render(report: PartnerReport) -> bytes:
             )
             table.row((_text(label), _text(shown), _text(SOURCES[key])))
     pdf.ln(4)
+    if len(report.programmes) > 1:
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 8, "By programme (devices)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        with pdf.table(col_widths=(70, 33, 33, 34), text_align="LEFT") as table:
+            table.row(("Programme", "Registered", "Compensated", "Owed at the end"))
+            for row in report.programmes:
+                table.row(
+                    (
+                        _text(f"{row.programme.name} ({row.programme.code})"),
+                        f"{row.registered:,}",
+                        f"{row.compensated:,}",
+                        f"{row.owed:,}",
+                    )
+                )
+        pdf.ln(4)
     _chart(pdf, report.history_chart, "Devices registered, compensated and owed")
     _chart(pdf, report.origin_chart, "Where the phones came from")
     _chart(pdf, report.pipeline_chart, "What you are owed and the phones on their way")
