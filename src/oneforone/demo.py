@@ -45,6 +45,7 @@ from oneforone import (
     demo_movement,  # issue 6: movement documents and custody
     demo_notices,
     demo_people,
+    demo_reporting,  # issue 7: the brand publishes its badge
     demo_signals,
 )
 from oneforone.accounts.actions import add_member, create_api_key, create_organisation
@@ -479,6 +480,7 @@ def _load(*, scale: float) -> str:
     demo_impact.load(
         recycler_user=demo.users["recycler"], operator_user=demo.users["operator"], today=today
     )
+    demo_reporting.load(partner=demo.orgs["brand"], admin=demo.users["brand"])
     return raw_key
 
 

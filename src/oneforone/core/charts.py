@@ -18,8 +18,17 @@ class Bar:
     color: str = PALETTE[0]
 
 
-def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeString:
-    width, label_w, row_h = 480, 150, 30
+def horizontal_bars(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    unit: str = "",
+    desc: str = "",
+    width: int = 480,
+    label_w: int = 150,
+) -> SafeString:
+    """One bar per row on one scale; a narrower `width` keeps the text readable on a phone."""
+    row_h = 30
     height = row_h * len(bars) + 10
     top = max((b.value for b in bars), default=0) or 1
     rows = []
@@ -32,7 +41,7 @@ def horizontal_bars(bars: Sequence[Bar], *, title: str, unit: str = "") -> SafeS
             f'fill="{bar.color}"><title>{escape(bar.label)}: {bar.value:,.0f}{unit}</title></rect>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 19}">{bar.value:,.0f}{escape(unit)}</text>'
         )
-    return _svg(width, height, title, "".join(rows))
+    return _svg(width, height, title, "".join(rows), desc=desc)
 
 
 @dataclass(frozen=True)
@@ -116,11 +125,170 @@ def grouped_columns(
     return _svg(width, height, title, "".join(parts))
 
 
-def _svg(width: int, height: int, title: str, body: str) -> SafeString:
+def _every(count: int, room: int) -> int:
+    """Label every n-th category so that at most `room` labels share the axis."""
+    return max(1, -(-count // max(room, 1)))
+
+
+def _axis(
+    *, left: int, top: int, plot_w: int, plot_h: int, peak: float, x_label: str, y_label: str
+) -> list[str]:
+    """The value axis (0, half and the peak, with faint grid lines) and both axis titles."""
+    parts = []
+    for fraction in (0.0, 0.5, 1.0):
+        y = top + plot_h - plot_h * fraction
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+            f'stroke="{"#9ca3af" if fraction == 0 else "#e5e7eb"}"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{peak * fraction:,.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 40}" text-anchor="middle" '
+        f'font-size="12" fill="#4b5563">{escape(x_label)}</text>'
+        f'<text transform="translate(13 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" '
+        f'font-size="12" fill="#4b5563">{escape(y_label)}</text>'
+    )
+    return parts
+
+
+def _legend(series: Sequence[tuple[str, str]], *, left: int, width: int) -> tuple[list[str], int]:
+    """Legend keys laid out in rows that fit the chart's width; returns the parts and height."""
+    parts, x, y = [], left, 4
+    for name, color in series:
+        key_w = 28 + 8 * len(name)
+        if x + key_w > width and x > left:
+            x, y = left, y + 18
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{x + 16}" y="{y + 11}">{escape(name)}</text>'
+        )
+        x += key_w
+    return parts, y + 22
+
+
+def line_chart(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    desc: str,
+    x_label: str,
+    y_label: str,
+    area: int | None = None,
+) -> SafeString:
+    """One line per series over ordered categories (months); the series at index `area`, if any,
+    is filled down to zero. Narrow enough (420) that its text stays readable on a phone."""
+    width, left, right, bottom = 420, 62, 12, 48
+    colors = [PALETTE[s % len(PALETTE)] for s in range(len(series))]
+    legend, top = _legend(
+        [(name, colors[s]) for s, (name, _) in enumerate(series)], left=left, width=width
+    )
+    top += 8
+    plot_w, plot_h = width - left - right, 170
+    height = top + plot_h + bottom
+    peak = max((v for _, values in series for v in values), default=0) or 1
+    step = plot_w / max(len(labels) - 1, 1)
+    parts = legend + _axis(
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        peak=peak,
+        x_label=x_label,
+        y_label=y_label,
+    )
+
+    def point(i: int, value: float) -> str:
+        x = left + (i * step if len(labels) > 1 else plot_w / 2)
+        return f"{x:.1f},{top + plot_h - plot_h * value / peak:.1f}"
+
+    for s, (name, values) in enumerate(series):
+        points = " ".join(point(i, v) for i, v in enumerate(values))
+        if s == area and values:
+            first, last = point(0, 0), point(len(values) - 1, 0)
+            parts.append(
+                f'<polygon points="{first} {points} {last}" fill="{colors[s]}" '
+                'fill-opacity="0.15" stroke="none"/>'
+            )
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colors[s]}" stroke-width="2.5">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
+        for i, value in enumerate(values):
+            x, y = point(i, value).split(",")
+            parts.append(
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{colors[s]}"><title>{escape(labels[i])} '
+                f"{escape(name)}: {value:,.0f}</title></circle>"
+            )
+    every = _every(len(labels), 6)
+    for i, label in enumerate(labels):
+        if i % every == 0 or (i == len(labels) - 1 and len(labels) <= 6):
+            x = point(i, 0).split(",")[0]
+            parts.append(
+                f'<text x="{x}" y="{top + plot_h + 18}" text-anchor="middle">{escape(label)}</text>'
+            )
+    return _svg(width, height, title, "".join(parts), desc=desc)
+
+
+def stacked_columns(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    desc: str,
+    x_label: str,
+    y_label: str,
+) -> SafeString:
+    """One column per category (month), split into its series (e.g. origin countries)."""
+    width, left, right, bottom = 420, 62, 12, 48
+    colors = [PALETTE[s % len(PALETTE)] for s in range(len(series))]
+    legend, top = _legend(
+        [(name, colors[s]) for s, (name, _) in enumerate(series)], left=left, width=width
+    )
+    top += 8
+    plot_w, plot_h = width - left - right, 170
+    height = top + plot_h + bottom
+    totals = [sum(values[i] for _, values in series) for i in range(len(labels))]
+    peak = max(totals, default=0) or 1
+    slot = plot_w / max(len(labels), 1)
+    parts = legend + _axis(
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        peak=peak,
+        x_label=x_label,
+        y_label=y_label,
+    )
+    every = _every(len(labels), 6)
+    for i, label in enumerate(labels):
+        x = left + i * slot + slot * 0.15
+        y = float(top + plot_h)
+        for s, (name, values) in enumerate(series):
+            h = plot_h * values[i] / peak
+            if h <= 0:
+                continue
+            y -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
+                f'fill="{colors[s]}"><title>{escape(label)} {escape(name)}: {values[i]:,.0f}'
+                "</title></rect>"
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 18}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    return _svg(width, height, title, "".join(parts), desc=desc)
+
+
+def _svg(width: int, height: int, title: str, body: str, *, desc: str = "") -> SafeString:
+    described = f"<desc>{escape(desc)}</desc>" if desc else ""
     return mark_safe(  # noqa: S308 - every interpolated text above is escaped
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
         f'font-family="system-ui, sans-serif" font-size="13" fill="#1f2937">'
-        f"<title>{escape(title)}</title>{body}</svg>"
+        f"<title>{escape(title)}</title>{described}{body}</svg>"
     )
 
 

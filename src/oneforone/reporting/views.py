@@ -18,6 +18,7 @@ from oneforone.registry import actions as registry_actions
 from oneforone.registry import queries as registry_queries
 from oneforone.registry.forms import AllocationPreferenceForm
 from oneforone.registry.models import AllocationPreference
+from oneforone.reporting import partner_views
 
 PIPELINE_COLORS = ["#9ca3af", "#0e7490", "#ca8a04", "#166534"]
 
@@ -42,6 +43,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if membership is None:
         return redirect("home")
     organisation = membership.organisation
+    if organisation.kind == OrganisationKind.PARTNER:
+        return partner_views.dashboard(request, membership)
     partner = organisation if organisation.kind == OrganisationKind.PARTNER else None
     pipeline = impact.pipeline()
     categories = impact.by_category(partner)

@@ -1,0 +1,91 @@
+"""The partner dashboard's filters, read from the URL's query string: a period of whole months
+(a preset or from/to months) and optionally one of the partner's programmes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from oneforone.accounts.models import Organisation
+from oneforone.partners.models import Programme
+from oneforone.reporting.queries import PRESETS, Scope, add_months, first_registration_month
+
+DEFAULT_PRESET = "12m"
+
+
+@dataclass
+class Filters:
+    scope: Scope
+    programmes: list[Programme]
+    errors: list[str] = field(default_factory=list)
+
+    def query(self, **changes: str) -> str:
+        """The query string of this choice, for links to exports and drill-downs."""
+        params = {"from": f"{self.scope.first:%Y-%m}", "to": f"{self.scope.last:%Y-%m}"}
+        if self.scope.preset != "custom":
+            params = {"period": self.scope.preset}
+        if self.scope.programme is not None:
+            params["programme"] = self.scope.programme.code
+        params.update(changes)
+        return urlencode(params)
+
+    def period_query(self) -> str:
+        """The period alone, for links that choose a programme."""
+        params = {"from": f"{self.scope.first:%Y-%m}", "to": f"{self.scope.last:%Y-%m}"}
+        return urlencode({"period": self.scope.preset} if self.scope.preset != "custom" else params)
+
+
+def _month(text: str, name: str, errors: list[str]) -> dt.date | None:
+    try:
+        year, month = text.strip().split("-")
+        if len(year) != 4:
+            raise ValueError(year)
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        errors.append(f"'{text}' is not a month for '{name}': write it as YYYY-MM, e.g. 2026-03.")
+        return None
+
+
+def parse(params: Mapping[str, str], partner: Organisation) -> Filters:
+    """Read the filters; anything wrong is reported and replaced by the default."""
+    errors: list[str] = []
+    programmes = list(Programme.objects.filter(partner=partner).order_by("code"))
+    programme = None
+    code = params.get("programme", "").strip()
+    if code:
+        programme = next((p for p in programmes if p.code == code), None)
+        if programme is None:
+            errors.append(f"You have no programme '{code}': all programmes are shown.")
+    this_month = timezone.localdate().replace(day=1)
+    preset = params.get("period", "").strip()
+    first = last = None
+    if params.get("from") or params.get("to"):
+        preset = "custom"
+        first = _month(params["from"], "from", errors) if params.get("from") else None
+        last = _month(params["to"], "to", errors) if params.get("to") else this_month
+        if first is None and not errors:
+            first = first_registration_month(partner) or this_month
+        if first and last and first > last:
+            errors.append("The period starts after it ends: swap 'from' and 'to'.")
+            first = last = None
+    elif preset and preset not in PRESETS:
+        errors.append(f"'{preset}' is not a period; choose one of {', '.join(PRESETS)}.")
+        preset = ""
+    if first is None or last is None:
+        preset = preset if preset in PRESETS and preset != "custom" else DEFAULT_PRESET
+        first, last = _preset(preset, this_month, partner)
+    return Filters(Scope(partner, programme, first, last, preset), programmes, errors)
+
+
+def _preset(preset: str, this_month: dt.date, partner: Organisation) -> tuple[dt.date, dt.date]:
+    if preset == "year":
+        return this_month.replace(month=1), this_month
+    if preset == "last-year":
+        return dt.date(this_month.year - 1, 1, 1), dt.date(this_month.year - 1, 12, 1)
+    if preset == "all":
+        return min(first_registration_month(partner) or this_month, this_month), this_month
+    return add_months(this_month, -11), this_month

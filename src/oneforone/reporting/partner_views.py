@@ -1,0 +1,230 @@
+"""The partner's side of reporting: dashboard, drill-downs, exports, the PDF report and the
+public badge. Views parse the filters, read through `queries`/`report`, and render."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from oneforone.accounts.decorators import member_of_kind
+from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from oneforone.accounts.permissions import NotAllowed
+from oneforone.impact import queries as impact_queries
+from oneforone.registry import queries as registry_queries
+from oneforone.registry.models import AllocationPreference
+from oneforone.reporting import actions, exports, filters, queries, report_pdf
+from oneforone.reporting.models import BadgeSetting
+from oneforone.reporting.report import SOURCES, build
+
+partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
+BADGE_MAX_AGE = 300  # seconds: a live count, cached briefly by browsers and proxies
+
+
+def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Called by `views.dashboard` for a partner's member."""
+    partner = membership.organisation
+    chosen = filters.parse(request.GET, partner)
+    for error in chosen.errors:
+        messages.warning(request, error)
+    report = build(chosen.scope, chosen.programmes)
+    published = BadgeSetting.objects.filter(partner=partner, published=True).exists()
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    badge_url = base + reverse("partner-badge", args=[partner.slug])
+    return render(
+        request,
+        "reporting/partner/dashboard.html",
+        {
+            "partner": partner,
+            "filters": chosen,
+            "scope": chosen.scope,
+            "presets": queries.PRESETS,
+            "query": chosen.query(),
+            "report": report,
+            "impact": report.impact,
+            "sources": SOURCES,
+            "totals": impact_queries.registry_totals(partner),
+            "backlog": registry_queries.backlog(partner).for_partner(partner),
+            "preference": AllocationPreference.objects.filter(partner=partner).first(),
+            "can_set_preference": membership.role == Role.ADMIN,
+            "badge_published": published,
+            "badge_url": badge_url,
+            "badge_snippet": (
+                f'<a href="{escape(base)}/"><img src="{escape(badge_url)}" '
+                f'alt="{escape(partner.name)}: devices compensated, one for one" height="20"></a>'
+            ),
+        },
+    )
+
+
+@partner_page
+def impact_allocations(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The records behind devices compensated and kilograms: allocations -> batches ->
+    receptions with their measured weights."""
+    chosen = filters.parse(request.GET, membership.organisation)
+    page = Paginator(queries.allocations(chosen.scope), 100).get_page(request.GET.get("page"))
+    for allocation in page:
+        batch = allocation.batch
+        share = allocation.quantity * batch.net_weight_kg / batch.quantity
+        allocation.kg = share.quantize(Decimal("0.001"))  # type: ignore[attr-defined]
+    return render(
+        request,
+        "reporting/partner/allocations.html",
+        {
+            "partner": membership.organisation,
+            "scope": chosen.scope,
+            "query": chosen.query(),
+            "page": page,
+            "impact": queries.impact(chosen.scope),
+            "sources": SOURCES,
+        },
+    )
+
+
+@partner_page
+def impact_income(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The records behind the living-wage months: income lines per batch, and the benchmark
+    (with its source) that each place and year is divided by."""
+    chosen = filters.parse(request.GET, membership.organisation)
+    return render(
+        request,
+        "reporting/partner/income.html",
+        {
+            "partner": membership.organisation,
+            "scope": chosen.scope,
+            "query": chosen.query(),
+            "living_wages": queries.living_wages(chosen.scope),
+            "batches": queries.income_by_batch(chosen.scope),
+            "sources": SOURCES,
+        },
+    )
+
+
+def _filename(scope: queries.Scope, name: str, extension: str) -> str:
+    programme = f"-{scope.programme.code}" if scope.programme else ""
+    return (
+        f"{scope.partner.slug}{programme}-{name}-{scope.first:%Y-%m}-to-{scope.last:%Y-%m}"
+        f".{extension}"
+    )
+
+
+@require_GET
+@partner_page
+def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> StreamingHttpResponse:
+    if dataset not in exports.DATASETS:
+        raise Http404(f"No export '{dataset}': choose one of {', '.join(exports.DATASETS)}.")
+    chosen = filters.parse(request.GET, membership.organisation)
+    report = build(chosen.scope, chosen.programmes)
+    response = StreamingHttpResponse(
+        exports.csv_lines(dataset, report), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(chosen.scope, dataset, "csv")}"'
+    )
+    return response
+
+
+@require_GET
+@partner_page
+def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
+    chosen = filters.parse(request.GET, membership.organisation)
+    response = HttpResponse(
+        exports.xlsx(build(chosen.scope, chosen.programmes)),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(chosen.scope, "report", "xlsx")}"'
+    )
+    return response
+
+
+@require_GET
+@partner_page
+def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
+    chosen = filters.parse(request.GET, membership.organisation)
+    response = HttpResponse(
+        exports.as_json(build(chosen.scope, chosen.programmes)), content_type="application/json"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(chosen.scope, "report", "json")}"'
+    )
+    return response
+
+
+@require_GET
+@partner_page
+def report_pdf_view(request: HttpRequest, membership: Membership) -> HttpResponse:
+    chosen = filters.parse(request.GET, membership.organisation)
+    response = HttpResponse(
+        report_pdf.render(build(chosen.scope, chosen.programmes)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(chosen.scope, "impact-report", "pdf")}"'
+    )
+    return response
+
+
+@require_POST
+@partner_page
+def badge_setting(request: HttpRequest, membership: Membership) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    published = request.POST.get("published") == "1"
+    try:
+        actions.set_badge_published(
+            actor=user, partner=membership.organisation, published=published
+        )
+    except NotAllowed as error:
+        raise PermissionDenied(
+            f"{error}: ask an administrator of {membership.organisation.name} to change it."
+        ) from error
+    messages.success(
+        request,
+        "Your badge is public: embed it with the snippet below."
+        if published
+        else "Your badge is no longer public: its address answers 'not found'.",
+    )
+    return redirect(reverse("dashboard") + "#badge")
+
+
+@require_GET
+def badge(request: HttpRequest, slug: str) -> HttpResponse:
+    """The public badge: the partner's live count of devices compensated, if it publishes it."""
+    partner = Organisation.objects.filter(
+        slug=slug,
+        kind=OrganisationKind.PARTNER,
+        badge_setting__published=True,
+    ).first()
+    if partner is None:
+        raise Http404("No published badge at this address.")
+    count = impact_queries.registry_totals(partner).devices_compensated
+    response = HttpResponse(badge_svg(count), content_type="image/svg+xml")
+    response["Cache-Control"] = f"public, max-age={BADGE_MAX_AGE}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def badge_svg(count: int) -> str:
+    label, value = "devices compensated", f"{count:,}"
+    left, right = 8 + 7 * len(label), 14 + 8 * len(value)
+    width = left + right
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" '
+        f'viewBox="0 0 {width} 20" role="img" aria-label="{label}: {value}">'
+        f"<title>{label}: {value}</title>"
+        f"<desc>Devices compensated one for one: an end-of-life phone collected, shipped and "
+        f"recycled for each.</desc>"
+        f'<rect width="{left}" height="20" rx="3" fill="#374151"/>'
+        f'<rect x="{left - 3}" width="{right + 3}" height="20" rx="3" fill="#166534"/>'
+        f'<g fill="#fff" font-family="Verdana, DejaVu Sans, sans-serif" font-size="11">'
+        f'<text x="6" y="14">{label}</text>'
+        f'<text x="{left + 7}" y="14">{value}</text></g></svg>'
+    )

@@ -1,0 +1,139 @@
+"""One partner report: the figures and charts that the dashboard, the exports and the PDF all
+show, computed once per request with a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.safestring import SafeString
+
+from oneforone.core.charts import Bar, horizontal_bars, line_chart, stacked_columns
+from oneforone.impact import queries as impact_queries
+from oneforone.partners.models import Programme
+from oneforone.registry import serials
+from oneforone.reporting import queries
+from oneforone.reporting.queries import Impact, Month, Scope
+
+PIPELINE_COLORS = ["#b91c1c", "#9ca3af", "#0e7490", "#ca8a04", "#166534"]
+
+SOURCES = {
+    "devices_registered": "Your registrations made in the period (cancelled ones left out), "
+    "devices listed twice across partners excluded.",
+    "devices_compensated": "Units allocated to your registrations in the period; a device counts "
+    "once its registration's units cover it.",
+    "devices_owed": "Devices registered and not yet compensated at the end of the period.",
+    "units_allocated": "Serial-numbered units (one per counted, treated phone) allocated to you "
+    "in the period.",
+    "weight_kg": "Net weight measured by the recycler at reception; each unit carries its "
+    "batch's weight divided by its phones.",
+    "living_wage_months": "Income paid to collectors and collection partners behind your units, "
+    "divided by the monthly living-wage benchmark of the place and year (source per line).",
+}
+
+
+@dataclass(frozen=True)
+class PartnerReport:
+    scope: Scope
+    months: list[Month]
+    impact: Impact
+    origins: dict[str, int]
+    pipeline: impact_queries.Pipeline
+    history_chart: SafeString
+    origin_chart: SafeString
+    pipeline_chart: SafeString
+    programmes: list[queries.ProgrammeRow]
+
+    def figures(self) -> list[tuple[str, str, object, str]]:
+        """(key, label, value, unit) of every figure, in the order reports list them."""
+        i = self.impact
+        return [
+            ("devices_registered", "Devices registered", i.devices_registered, "devices"),
+            ("devices_compensated", "Devices compensated", i.devices_compensated, "devices"),
+            ("devices_owed", "Devices owed at the end", i.devices_owed, "devices"),
+            ("units_allocated", "Units allocated", i.units_allocated, "units"),
+            ("weight_kg", "E-waste diverted", i.weight_kg, "kg"),
+            ("living_wage_months", "Living-wage months", i.living_wages.months, "months"),
+        ]
+
+
+def month_label(month: object) -> str:
+    return f"{month:%b %y}"
+
+
+def build(scope: Scope, programmes: list[Programme]) -> PartnerReport:
+    rows = queries.month_rows(scope)
+    months = queries.monthly(scope, rows)
+    impact = queries.impact(scope, months)
+    by_month = queries.origins_by_month(scope)
+    pipeline = impact_queries.pipeline()
+    countries = sorted(
+        {c for counts in by_month.values() for c in counts},
+        key=lambda c: -sum(counts.get(c, 0) for counts in by_month.values()),
+    )
+    origins = {
+        serials.country_name(c): sum(counts.get(c, 0) for counts in by_month.values())
+        for c in countries
+    }
+    labels = [month_label(m.month) for m in months]
+    period = scope.label
+    history_chart = line_chart(
+        labels,
+        [
+            ("Registered", [m.registered_to_date for m in months]),
+            ("Compensated", [m.compensated_to_date for m in months]),
+            ("Owed", [m.owed for m in months]),
+        ],
+        area=1,
+        title="Devices registered, compensated and owed, running totals by month",
+        desc=(
+            f"{period}: {impact.devices_registered:,} devices registered and "
+            f"{impact.devices_compensated:,} compensated in the period; "
+            f"{impact.devices_owed:,} owed at its end."
+        ),
+        x_label="Month",
+        y_label="Devices (to date)",
+    )
+    origin_chart = stacked_columns(
+        labels,
+        [
+            (serials.country_name(c), [by_month.get(m.month, {}).get(c, 0) for m in months])
+            for c in countries
+        ],
+        title="Where your recycled phones came from, by month of issuance",
+        desc=(
+            ", ".join(f"{name}: {n:,} units" for name, n in origins.items())
+            or f"No unit issued in {period} is allocated to you."
+        ),
+        x_label="Month the units were issued",
+        y_label="Units allocated to you",
+    )
+    owed = months[-1].owed if months else 0
+    stages = [
+        Bar("You are owed", owed, PIPELINE_COLORS[0]),
+        Bar("At hubs", pipeline.at_hubs, PIPELINE_COLORS[1]),
+        Bar("In transit", pipeline.in_transit, PIPELINE_COLORS[2]),
+        Bar("Received", pipeline.received, PIPELINE_COLORS[3]),
+        Bar("Treated, free", pipeline.units_available, PIPELINE_COLORS[4]),
+    ]
+    pipeline_chart = horizontal_bars(
+        stages,
+        width=380,
+        label_w=112,
+        title="Devices you are owed against phones on their way",
+        desc=(
+            f"You are owed {owed:,} devices; the service's supply: "
+            + ", ".join(f"{b.label.lower()} {b.value:,.0f}" for b in stages[1:])
+            + " phones (shared by every partner, oldest registrations first)."
+        ),
+    )
+    return PartnerReport(
+        scope,
+        months,
+        impact,
+        origins,
+        pipeline,
+        history_chart,
+        origin_chart,
+        pipeline_chart,
+        queries.by_programme(scope, rows, programmes),
+    )

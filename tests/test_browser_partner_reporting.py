@@ -1,0 +1,83 @@
+"""The partner dashboard in Debian's chromium at a phone's and a desktop's width: the charts fit
+the screen, the period filter goes into the URL, a card opens its drill-down, and the badge is
+published from the dashboard. Screenshots land in .screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="no chromium"),
+    pytest.mark.django_db(transaction=True),
+]
+DESKTOP = {"width": 1280, "height": 900}
+NARROW = {"width": 375, "height": 812}
+
+
+def _fits(page) -> None:  # type: ignore[no-untyped-def]
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
+def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data):  # noqa: F811
+    from oneforone import demo
+
+    page = browser_page
+    page.goto("/login/")
+    page.fill("input[name=username]", "brand")
+    page.fill("input[name=password]", demo.DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+    for viewport, suffix in ((NARROW, "phone"), (DESKTOP, "desktop")):
+        page.set_viewport_size(viewport)
+        page.goto("/dashboard/")
+        assert page.locator(".chart svg").count() == 3
+        assert int(page.inner_text("[data-testid=devices-compensated]").replace(",", "")) > 0
+        page.screenshot(path=str(SHOTS / f"partner-dashboard-{suffix}.png"), full_page=True)
+        wide = page.evaluate(
+            "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right"
+            " > document.documentElement.clientWidth).map(e => e.tagName + '.' + e.className"
+            " + '#' + (e.dataset.testid || '')).slice(0, 5)"
+        )
+        assert not wide, wide
+        _fits(page)
+        if suffix == "phone":
+            for part in ("period-filters", "figures", "chart-history", "chart-pipeline"):
+                page.locator(f"[data-testid={part}]").screenshot(
+                    path=str(SHOTS / f"partner-dashboard-{part}-phone.png")
+                )
+
+    page.set_viewport_size(NARROW)
+    page.select_option("select[name=period]", "year")
+    page.click("[data-testid=period-filters] button[type=submit]")
+    page.wait_for_url("**period=year**")
+    assert "January" in page.inner_text("[data-testid=period]")
+
+    page.click("[data-testid=card-wages]")
+    page.wait_for_url("**/dashboard/impact/income/**")
+    assert "period=year" in page.url
+    _fits(page)
+    page.screenshot(path=str(SHOTS / "partner-impact-income-phone.png"), full_page=True)
+    page.go_back()
+    page.click("[data-testid=card-weight]")
+    page.wait_for_url("**/dashboard/impact/allocations/**")
+    assert page.locator("[data-testid=allocations] tr").count() > 1
+    page.screenshot(path=str(SHOTS / "partner-impact-allocations-phone.png"), full_page=True)
+
+    # The demo brand publishes its badge: the snippet is there to copy, the badge answers.
+    page.goto("/dashboard/")
+    snippet = page.input_value("[data-testid=badge-snippet]")
+    assert "/badge/lumen-mobile.svg" in snippet
+    _fits(page)
+    page.locator("#badge").screenshot(path=str(SHOTS / "partner-badge-phone.png"))
+    badge = page.request.get("/badge/lumen-mobile.svg")
+    assert badge.ok
+    assert "devices compensated" in badge.text()
+    page.click("#badge button[type=submit]")  # stop publishing
+    page.wait_for_url("**/dashboard/**")
+    assert page.locator("[data-testid=badge-snippet]").count() == 0
+    assert page.request.get("/badge/lumen-mobile.svg").status == 404
