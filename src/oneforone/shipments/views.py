@@ -27,6 +27,7 @@ from oneforone.shipments.forms import STEP_FORMS, DispatchForm, PickupForm, Stat
 from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
 from oneforone.shipments.movement_queries import movement_context
 from oneforone.shipments.queries import (
+    awaits_receipt,
     consignment_for,
     next_custodian,
     step_for,
@@ -171,6 +172,10 @@ def render_detail(
             "treatment": _related(consignment, "treatment"),
             "batch": _related(consignment, "batch"),
             "step": step,
+            # The facility is the consignee: its reception signs the receipt too (one step).
+            "reception_signs_receipt": step == CustodyStep.RECEPTION
+            and consignment.state == ConsignmentState.IN_TRANSIT
+            and awaits_receipt(consignment),
             "step_title": STEP_TITLES.get(step, "") if step else "",
             "form": form,
             "refused": refused,
