@@ -6,7 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from factories import (
@@ -41,6 +42,7 @@ from oneforone.shipments.models import (
     ConsignmentState,
     CustodySignature,
     MovementDocument,
+    Notification,
     Stream,
 )
 
@@ -139,6 +141,22 @@ def test_the_database_refuses_a_serial_taken_twice(world: World) -> None:
             created_at=timezone.now(),
             created_by=world.hub_user,
         )
+
+
+def test_a_dispatch_row_locks_its_notification_once(world: World) -> None:
+    consignment = notified_consignment(world)
+    table = Notification._meta.db_table
+
+    with CaptureQueriesContext(connection) as captured:
+        dispatch(world, consignment)
+
+    locks = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "FOR UPDATE" in q["sql"] and f'FROM "{table}"' in q["sql"]
+    ]
+    assert len(locks) == 1, locks
+    assert len(captured.captured_queries) <= 60
 
 
 @pytest.mark.django_db(transaction=True)

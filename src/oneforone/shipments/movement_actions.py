@@ -50,14 +50,18 @@ def prepare_movement_document(
     *,
     actor: User,
     consignment: Consignment,
+    notification: Notification | None,
     departure_on: dt.date | None,
     packaging_type: str,
     packages: int | None,
 ) -> dict[str, Any]:
     """Called by `sign_dispatch` just before its signature, inside its transaction and after the
     dispatched figures are written: checks the stream, creates the movement document of a
-    consignment under a notification, and returns the fields the dispatch signature also seals."""
-    notification = consignment.notification
+    consignment under a notification, and returns the fields the dispatch signature also seals.
+
+    `notification` is the consignment's notification as the dispatch gate row-locked it: the
+    lock is held until the dispatch commits, so two dispatches never take the same n."""
+    assert notification is None or notification.pk == consignment.notification_id
     sealed: dict[str, Any] = _dangerous_goods(consignment)
     if consignment.stream == Stream.BATTERIES and (
         notification is None or notification.stream != Stream.BATTERIES
@@ -74,8 +78,6 @@ def prepare_movement_document(
             f"but the consignment carries {consignment.get_stream_display().lower()}; attach a "
             "notification for this stream"
         )
-    # One dispatch at a time per notification, so two dispatches never take the same n.
-    notification = Notification.objects.select_for_update().get(pk=notification.pk)
     taken = notification.movement_documents.aggregate(last=Max("serial"))["last"] or 0
     if taken >= notification.intended_shipments:
         raise CustodyError(
