@@ -200,8 +200,8 @@ def sign_pickup(
     if not vehicle.strip():
         raise CustodyError("enter the vehicle plate or the vessel and voyage")
     movement_actions.check_first_carrier(consignment)
-    means = movement_actions.first_leg_means(consignment, means_of_transport)
     transferred_on = transferred_on or timezone.localdate()
+    means = movement_actions.first_leg_means(consignment, means_of_transport, on=transferred_on)
     signature = custody.sign(
         actor=actor,
         consignment=consignment,
