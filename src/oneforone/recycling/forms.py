@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from oneforone.shipments.forms import ReceptionForm, TreatmentForm
+from oneforone.shipments.forms import (
+    BatteryReceptionForm,
+    ReceptionForm,
+    TreatmentForm,
+    reception_form,
+)
 
-__all__ = ["ReceptionForm", "TreatmentForm"]
+__all__ = ["BatteryReceptionForm", "ReceptionForm", "TreatmentForm", "reception_form"]
