@@ -106,8 +106,13 @@ def test_the_shipped_rules_are_seeded_once_each_with_its_legal_source() -> None:
     assert ensure_deadline_rules() == 0
     assert set(DeadlineRule.objects.values_list("kind", flat=True)) == set(K.values)
     for rule in DeadlineRule.objects.all():
-        assert rule.legal_source.startswith("Regulation (EU) 2024/1157")
+        assert rule.legal_source.startswith(
+            "Regulation (EU) 2024/1157 on shipments of waste, Art. "
+        )
+        assert rule.legal_source.endswith("paragraph and period not verified]")
     pre = DeadlineRule.objects.get(kind=K.PRE_SHIPMENT_INFORMATION)
+    assert "Art. 16 (Requirements following consent to a shipment)" in pre.legal_source
+    assert "Art. 22" in DeadlineRule.objects.get(kind=K.TAKE_BACK).legal_source
     assert pre.describe() == "2 working days before (country of export)"
 
 
