@@ -233,9 +233,11 @@ def test_the_database_refuses_a_phone_reception_without_a_count(world: World) ->
 def test_the_database_keeps_the_reception_stream_the_consignments(world: World) -> None:
     phones = in_transit_consignment(world)
 
-    with pytest.raises(IntegrityError, match="reception_stream_is_consignments"):
-        with transaction.atomic():
-            _row(world, phones, stream=Stream.BATTERIES, packages=2)
+    with (
+        pytest.raises(IntegrityError, match="reception_stream_is_consignments"),
+        transaction.atomic(),
+    ):
+        _row(world, phones, stream=Stream.BATTERIES, packages=2)
 
 
 # The recycler's page -----------------------------------------------------------------------------
