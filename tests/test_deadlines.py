@@ -11,18 +11,20 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
 from factories import (
     World,
+    consent_everything,
     draft_consignment,
     in_transit_consignment,
     make_member,
     make_notification,
     make_organisation,
     make_world,
+    notified_consignment,
     race,
     received_consignment,
 )
@@ -86,14 +88,23 @@ def deadlines_of(
     return {d.kind: d for d in found}
 
 
-def under(consignment: Consignment, notification: Notification) -> Consignment:
-    """Move the consignment under the notification, written as a row with the triggers off for
-    this statement: a fixture standing in for the notification, consents and movement document a
-    real dispatch makes (signed custody seals the link, and retention keeps it)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        Consignment.objects.filter(pk=consignment.pk).update(notification=notification)
-        cursor.execute("SET LOCAL session_replication_role = origin")
+def received_under(world: World, notification: Notification) -> Consignment:
+    """A consignment dispatched under the notification (consented through the actions when it
+    has no consents yet), picked up and received in full, all through the actions."""
+    consignment = notified_consignment(world, notification)
+    consignment = shipment_actions.sign_dispatch(
+        actor=world.hub_user, consignment=consignment, container_number="MSCU1234565"
+    )
+    consignment = shipment_actions.sign_pickup(
+        actor=world.carrier_user, consignment=consignment, vehicle="GR-1"
+    )
+    assert consignment.phones_dispatched is not None
+    recycling_actions.record_reception(
+        actor=world.recycler_user,
+        consignment=consignment,
+        counted_phones=consignment.phones_dispatched,
+        net_weight_kg=consignment.phones_dispatched * Decimal("0.055"),
+    )
     consignment.refresh_from_db()
     return consignment
 
@@ -106,8 +117,13 @@ def test_the_shipped_rules_are_seeded_once_each_with_its_legal_source() -> None:
     assert ensure_deadline_rules() == 0
     assert set(DeadlineRule.objects.values_list("kind", flat=True)) == set(K.values)
     for rule in DeadlineRule.objects.all():
-        assert rule.legal_source.startswith("Regulation (EU) 2024/1157")
+        assert rule.legal_source.startswith(
+            "Regulation (EU) 2024/1157 on shipments of waste, Art. "
+        )
+        assert rule.legal_source.endswith("paragraph and period not verified]")
     pre = DeadlineRule.objects.get(kind=K.PRE_SHIPMENT_INFORMATION)
+    assert "Art. 16 (Requirements following consent to a shipment)" in pre.legal_source
+    assert "Art. 22" in DeadlineRule.objects.get(kind=K.TAKE_BACK).legal_source
     assert pre.describe() == "2 working days before (country of export)"
 
 
@@ -151,10 +167,8 @@ def test_the_most_specific_rule_for_the_route_wins(world: World) -> None:
 
 def test_an_interim_facility_confirms_receipt_in_two_working_days(world: World) -> None:
     with on(D(2026, 12, 24)):  # Thursday; BE: 25 Christmas, then a weekend
-        final = received_consignment(world)
-        interim = received_consignment(world)
-    under(final, make_notification(world, operation_code="R4"))
-    under(interim, make_notification(world, operation_code="R13"))
+        final = received_under(world, make_notification(world, operation_code="R4"))
+        interim = received_under(world, make_notification(world, operation_code="R13"))
     final_receipt = deadlines_of(D(2026, 12, 24), final)[K.RECEIPT_CONFIRMATION]
     interim_receipt = deadlines_of(D(2026, 12, 24), interim)[K.RECEIPT_CONFIRMATION]
     assert final_receipt.due_on == D(2026, 12, 30)  # 28, 29, 30
@@ -230,9 +244,8 @@ def test_planning_a_departure_is_the_hubs_for_a_draft_in_the_future(world: World
 
 def test_receipt_and_certificates_from_reception_and_treatment(world: World) -> None:
     with on(D(2026, 12, 8)):  # Tuesday, the day before the battery code change
-        consignment = received_consignment(world)
-    # The notification names a battery code that ends on 2026-12-08: deadlines do not care.
-    under(consignment, make_notification(world, ewc_code="16 06 01*"))
+        # The notification names a battery code that ends on 2026-12-08: deadlines do not care.
+        consignment = received_under(world, make_notification(world, ewc_code="16 06 01*"))
     found = deadlines_of(D(2026, 12, 8), consignment)
     receipt = found[K.RECEIPT_CONFIRMATION]
     assert (receipt.due_on, receipt.calendar_country) == (D(2026, 12, 11), "BE")  # 9, 10, 11
@@ -324,12 +337,12 @@ def test_consent_expiry_warns_thirty_days_ahead_and_reads_the_latest_decision(
 
 def test_consent_expiry_is_met_once_every_shipment_has_left(world: World) -> None:
     notification = make_notification(world, intended_shipments=1, shipment_type="single")
-    _consent(notification, world)
+    consent_everything(world, notification, valid_to=D(2027, 1, 9))
     assert deadlines_of(D(2026, 12, 15), notification=notification)[K.CONSENT_EXPIRY].status == (
         "overdue"
     )
     with on(D(2026, 12, 2)):
-        under(in_transit_consignment(world), notification)
+        received_under(world, notification)
     assert deadlines_of(D(2026, 12, 15), notification=notification)[K.CONSENT_EXPIRY].status == (
         "met"
     )
@@ -525,21 +538,21 @@ def test_two_workers_send_each_reminder_once() -> None:
 def test_the_deadlines_of_many_consignments_take_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
-    notification = make_notification(world)
-    _consent(notification, world)
+    notification = make_notification(world, intended_shipments=6)
+    consent_everything(world, notification, valid_to=D(2027, 1, 9))
     with on(D(2026, 12, 8)):
-        received = [under(received_consignment(world), notification) for _ in range(6)]
+        received = [received_under(world, notification) for _ in range(6)]
         draft = draft_consignment(world)
         actions.plan_departure(actor=world.hub_user, consignment=draft, departure_on=D(2027, 1, 5))
     with django_assert_max_num_queries(11):
         found = deadlines_for(world.operator, today=D(2026, 12, 14))
     # Each received one: pre-shipment information, receipt, outer certificate limit; the draft's
-    # pre-shipment information; the consent's expiry. (The notifications the factories dispatched
-    # them under first add their own consent and guarantee expiries.)
+    # pre-shipment information; the expiry of each of the 3 authorities' consents. (The draft's
+    # notification adds its own consent and guarantee expiries.)
     ours = {f"c:{c.pk}" for c in [*received, draft]} | {
         f"consent:{consent.pk}" for consent in notification.consents.all()
     }
-    assert len([d for d in found if d.subject_key in ours]) == 6 * 3 + 1 + 1
+    assert len([d for d in found if d.subject_key in ours]) == 6 * 3 + 1 + 3
     assert [d.status for d in found][:12] == ["overdue"] * 12  # overdue first
     assert found[-1].status == "met"
 

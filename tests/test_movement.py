@@ -6,7 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from factories import (
@@ -37,10 +38,13 @@ from oneforone.shipments import movement_actions
 from oneforone.shipments.custody import CustodyError, verify_signatures
 from oneforone.shipments.models import (
     CarrierLeg,
+    Code,
+    CodeList,
     Consignment,
     ConsignmentState,
     CustodySignature,
     MovementDocument,
+    Notification,
     Stream,
 )
 
@@ -141,6 +145,22 @@ def test_the_database_refuses_a_serial_taken_twice(world: World) -> None:
         )
 
 
+def test_a_dispatch_row_locks_its_notification_once(world: World) -> None:
+    consignment = notified_consignment(world)
+    table = Notification._meta.db_table
+
+    with CaptureQueriesContext(connection) as captured:
+        dispatch(world, consignment)
+
+    locks = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "FOR UPDATE" in q["sql"] and f'FROM "{table}"' in q["sql"]
+    ]
+    assert len(locks) == 1, locks
+    assert len(captured.captured_queries) <= 60
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_dispatches_under_one_notification_get_distinct_serials() -> None:
     ensure_categories()
@@ -216,6 +236,45 @@ def test_a_carrier_that_is_not_next_on_the_notification_cannot_sign_a_handover(
             transferred_on=TODAY(),
         )
     assert CarrierLeg.objects.filter(consignment=consignment).count() == 1
+
+
+def test_a_legs_means_of_transport_is_checked_against_the_dated_code_list_on_its_date(
+    world: World,
+) -> None:
+    notification = make_notification(world)
+    consignment = pickup(world, dispatch(world, notified_consignment(world, notification)))
+    _, line_user = add_sea_carrier(world, notification)
+    Code.objects.create(
+        code_list=CodeList.TRANSPORT,
+        code="P",
+        label="Pipeline",
+        valid_to=TODAY() - dt.timedelta(days=1),
+        replaced_by="R",
+        source="test",
+    )
+
+    with pytest.raises(CustodyError, match=r"P \(Means of transport\) was valid until .* use R"):
+        movement_actions.sign_carrier_handover(
+            actor=line_user,
+            consignment=consignment,
+            vehicle="MSC Aurora",
+            means_of_transport="P",
+            transferred_on=TODAY(),
+        )
+    assert CarrierLeg.objects.filter(consignment=consignment).count() == 1
+
+    # The list, not the code, decides: an entry valid on the leg's date is accepted.
+    Code.objects.create(
+        code_list=CodeList.TRANSPORT, code="P", label="Pipeline", valid_from=TODAY(), source="t"
+    )
+    leg = movement_actions.sign_carrier_handover(
+        actor=line_user,
+        consignment=consignment,
+        vehicle="Line 7",
+        means_of_transport="p",
+        transferred_on=TODAY(),
+    )
+    assert leg.means_of_transport == "P"
 
 
 def test_a_pickup_by_a_carrier_the_notification_does_not_name_is_refused(world: World) -> None:

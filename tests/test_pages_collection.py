@@ -472,8 +472,10 @@ def test_full_walk_from_intake_to_issuance_through_the_pages(world):
     assert response.status_code == 302
 
     recycler = world.client(world.recycler)
-    # The recycler is the consignee: its page asks for the receipt first; its reception signs both.
-    assert "Sign that the shipment arrived" in text(recycler.get(detail))
+    # The recycler is the consignee: its page offers one step, the reception, which signs both.
+    page = text(recycler.get(detail))
+    assert "Count and weigh what arrived" in page
+    assert "Sign that the shipment arrived" not in page
     response = recycler.post(
         reverse("recycling-reception", args=["GH-ACC-2026-001"]),
         {"counted_phones": "97", "net_weight_kg": "5.400"},
@@ -521,7 +523,8 @@ def test_bad_recycler_forms_show_errors_without_writing(world):
         {"completed_on": timezone.localdate().isoformat(), "operation": "R4"},
     )
     assert "Nothing was signed" in text(response)
-    assert "Sign that the shipment arrived" in text(response)  # the consignee receipt comes first
+    # the facility is the consignee: its reception (signing the receipt too) comes first
+    assert "Count and weigh what arrived" in text(response)
     consignment.refresh_from_db()
     assert consignment.state == ConsignmentState.IN_TRANSIT
     assert not hasattr(consignment, "reception")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from factories import World, add_sea_carrier, make_notification, notified_consignment
-from oneforone.accounts.models import User
+from factories import (
+    World,
+    add_sea_carrier,
+    make_member,
+    make_notification,
+    make_organisation,
+    notified_consignment,
+)
+from oneforone.accounts.models import OrganisationKind, User
 from oneforone.registry.models import IssuanceBatch
 from oneforone.shipments.models import Consignment, ConsignmentState
 
@@ -24,7 +33,10 @@ def text(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_sea_consignment_walks_through_every_movement_step_on_its_page(world: World) -> None:
-    notification = make_notification(world)
+    # A consignee other than the facility signs its receipt first; the facility then receives.
+    broker = make_organisation(OrganisationKind.RECYCLER, name="Consignee Broker BV", country="BE")
+    broker_user = make_member(broker)
+    notification = make_notification(world, consignee=broker)
     line, line_user = add_sea_carrier(world, notification)
     consignment = notified_consignment(world, notification)
     reference = consignment.reference
@@ -70,14 +82,23 @@ def test_a_sea_consignment_walks_through_every_movement_step_on_its_page(world: 
     assert "MSC Aurora 612W" in page
 
     recycler = client_for(world.recycler_user)
-    assert "Sign consignee receipt" in text(recycler.get(detail))
-    response = recycler.post(
+    waiting = text(recycler.get(detail))
+    assert "Sign consignee receipt" not in waiting
+    assert reverse("recycling-reception", args=[reference]) not in waiting
+    consignee = client_for(broker_user)
+    page = text(consignee.get(detail))
+    assert "Sign consignee receipt" in page
+    assert "Record reception" not in page
+    response = consignee.post(
         reverse("shipments-receipt", args=[reference]),
         {"received_on": today, "quantity_kg": "5.5"},
         follow=True,
     )
     assert "Receipt signed." in text(response)
-    assert "Record reception" in text(response)
+    assert "Record reception" not in text(response)
+    page = text(recycler.get(detail))
+    assert "Record reception" in page
+    assert "Sign consignee receipt" not in page
     response = recycler.post(
         reverse("recycling-reception", args=[reference]),
         {
@@ -101,6 +122,35 @@ def test_a_sea_consignment_walks_through_every_movement_step_on_its_page(world: 
     assert "certificate of completed recovery: R4" in text(response)
     assert IssuanceBatch.objects.get(consignment__reference=reference).quantity == 90
     assert Consignment.objects.get(reference=reference).state == ConsignmentState.TREATED
+
+
+def test_a_facility_that_is_the_consignee_is_offered_only_its_reception(world: World) -> None:
+    consignment = notified_consignment(world)  # the world's recycler is the consignee
+    reference = consignment.reference
+    detail = reverse("shipments-detail", args=[reference])
+    client_for(world.hub_user).post(
+        reverse("shipments-dispatch", args=[reference]), {"confirm": "on"}
+    )
+    client_for(world.carrier_user).post(
+        reverse("shipments-pickup", args=[reference]), {"vehicle": "GR-1", "confirm": "on"}
+    )
+    recycler = client_for(world.recycler_user)
+    page = text(recycler.get(detail))
+    assert "Record reception" in page
+    assert "Sign consignee receipt" not in page
+    assert "you sign the receipt of the shipment with this reception" in page
+    response = recycler.post(
+        reverse("recycling-reception", args=[reference]),
+        {"counted_phones": "100", "net_weight_kg": "5.5", "decision": "accepted"},
+        follow=True,
+    )
+    page = text(response)
+    assert "Reception recorded: 100 phones" in page
+    assert "Record treatment completion" in page
+    consignment.refresh_from_db()
+    assert consignment.consignee_receipt.quantity_kg == Decimal("5.5")
+    assert consignment.consignee_receipt.organisation == world.recycler
+    assert consignment.state == ConsignmentState.RECEIVED
 
 
 def test_a_refused_reception_offers_no_treatment(world: World) -> None:

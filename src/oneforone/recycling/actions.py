@@ -9,10 +9,16 @@ from django.utils import timezone
 from oneforone.accounts.models import User
 from oneforone.core import audit
 from oneforone.recycling.models import FacilityDecision, Reception, TreatmentCompletion
-from oneforone.recycling.reconciliation import reception_flags
+from oneforone.recycling.reconciliation import battery_reception_flags, reception_flags
 from oneforone.recycling.signals import treatment_completed
 from oneforone.shipments import custody, movement_actions
-from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
+from oneforone.shipments.models import (
+    Consignment,
+    ConsignmentState,
+    CustodyStep,
+    MovementDocument,
+    Stream,
+)
 
 
 @transaction.atomic
@@ -20,16 +26,32 @@ def record_reception(
     *,
     actor: User,
     consignment: Consignment,
-    counted_phones: int,
     net_weight_kg: Decimal,
+    counted_phones: int | None = None,
+    packages: int | None = None,
     decision: str = FacilityDecision.ACCEPTED,
     refused_phones: int = 0,
     refused_weight_kg: Decimal = Decimal(0),
     refusal_reason: str = "",
 ) -> Reception:
     """The recycler takes custody, counting and weighing; differences beyond tolerance are flagged.
-    The facility accepts the shipment, refuses part of it (phones, kg and why) or refuses it."""
+    The facility accepts the shipment, refuses part of it (phones, kg and why) or refuses it.
+
+    Phones are counted (`counted_phones`); batteries are received by weight and packages
+    (`packages`, no phone count): they never issue units, and a partial refusal names kg only."""
     consignment = custody.lock(consignment)
+    batteries = consignment.stream == Stream.BATTERIES
+    if batteries:
+        if counted_phones is not None or refused_phones:
+            raise custody.CustodyError(
+                "batteries are received by weight and packages; leave the phone counts empty"
+            )
+        if packages is None or packages < 1:
+            raise custody.CustodyError("enter the number of packages received (at least 1)")
+    elif counted_phones is None or counted_phones < 1:
+        raise custody.CustodyError("enter the number of phones counted (at least 1)")
+    if net_weight_kg <= 0:
+        raise custody.CustodyError("enter the net weight received in kg (more than 0)")
     refused_phones, refused_weight_kg, refusal_reason = _refusal(
         decision, counted_phones, net_weight_kg, refused_phones, refused_weight_kg, refusal_reason
     )
@@ -40,6 +62,9 @@ def record_reception(
         if consignment.state == ConsignmentState.IN_TRANSIT
         else None
     )
+    counted: dict[str, object] = (
+        {"packages": packages} if batteries else {"counted_phones": counted_phones}
+    )
     # Signing first checks the signer and the state, so a consignment not in transit (with no
     # dispatched figures yet) is refused with a CustodyError rather than failing below.
     signature = custody.sign(
@@ -49,7 +74,7 @@ def record_reception(
         custodian=consignment.recycler,
         from_state=ConsignmentState.IN_TRANSIT,
         sealed_fields={
-            "counted_phones": counted_phones,
+            **counted,
             "net_weight_kg": net_weight_kg,
             "decision": decision,
             "refused_phones": refused_phones,
@@ -58,14 +83,25 @@ def record_reception(
         },
     )
     assert consignment.phones_dispatched is not None
-    flags = reception_flags(
-        dispatched_phones=consignment.phones_dispatched,
-        counted_phones=counted_phones,
-        net_weight_kg=net_weight_kg,
-    )
+    assert consignment.net_weight_kg_dispatched is not None
+    if counted_phones is None:
+        flags = battery_reception_flags(
+            dispatched_kg=consignment.net_weight_kg_dispatched,
+            net_weight_kg=net_weight_kg,
+            dispatched_packages=_dispatched_packages(consignment),
+            packages=packages or 0,
+        )
+    else:
+        flags = reception_flags(
+            dispatched_phones=consignment.phones_dispatched,
+            counted_phones=counted_phones,
+            net_weight_kg=net_weight_kg,
+        )
     reception = Reception.objects.create(
         consignment=consignment,
+        stream=consignment.stream,
         counted_phones=counted_phones,
+        packages=packages,
         net_weight_kg=net_weight_kg,
         received_at=signature.signed_at,
         recorded_by=actor,
@@ -82,16 +118,23 @@ def record_reception(
         organisation=consignment.recycler,
         data={
             "consignment": consignment.reference,
-            "counted_phones": counted_phones,
+            "stream": consignment.stream,
+            **counted,
             "net_weight_kg": net_weight_kg,
             "flags": flags,
             "decision": decision,
             "refused_phones": refused_phones,
+            "refused_weight_kg": refused_weight_kg,
             "signature": signature.hash,
             "receipt_signature": receipt.signature.hash if receipt else None,
         },
     )
     return reception
+
+
+def _dispatched_packages(consignment: Consignment) -> int | None:
+    document = MovementDocument.objects.filter(consignment=consignment).first()
+    return document.packages if document is not None else None
 
 
 @transaction.atomic
@@ -148,13 +191,14 @@ def complete_treatment(
 
 def _refusal(
     decision: str,
-    counted_phones: int,
+    counted_phones: int | None,
     net_weight_kg: Decimal,
     refused_phones: int,
     refused_weight_kg: Decimal,
     reason: str,
 ) -> tuple[int, Decimal, str]:
-    """The refused phones, kg and reason the decision implies, or a refusal saying what to fix."""
+    """The refused phones, kg and reason the decision implies, or a refusal saying what to fix.
+    Without a phone count (batteries) only kilograms are refused."""
     reason = reason.strip()
     if decision == FacilityDecision.ACCEPTED:
         if refused_phones or refused_weight_kg:
@@ -167,7 +211,14 @@ def _refusal(
     if not reason:
         raise custody.CustodyError("give the reason for the refusal")
     if decision == FacilityDecision.REFUSED:
-        return counted_phones, net_weight_kg, reason
+        return counted_phones or 0, net_weight_kg, reason
+    if counted_phones is None:
+        if not 0 < refused_weight_kg < net_weight_kg:
+            raise custody.CustodyError(
+                "a partial refusal refuses some of the kg received, not none or all; enter the "
+                "refused kg (or choose refused)"
+            )
+        return 0, refused_weight_kg, reason
     if not 0 < refused_phones < counted_phones or not 0 < refused_weight_kg < net_weight_kg:
         raise custody.CustodyError(
             "a partial refusal refuses some of the phones and kg received, not none or all; "

@@ -7,9 +7,14 @@ from decimal import Decimal
 from django import forms
 
 from oneforone.recycling.models import AssayMetal
-from oneforone.shipments.forms import ReceptionForm, TreatmentForm
+from oneforone.shipments.forms import (
+    BatteryReceptionForm,
+    ReceptionForm,
+    TreatmentForm,
+    reception_form,
+)
 
-__all__ = ["AssayForm", "ReceptionForm", "TreatmentForm"]
+__all__ = ["AssayForm", "BatteryReceptionForm", "ReceptionForm", "TreatmentForm", "reception_form"]
 
 
 class AssayForm(forms.Form):

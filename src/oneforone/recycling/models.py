@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from oneforone.shipments.models import Stream
+
 
 class FacilityDecision(models.TextChoices):
     """The facility's decision on a received shipment (block 19 of the movement document)."""
@@ -13,12 +15,24 @@ class FacilityDecision(models.TextChoices):
 
 
 class Reception(models.Model):
-    """The recycler's count and weighing of a consignment on arrival."""
+    """The recycler's count and weighing of a consignment on arrival: phones are counted and
+    weighed; batteries are weighed and their packages counted (no phones, never units)."""
 
     consignment = models.OneToOneField(
         "shipments.Consignment", on_delete=models.PROTECT, related_name="reception"
     )
-    counted_phones = models.PositiveIntegerField()
+    stream = models.CharField(
+        max_length=20,
+        choices=Stream.choices,
+        default=Stream.PHONES,
+        help_text="the consignment's stream (a trigger keeps them equal)",
+    )
+    counted_phones = models.PositiveIntegerField(
+        null=True, blank=True, help_text="phones only; empty for batteries"
+    )
+    packages = models.PositiveIntegerField(
+        null=True, blank=True, help_text="packages received; required for batteries"
+    )
     net_weight_kg = models.DecimalField(max_digits=12, decimal_places=3)
     received_at = models.DateTimeField()
     recorded_by = models.ForeignKey(
@@ -38,8 +52,21 @@ class Reception(models.Model):
 
     class Meta:
         constraints = [
+            # Phones are counted (at least one); batteries are received by weight and packages,
+            # with no phone count and no refused phones.
             models.CheckConstraint(
-                condition=models.Q(counted_phones__gte=1), name="reception_count_positive"
+                # Explicit NOT NULLs: a comparison with NULL is unknown, which a CHECK accepts.
+                condition=models.Q(
+                    stream=Stream.PHONES, counted_phones__isnull=False, counted_phones__gte=1
+                )
+                | models.Q(
+                    stream=Stream.BATTERIES,
+                    counted_phones__isnull=True,
+                    refused_phones=0,
+                    packages__isnull=False,
+                    packages__gte=1,
+                ),
+                name="reception_counts_per_stream",
             ),
             models.CheckConstraint(
                 condition=models.Q(net_weight_kg__gt=0), name="reception_weight_positive"
@@ -58,6 +85,8 @@ class Reception(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.counted_phones is None:
+            return f"reception of {self.consignment}: {self.net_weight_kg} kg"
         return f"reception of {self.consignment}: {self.counted_phones} phones"
 
     @property

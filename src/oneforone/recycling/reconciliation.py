@@ -25,3 +25,24 @@ def reception_flags(
             f"{grams:.0f} g per phone is outside the expected {low}-{high} g for this stream"
         )
     return flags
+
+
+def battery_reception_flags(
+    *,
+    dispatched_kg: Decimal,
+    net_weight_kg: Decimal,
+    dispatched_packages: int | None,
+    packages: int,
+) -> list[str]:
+    """Batteries are reconciled by weight (the count tolerance applied to kg) and packages."""
+    flags = []
+    difference = net_weight_kg - dispatched_kg
+    tolerance = settings.RECEPTION_COUNT_TOLERANCE
+    if abs(difference) > dispatched_kg * Decimal(str(tolerance)):
+        flags.append(
+            f"weight differs from dispatch by {difference:+,.3f} kg "
+            f"({difference / dispatched_kg:+.1%}; tolerance ±{tolerance:.1%})"
+        )
+    if dispatched_packages is not None and packages != dispatched_packages:
+        flags.append(f"{packages} packages received, {dispatched_packages} dispatched")
+    return flags

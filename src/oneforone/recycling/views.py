@@ -16,7 +16,7 @@ from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.recycling import actions
-from oneforone.recycling.forms import ReceptionForm, TreatmentForm
+from oneforone.recycling.forms import TreatmentForm, reception_form
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.queries import consignment_for
 from oneforone.shipments.views import explain, render_detail
@@ -28,24 +28,31 @@ recycler_page = member_of_kind(OrganisationKind.RECYCLER)
 @recycler_page
 def reception(request: HttpRequest, membership: Membership, reference: str) -> HttpResponse:
     consignment = consignment_for(membership.organisation, reference)
-    form = ReceptionForm(request.POST)
+    form = reception_form(consignment.stream)(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
             recorded = actions.record_reception(
                 actor=membership.user,
                 consignment=consignment,
-                counted_phones=form.cleaned_data["counted_phones"],
-                net_weight_kg=form.cleaned_data["net_weight_kg"],
-                decision=form.cleaned_data["decision"],
-                refused_phones=form.cleaned_data["refused_phones"] or 0,
-                refused_weight_kg=form.cleaned_data["refused_weight_kg"] or Decimal(0),
-                refusal_reason=form.cleaned_data["refusal_reason"],
+                counted_phones=data.get("counted_phones"),
+                packages=data.get("packages"),
+                net_weight_kg=data["net_weight_kg"],
+                decision=data["decision"],
+                refused_phones=data.get("refused_phones") or 0,
+                refused_weight_kg=data["refused_weight_kg"] or Decimal(0),
+                refusal_reason=data["refusal_reason"],
             )
         except (CustodyError, NotAllowed) as error:
             form.add_error(None, explain(error))
         else:
+            counted = (
+                f"{recorded.packages} packages"
+                if recorded.counted_phones is None
+                else f"{recorded.counted_phones} phones"
+            )
             text = (
-                f"Reception recorded: {recorded.counted_phones} phones, "
+                f"Reception recorded: {counted}, "
                 f"{recorded.net_weight_kg} kg, {recorded.get_decision_display().lower()}."
             )
             if recorded.flags:
@@ -53,7 +60,7 @@ def reception(request: HttpRequest, membership: Membership, reference: str) -> H
                     request, f"{text} Flagged for review: {'; '.join(recorded.flags)}."
                 )
             else:
-                messages.success(request, f"{text} Count and weight reconcile with the dispatch.")
+                messages.success(request, f"{text} The reception reconciles with the dispatch.")
             return redirect(reverse("shipments-detail", args=[consignment.reference]))
     return render_detail(request, membership, consignment, form=form)
 

@@ -54,6 +54,7 @@ def issue_batch(*, actor: User, completion: TreatmentCompletion) -> IssuanceBatc
     first = IssuanceBatch.objects.aggregate(last=Max("units__endswith"))["last"] or 1
     reception = completion.reception
     consignment = completion.consignment
+    assert reception.counted_phones is not None, "batteries are never issued units"
     intakes = Intake.objects.filter(lot__consignment=consignment)
     period = intakes.aggregate(start=Min("collected_on"), end=Max("collected_on"))
     batch = IssuanceBatch.objects.create(

@@ -122,7 +122,7 @@ def sign_dispatch(
     consignment = custody.lock(consignment)
     # Checked before the figures are written: once dispatched they are sealed by the database.
     custody.require_state(consignment, ConsignmentState.DRAFT)
-    _pass_dispatch_gate(consignment, departure_on or timezone.localdate())
+    notification = _pass_dispatch_gate(consignment, departure_on or timezone.localdate())
     if flagged := open_flags_on_lots(consignment.lots.all()):
         raise CustodyError(
             f"lot{'s' if len(flagged) > 1 else ''} {', '.join(flagged)} carr"
@@ -141,6 +141,7 @@ def sign_dispatch(
     movement = movement_actions.prepare_movement_document(
         actor=actor,
         consignment=consignment,
+        notification=notification,
         departure_on=departure_on,
         packaging_type=packaging_type,
         packages=packages,
@@ -167,16 +168,22 @@ def sign_dispatch(
     return consignment
 
 
-def _pass_dispatch_gate(consignment: Consignment, departure_on: dt.date) -> None:
-    """Refuse the dispatch unless every consent, contract, guarantee and ceiling allows it.
+def _pass_dispatch_gate(consignment: Consignment, departure_on: dt.date) -> Notification | None:
+    """Refuse the dispatch unless every consent, contract, guarantee and ceiling allows it, and
+    return the consignment's notification, row-locked for the rest of the dispatch.
 
     The notification's row lock makes concurrent dispatches under it wait for each other, so
-    that two cannot both fit under a ceiling only one of them fits under.
+    that two cannot both fit under a ceiling only one of them fits under, nor take the same
+    movement document serial (`prepare_movement_document` numbers under this same lock).
     """
+    notification = None
     if consignment.notification_id is not None:
-        Notification.objects.select_for_update().filter(pk=consignment.notification_id).get()
+        notification = (
+            Notification.objects.select_for_update().filter(pk=consignment.notification_id).get()
+        )
     if refusals := dispatch_refusals(consignment, departure_on=departure_on):
         raise DispatchRefused(refusals)
+    return notification
 
 
 @transaction.atomic
@@ -193,8 +200,8 @@ def sign_pickup(
     if not vehicle.strip():
         raise CustodyError("enter the vehicle plate or the vessel and voyage")
     movement_actions.check_first_carrier(consignment)
-    means = movement_actions.first_leg_means(consignment, means_of_transport)
     transferred_on = transferred_on or timezone.localdate()
+    means = movement_actions.first_leg_means(consignment, means_of_transport, on=transferred_on)
     signature = custody.sign(
         actor=actor,
         consignment=consignment,

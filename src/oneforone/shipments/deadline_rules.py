@@ -2,14 +2,24 @@
 put back by `ensure_deadline_rules` after a flush. Operators add route-specific rules in the back
 office; the most specific rule valid on the anchor date wins.
 
-Legal sources name the regulation; the article numbers are not given because they could not be
-checked against the official text here (see docs/shipments.md, "Deadlines")."""
+Legal sources name the regulation and the article whose title covers the obligation, as listed in
+the regulation's table of contents; the paragraphs and the periods themselves were not checked
+against the article text ("not verified", see docs/shipments.md, "Deadlines")."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 WSR = "Regulation (EU) 2024/1157 on shipments of waste"
+UNVERIFIED = "article by its title; paragraph and period not verified"
+
+
+def article(number: int, title: str, subject: str) -> str:
+    """A legal source naming the article of the regulation whose title covers `subject`."""
+    return f"{WSR}, Art. {number} ({title}): {subject} [{UNVERIFIED}]"
+
+
+FOLLOWING_CONSENT = "Requirements following consent to a shipment"
 
 
 class RuleEntry(NamedTuple):
@@ -32,7 +42,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "working_days",
         "before",
         "export",
-        f"{WSR} (prior information on the actual start of the shipment)",
+        article(16, FOLLOWING_CONSENT, "prior information on the actual start of the shipment"),
         "quantity, carrier and container may follow until departure",
     ),
     RuleEntry(
@@ -41,7 +51,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "working_days",
         "after",
         "facility",
-        f"{WSR} (confirmation of receipt by the facility)",
+        article(16, FOLLOWING_CONSENT, "confirmation of receipt by the facility"),
         "3 working days as for imports from OECD countries; assumed for GH/NG/CM origins [I]",
     ),
     RuleEntry(
@@ -50,7 +60,11 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "working_days",
         "after",
         "facility",
-        f"{WSR} (confirmation of receipt by an interim facility)",
+        article(
+            15,
+            "Additional provisions regarding interim recovery and interim disposal",
+            "confirmation of receipt by an interim facility",
+        ),
         "interim recovery (R12/R13)",
         operations="R12 R13",
     ),
@@ -60,7 +74,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "calendar_days",
         "after",
         "facility",
-        f"{WSR} (certificate of completed recovery)",
+        article(16, FOLLOWING_CONSENT, "certificate of completed recovery"),
         "within 30 days of completing the recovery",
     ),
     RuleEntry(
@@ -69,7 +83,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "calendar_days",
         "after",
         "facility",
-        f"{WSR} (certificate of completed recovery)",
+        article(16, FOLLOWING_CONSENT, "certificate of completed recovery"),
         "no later than one year after receipt of the waste",
     ),
     RuleEntry(
@@ -78,7 +92,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "working_days",
         "after",
         "export",
-        f"{WSR} (significant changes after consent)",
+        article(17, "Changes after consent", "significant changes after consent"),
         "authorities answer a significant change; shipments affected wait",
     ),
     RuleEntry(
@@ -87,7 +101,11 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "calendar_days",
         "after",
         "export",
-        f"{WSR} (take-back when a shipment cannot be completed as intended)",
+        article(
+            22,
+            "Take-back when a consented shipment cannot be completed as intended",
+            "take-back",
+        ),
         "90 days from the refusal at the facility [I]",
     ),
     RuleEntry(
@@ -96,7 +114,12 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "calendar_days",
         "before",
         "export",
-        f"{WSR} (validity of consent)",
+        article(
+            9,
+            "Consent by the competent authorities and time periods for shipment, recovery or "
+            "disposal",
+            "validity of consent",
+        ),
         "warning: file a new notification before the consent expires",
     ),
     RuleEntry(
@@ -105,7 +128,7 @@ DEFAULT_RULES: tuple[RuleEntry, ...] = (
         "calendar_days",
         "before",
         "export",
-        f"{WSR} (financial guarantee or equivalent insurance)",
+        article(7, "Financial guarantee or equivalent insurance", "validity of the guarantee"),
         "warning: extend or replace the guarantee before it expires",
     ),
 )

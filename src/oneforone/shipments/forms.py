@@ -103,6 +103,28 @@ class ReceptionForm(forms.Form):
         return str(self.cleaned_data["decision"] or FacilityDecision.ACCEPTED)
 
 
+class BatteryReceptionForm(forms.Form):
+    """The recycler weighs a battery consignment and counts its packages (no phones)."""
+
+    net_weight_kg = ReceptionForm.base_fields["net_weight_kg"]
+    packages = forms.IntegerField(
+        min_value=1,
+        label="Packages received",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1"}),
+    )
+    decision = ReceptionForm.base_fields["decision"]
+    refused_weight_kg = ReceptionForm.base_fields["refused_weight_kg"]
+    refusal_reason = ReceptionForm.base_fields["refusal_reason"]
+
+    def clean_decision(self) -> str:
+        return str(self.cleaned_data["decision"] or FacilityDecision.ACCEPTED)
+
+
+def reception_form(stream: str) -> type[forms.Form]:
+    """The reception form of a consignment's stream: phones are counted, batteries are not."""
+    return BatteryReceptionForm if stream == "batteries" else ReceptionForm
+
+
 class TreatmentForm(forms.Form):
     """The recycler certifies that the received phones were treated."""
 

@@ -17,10 +17,12 @@ from django.utils import timezone
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.core import audit
 from oneforone.shipments import custody
+from oneforone.shipments.codes import CodeError, codes_valid_on, require_code
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.models import (
     BATTERY_UN_NUMBERS,
     CarrierLeg,
+    CodeList,
     ConsigneeReceipt,
     Consignment,
     ConsignmentState,
@@ -32,15 +34,6 @@ from oneforone.shipments.models import (
     Stream,
 )
 
-# Means of transport codes of the movement document (Annex IB, block 8).
-MEANS_OF_TRANSPORT: dict[str, str] = {
-    "R": "road",
-    "T": "rail",
-    "S": "sea",
-    "A": "air",
-    "W": "inland waterway",
-}
-
 
 def document_number(document: MovementDocument) -> str:
     return f"{document.serial}/{document.notification.intended_shipments}"
@@ -50,14 +43,18 @@ def prepare_movement_document(
     *,
     actor: User,
     consignment: Consignment,
+    notification: Notification | None,
     departure_on: dt.date | None,
     packaging_type: str,
     packages: int | None,
 ) -> dict[str, Any]:
     """Called by `sign_dispatch` just before its signature, inside its transaction and after the
     dispatched figures are written: checks the stream, creates the movement document of a
-    consignment under a notification, and returns the fields the dispatch signature also seals."""
-    notification = consignment.notification
+    consignment under a notification, and returns the fields the dispatch signature also seals.
+
+    `notification` is the consignment's notification as the dispatch gate row-locked it: the
+    lock is held until the dispatch commits, so two dispatches never take the same n."""
+    assert notification is None or notification.pk == consignment.notification_id
     sealed: dict[str, Any] = _dangerous_goods(consignment)
     if consignment.stream == Stream.BATTERIES and (
         notification is None or notification.stream != Stream.BATTERIES
@@ -74,8 +71,6 @@ def prepare_movement_document(
             f"but the consignment carries {consignment.get_stream_display().lower()}; attach a "
             "notification for this stream"
         )
-    # One dispatch at a time per notification, so two dispatches never take the same n.
-    notification = Notification.objects.select_for_update().get(pk=notification.pk)
     taken = notification.movement_documents.aggregate(last=Max("serial"))["last"] or 0
     if taken >= notification.intended_shipments:
         raise CustodyError(
@@ -164,22 +159,30 @@ def notified_carriers(consignment: Consignment) -> list[NotifiedCarrier]:
     )
 
 
-def _means(code: str) -> str:
+def _means(code: str, *, on: dt.date) -> str:
+    """A means of transport code of the movement document, checked against the dated code list
+    "means of transport" on the leg's date (like every other code)."""
     code = code.strip().upper()
-    if code not in MEANS_OF_TRANSPORT:
-        raise CustodyError(
-            f"means of transport {code or '(none)'} is not a movement document code; use "
-            + ", ".join(f"{k} ({v})" for k, v in MEANS_OF_TRANSPORT.items())
+    try:
+        require_code(CodeList.TRANSPORT, code, on=on)
+    except CodeError as error:
+        valid = ", ".join(
+            f"{c.code} ({c.label.lower()})" for c in codes_valid_on(CodeList.TRANSPORT, on)
         )
+        raise CustodyError(
+            f"means of transport {code or '(none)'} is not usable on {on:%Y-%m-%d} ({error}); "
+            f"use {valid or 'a code of the means of transport list'}"
+        ) from error
     return code
 
 
-def first_leg_means(consignment: Consignment, means_of_transport: str) -> str:
-    """The pick-up's means of transport: as entered, else the first notified carrier's, else road."""
+def first_leg_means(consignment: Consignment, means_of_transport: str, *, on: dt.date) -> str:
+    """The pick-up's means of transport: as entered, else the first notified carrier's, else road;
+    checked on the pick-up's date."""
     if means_of_transport.strip():
-        return _means(means_of_transport)
+        return _means(means_of_transport, on=on)
     carriers = notified_carriers(consignment)
-    return _means(carriers[0].means_of_transport) if carriers else "R"
+    return _means(carriers[0].means_of_transport if carriers else "R", on=on)
 
 
 def check_first_carrier(consignment: Consignment) -> None:
@@ -253,9 +256,9 @@ def sign_carrier_handover(
     custody.require_state(consignment, ConsignmentState.IN_TRANSIT)
     if not vehicle.strip():
         raise CustodyError("enter the vehicle plate or the vessel and voyage")
-    means = _means(means_of_transport)
     if transferred_on > timezone.localdate():
         raise CustodyError("the transfer date is in the future; enter the day of the handover")
+    means = _means(means_of_transport, on=transferred_on)
     last = consignment.legs.order_by("-sequence").first()
     if last is None:
         raise CustodyError("the first carrier has not signed the pick-up yet")

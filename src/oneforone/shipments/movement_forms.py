@@ -9,7 +9,8 @@ from django import forms
 from django.core.validators import MinValueValidator
 from django.utils import timezone
 
-from oneforone.shipments.movement_actions import MEANS_OF_TRANSPORT
+from oneforone.shipments.codes import codes_valid_on
+from oneforone.shipments.models import CodeList
 from oneforone.shipments.revision_actions import FIELD_CHOICES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -28,7 +29,10 @@ class HandoverForm(forms.Form):
         max_length=60, label="Vehicle or vessel", help_text="plate number, or vessel and voyage"
     )
     means_of_transport = forms.ChoiceField(
-        choices=[(code, f"{code}: {name}") for code, name in MEANS_OF_TRANSPORT.items()],
+        choices=lambda: [
+            (c.code, f"{c.code}: {c.label}")
+            for c in codes_valid_on(CodeList.TRANSPORT, timezone.localdate())
+        ],
         initial="S",
         label="Means of transport",
     )

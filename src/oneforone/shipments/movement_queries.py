@@ -8,8 +8,8 @@ from django import forms
 from django.core.exceptions import ObjectDoesNotExist
 
 from oneforone.accounts.models import Membership
-from oneforone.shipments.models import Consignment, ConsignmentState, RevisionStatus
-from oneforone.shipments.movement_actions import MEANS_OF_TRANSPORT, document_number, next_carrier
+from oneforone.shipments.models import Code, CodeList, Consignment, ConsignmentState, RevisionStatus
+from oneforone.shipments.movement_actions import document_number, next_carrier
 from oneforone.shipments.movement_forms import (
     HandoverForm,
     RevisionAnswerForm,
@@ -32,8 +32,17 @@ def movement_context(
     organisation = membership.organisation
     document = _related(consignment, "movement_document")
     legs = list(consignment.legs.select_related("carrier", "signature__signed_by"))
+    labels: dict[str, str] = (
+        dict(
+            Code.objects.filter(
+                code_list=CodeList.TRANSPORT, code__in={leg.means_of_transport for leg in legs}
+            ).values_list("code", "label")
+        )
+        if legs
+        else {}
+    )
     for leg in legs:
-        leg.means_label = MEANS_OF_TRANSPORT.get(leg.means_of_transport, "")  # type: ignore[attr-defined]
+        leg.means_label = labels.get(leg.means_of_transport, "").lower()  # type: ignore[attr-defined]
     party_ids = {o.pk for o in parties(consignment)}
     is_party = organisation is not None and organisation.pk in party_ids
     revisions = list(

@@ -66,7 +66,10 @@ def next_custodian(consignment: Consignment) -> tuple[str, Organisation] | None:
         return None
     if consignment.state == ConsignmentState.IN_TRANSIT and awaits_receipt(consignment):
         assert consignment.notification is not None
-        return CustodyStep.RECEIPT, consignment.notification.consignee
+        consignee = consignment.notification.consignee
+        # A facility that is also the consignee signs both with its reception: one step.
+        if consignee.pk != consignment.recycler_id:
+            return CustodyStep.RECEIPT, consignee
     step, path = NEXT_STEP[consignment.state]
     target: object = consignment
     for part in path.split("."):

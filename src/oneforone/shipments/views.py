@@ -23,10 +23,17 @@ from oneforone.collection.views import chosen_hub, render_lots
 from oneforone.shipments import actions, custody
 from oneforone.shipments.compliance import dispatch_gate
 from oneforone.shipments.custody import CustodyError
-from oneforone.shipments.forms import STEP_FORMS, DispatchForm, PickupForm, StateFilterForm
+from oneforone.shipments.forms import (
+    STEP_FORMS,
+    DispatchForm,
+    PickupForm,
+    StateFilterForm,
+    reception_form,
+)
 from oneforone.shipments.models import Consignment, ConsignmentState, CustodyStep
 from oneforone.shipments.movement_queries import movement_context
 from oneforone.shipments.queries import (
+    awaits_receipt,
     consignment_for,
     next_custodian,
     step_for,
@@ -139,7 +146,11 @@ def render_detail(
     step = step_for(consignment, membership.organisation)
     posted, form = form, None
     if step is not None and membership.can_write:
-        step_form = STEP_FORMS[step]
+        step_form = (
+            reception_form(consignment.stream)
+            if step == CustodyStep.RECEPTION
+            else STEP_FORMS[step]
+        )
         form = posted if type(posted) is step_form else step_form()
     # A post for a step that is no longer this viewer's: its errors show above the page.
     refused = posted if posted is not None and posted is not form and posted.errors else None
@@ -171,6 +182,10 @@ def render_detail(
             "treatment": _related(consignment, "treatment"),
             "batch": _related(consignment, "batch"),
             "step": step,
+            # The facility is the consignee: its reception signs the receipt too (one step).
+            "reception_signs_receipt": step == CustodyStep.RECEPTION
+            and consignment.state == ConsignmentState.IN_TRANSIT
+            and awaits_receipt(consignment),
             "step_title": STEP_TITLES.get(step, "") if step else "",
             "form": form,
             "refused": refused,
