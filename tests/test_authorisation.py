@@ -141,6 +141,36 @@ def pending_revision(scene: Scene) -> dict[str, Any]:
     return {"reference": scene.reference, "revision_id": revision.pk}
 
 
+def published_badge(scene: Scene) -> dict[str, Any]:
+    """The scene's partner publishes its badge (through the action), so the public address
+    answers; an unpublished badge is "not found" for everyone (test_partner_reporting.py)."""
+    from oneforone.accounts.models import Membership, Organisation
+    from oneforone.reporting import actions as reporting_actions
+
+    partner = Organisation.objects.get(slug=scene.partner_slug)
+    admin = Membership.objects.filter(organisation=partner, role=Role.ADMIN).first()
+    assert admin is not None
+    reporting_actions.set_badge_published(actor=admin.user, partner=partner, published=True)
+    return {"slug": scene.partner_slug}
+
+
+def computed_figure(scene: Scene) -> dict[str, Any]:
+    """The scene's batch computed under the published methodology (at issuance this runs after
+    commit, which a test inside one transaction never reaches), so its owner has a figure."""
+    from oneforone.accounts.queries import system_user
+    from oneforone.impact import actions as impact_actions
+    from oneforone.impact.models import MethodologyVersion
+    from oneforone.registry.models import IssuanceBatch
+
+    impact_actions.compute_batch(
+        actor=system_user(),
+        batch=IssuanceBatch.objects.get(pk=scene.batch),
+        version=MethodologyVersion.objects.get(number=1),
+        reason="authorisation matrix",
+    )
+    return {"key": "ewaste_mass_kg"}
+
+
 # The rules -------------------------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = {
@@ -165,6 +195,26 @@ RULES: dict[str, Rule] = {
     # Signed-in pages for every organisation.
     "dashboard/": page(SIGNED_IN),
     "dashboard/allocation-preference/": page(ANY_PARTNER_ADMIN, ANY_PARTNER_ADMIN),
+    # The partner's reporting: its own figures, drill-downs and exports; the badge is public once
+    # the partner's administrator publishes it.
+    "dashboard/impact/allocations/": page(ANY_PARTNER),
+    "dashboard/impact/income/": page(ANY_PARTNER),
+    "dashboard/export/<slug:dataset>.csv": page(
+        ANY_PARTNER, kwargs=lambda s: {"dataset": "registrations"}
+    ),
+    "dashboard/export/report.xlsx": page(ANY_PARTNER),
+    "dashboard/export/report.json": page(ANY_PARTNER),
+    "dashboard/impact-report.pdf": page(ANY_PARTNER),
+    "dashboard/badge/": page(None, ANY_PARTNER_ADMIN),
+    "badge/<slug:slug>.svg": page(EVERYONE, kwargs=published_badge),
+    # The methodology is public; the language choice is everyone's.
+    "methodology/": page(EVERYONE),
+    "methodology/<int:number>/": page(EVERYONE, kwargs=lambda s: {"number": 1}),
+    "i18n/setlang/": page(None, EVERYONE),
+    # The operator's overview of the whole service.
+    "operator/overview/": page(frozenset({OPERATOR})),
+    "operator/overview/intakes/": page(frozenset({OPERATOR})),
+    "operator/overview/payments/": page(frozenset({OPERATOR})),
     # The partner portal: a partner's own lists; its objects are "not found" for other partners.
     "partner/registrations/": page(ANY_PARTNER),
     "partner/registrations/<int:pk>/": page(
@@ -316,6 +366,9 @@ RULES: dict[str, Rule] = {
     "recycling/<str:reference>/treatment/": page(
         None, frozenset({RECYCLER}), kwargs=own("reference")
     ),
+    "recycling/<str:reference>/assays/": page(
+        frozenset({RECYCLER}), frozenset({RECYCLER}), kwargs=own("reference")
+    ),
     # API v1: partner endpoints need the partner's key; public ones need none.
     "api/v1/": api(NOBODY),  # Ninja's root: answers 404 outside DEBUG
     "api/v1/openapi.json": api(API_EVERYONE),
@@ -337,6 +390,11 @@ RULES: dict[str, Rule] = {
     "api/v1/programmes": api(API_PARTNERS),
     "api/v1/programmes/<code>": api(API_PARTNERS, kwargs=lambda s: {"code": "general"}),
     "api/v1/conflicts": api(API_PARTNERS),
+    "api/v1/impact/versions": api(API_PARTNERS),
+    "api/v1/impact/versions/<number>": api(API_PARTNERS, kwargs=lambda s: {"number": 1}),
+    "api/v1/impact/figures": api(API_PARTNERS),
+    # Another partner's scope holds none of the scene's units: its drill-down is "not found".
+    "api/v1/impact/figures/<key>": api(API_OWNER, kwargs=computed_figure),
     "api/v1/uploads": api(API_PARTNERS, API_PARTNERS),
     "api/v1/uploads/<upload_id>": api(API_OWNER, kwargs=own("upload_id")),
     "api/v1/uploads/<upload_id>/resume": api(None, API_OWNER, kwargs=own("upload_id")),
