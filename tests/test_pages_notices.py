@@ -286,3 +286,50 @@ def test_a_consignment_is_packed_under_a_notification_from_the_lots_page(world: 
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Consignment.objects.get(reference="GH-ACC-2026-900").notification == notification
+
+
+def test_a_route_change_is_requested_from_the_page_and_holds_dispatches(world: World) -> None:
+    notification = notices.create_notification(
+        actor=world.hub_user, blocks=notification_blocks(world)
+    )
+    client = client_for(world.hub_user)
+
+    response = client.post(
+        record_url(notification, "change"),
+        {
+            "kind": "route",
+            "description": "Through Spain instead of the Netherlands",
+            "transit_country": "es",
+            "transit_authority": "MITECO (Spain)",
+            "transit_point": "Algeciras",
+            "import_entry_point": "Antwerp",
+        },
+    )
+
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get(notification=notification)
+    route = change.proposed["route"]
+    assert [(stop["role"], stop["country"]) for stop in route] == [
+        ("export", "GH"),
+        ("transit", "ES"),
+        ("import", "BE"),
+    ]
+    assert route[1]["competent_authority"] == "MITECO (Spain)"
+    assert route[2]["entry_point"] == "Antwerp"
+    assert change.answer == ""
+
+
+def test_a_route_change_without_the_transit_authority_is_refused_with_what_to_add(
+    world: World,
+) -> None:
+    notification = notices.create_notification(
+        actor=world.hub_user, blocks=notification_blocks(world)
+    )
+    response = client_for(world.hub_user).post(
+        record_url(notification, "change"),
+        {"kind": "route", "description": "Via Spain", "transit_country": "ES"},
+    )
+
+    assert response.status_code == 200
+    assert "Name the transit country&#x27;s authority." in response.content.decode()
+    assert not ChangeRequest.objects.filter(notification=notification).exists()

@@ -312,9 +312,11 @@ class ReleaseForm(forms.Form):
 
 
 class ChangeForm(forms.Form):
-    """A change of quantity, dates or carrier (a route change is a new notification here)."""
+    """A change of quantity, dates, carrier or route. A route change keeps the countries of
+    export and import with their authorities and proposes the border points and the transit
+    country (none: a direct route)."""
 
-    kind = forms.ChoiceField(choices=[c for c in ChangeKind.choices if c[0] != ChangeKind.ROUTE])
+    kind = forms.ChoiceField(choices=ChangeKind.choices)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     total_quantity_kg = kg_field("New total quantity (kg)", required=False)
     intended_shipments = forms.IntegerField(min_value=1, required=False, label="New shipments")
@@ -326,9 +328,19 @@ class ChangeForm(forms.Form):
         label="New carrier",
     )
     means_of_transport = forms.ChoiceField(required=False)
+    export_exit_point = forms.CharField(required=False, label="New exit point (country of export)")
+    transit_country = forms.CharField(
+        required=False, max_length=2, label="New transit country (ISO code; empty: none)"
+    )
+    transit_authority = forms.CharField(required=False, label="Its competent authority")
+    transit_point = forms.CharField(required=False, label="Its entry and exit point")
+    import_entry_point = forms.CharField(
+        required=False, label="New entry point (country of import)"
+    )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.notification = notification
         means = self.fields["means_of_transport"]
         assert isinstance(means, forms.ChoiceField)
         means.choices = _code_choices(CodeList.TRANSPORT, timezone.localdate(), blank="—")
@@ -341,6 +353,8 @@ class ChangeForm(forms.Form):
             names = ["total_quantity_kg", "intended_shipments"]
         elif kind == ChangeKind.DATES:
             names = ["first_departure", "last_departure"]
+        elif kind == ChangeKind.ROUTE:
+            return {"route": self._proposed_route()}
         else:
             carrier = data.get("carrier")
             if carrier is None or not data.get("means_of_transport"):
@@ -355,6 +369,53 @@ class ChangeForm(forms.Form):
             for name in names
             if data.get(name) not in (None, "")
         }
+
+    def _proposed_route(self) -> list[dict[str, str]]:
+        """The notification's route with the proposed border points and transit country."""
+        data = self.cleaned_data
+        stops = list(self.notification.route.order_by("sequence"))
+        export, imports = stops[0], stops[-1]
+        route = [
+            {
+                "role": export.role,
+                "country": export.country,
+                "competent_authority": export.competent_authority,
+                "exit_point": data.get("export_exit_point") or export.exit_point,
+                "customs_office": export.customs_office,
+            }
+        ]
+        transit = str(data.get("transit_country") or "").strip().upper()
+        if transit:
+            point = data.get("transit_point") or ""
+            route.append(
+                {
+                    "role": RouteRole.TRANSIT,
+                    "country": transit,
+                    "competent_authority": data.get("transit_authority") or "",
+                    "entry_point": point,
+                    "exit_point": point,
+                }
+            )
+        route.append(
+            {
+                "role": imports.role,
+                "country": imports.country,
+                "competent_authority": imports.competent_authority,
+                "entry_point": data.get("import_entry_point") or imports.entry_point,
+                "customs_office": imports.customs_office,
+            }
+        )
+        return route
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if (
+            cleaned.get("kind") == ChangeKind.ROUTE
+            and cleaned.get("transit_country")
+            and not cleaned.get("transit_authority")
+        ):
+            self.add_error("transit_authority", "Name the transit country's authority.")
+        return cleaned
 
 
 class ChangeChoiceField(forms.ModelChoiceField):
