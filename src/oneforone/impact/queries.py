@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -191,6 +192,11 @@ def living_wages(
         with connection.cursor() as cursor:
             cursor.execute(sql, _scope(partner, programme))
             rows = cursor.fetchall()
+    return living_wages_of(rows)
+
+
+def living_wages_of(rows: Iterable[tuple[str, str, int, str, Any]]) -> LivingWages:
+    """Income per (country, area, year, currency) against the benchmark of that place and year."""
     benchmarks = money_queries.Benchmarks()
     result = LivingWages()
     for country, area, year, currency, income in sorted(rows):

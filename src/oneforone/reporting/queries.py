@@ -20,9 +20,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from oneforone.accounts.models import Organisation
-from oneforone.collection import money_queries
 from oneforone.core.money import quantize
-from oneforone.impact.queries import LivingWageLine, LivingWages
+from oneforone.impact import queries as impact_queries
+from oneforone.impact.queries import LivingWages
 from oneforone.partners.models import Programme, Registration
 from oneforone.partners.queries import registrations_of
 from oneforone.registry.models import Allocation, Certificate
@@ -283,20 +283,7 @@ def living_wages(scope: Scope) -> LivingWages:
     with connection.cursor() as cursor:
         cursor.execute(sql, scope.params())
         rows = cursor.fetchall()
-    benchmarks = money_queries.Benchmarks()
-    result = LivingWages()
-    for country, area, year, currency, income in sorted(rows):
-        line = LivingWageLine(
-            country,
-            area,
-            year,
-            currency,
-            quantize(Decimal(income), currency),
-            benchmarks.for_year(country, area, year),
-        )
-        result.lines.append(line)
-        result.months += line.months or 0
-    return result
+    return impact_queries.living_wages_of(rows)
 
 
 @dataclass(frozen=True)
