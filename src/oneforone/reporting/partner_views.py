@@ -132,44 +132,43 @@ def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> St
     return response
 
 
+def _download(body: bytes | str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @require_GET
 @partner_page
 def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
-    response = HttpResponse(
+    return _download(
         exports.xlsx(build(chosen.scope, chosen.programmes)),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _filename(chosen.scope, "report", "xlsx"),
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename(chosen.scope, "report", "xlsx")}"'
-    )
-    return response
 
 
 @require_GET
 @partner_page
 def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
-    response = HttpResponse(
-        exports.as_json(build(chosen.scope, chosen.programmes)), content_type="application/json"
+    return _download(
+        exports.as_json(build(chosen.scope, chosen.programmes)),
+        "application/json",
+        _filename(chosen.scope, "report", "json"),
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename(chosen.scope, "report", "json")}"'
-    )
-    return response
 
 
 @require_GET
 @partner_page
 def report_pdf_view(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
-    response = HttpResponse(
-        report_pdf.render(build(chosen.scope, chosen.programmes)), content_type="application/pdf"
+    return _download(
+        report_pdf.render(build(chosen.scope, chosen.programmes)),
+        "application/pdf",
+        _filename(chosen.scope, "impact-report", "pdf"),
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename(chosen.scope, "impact-report", "pdf")}"'
-    )
-    return response
 
 
 @require_POST
