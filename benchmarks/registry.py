@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from oneforone.collection.models import Collector, Hub
     from oneforone.partners.schemas import RegistrationRow
     from oneforone.registry.actions import AllocationResult
+    from oneforone.shipments.models import Notification
 
 BATCHES = 2_000
 PHONES = 40_000
@@ -203,6 +204,7 @@ class Cast:
     carrier_user: User
     recycler: Organisation
     recycler_user: User
+    notification: Notification
 
 
 def default_programme(partner: Any, admin: Any) -> None:
@@ -270,17 +272,82 @@ def make_cast(partners: int) -> Cast:
     cast_partners = [(p, member(p, Role.ADMIN)) for p in brands]
     for partner, admin in cast_partners:
         default_programme(partner, admin)
+    hub_user = member(collection)
     return Cast(
         operator=member(operator, Role.ADMIN),
         partners=cast_partners,
         hub=hub,
         collector=Collector.objects.create(hub=hub, code="COL-00001"),
-        hub_user=member(collection),
+        hub_user=hub_user,
         carrier=carrier,
         carrier_user=member(carrier),
         recycler=recycler,
         recycler_user=member(recycler),
+        notification=consented_notification(hub_user, collection, carrier, recycler),
     )
+
+
+def consented_notification(
+    actor: User, notifier: Organisation, carrier: Organisation, recycler: Organisation
+) -> Notification:
+    """One multiple-shipment notification (GH to BE by sea) large enough for every consignment,
+    with the consents, contract and guarantee the dispatch gate asks for, through the actions."""
+    from oneforone.shipments import notification_actions as notices
+
+    today = dt.date.today()  # noqa: DTZ011
+    notified_on = today - dt.timedelta(days=120)
+    first, last = today - dt.timedelta(days=90), today + dt.timedelta(days=270)
+    notification = notices.create_notification(
+        actor=actor,
+        blocks=notices.NotificationBlocks(
+            number="GH0000000001",
+            notifier=notifier,
+            consignee=recycler,
+            generator=notifier,
+            generator_site="Bench Accra: purchase of discarded phones from collectors",
+            facility=recycler,
+            facility_site="Smelter-refinery",
+            shipment_type="multiple",
+            intended_shipments=1_000_000,
+            total_quantity_kg=Decimal("1000000000.000"),
+            first_departure=first,
+            last_departure=last,
+            operation_code="R4",
+            waste_description="Discarded mobile phones, batteries removed",
+            physical_characteristics="2",
+            basel_code="A1181",
+            ewc_code="16 02 13*",
+            hs_code="8549.21",
+            y_codes=("Y49",),
+            h_codes=("H11", "H12"),
+            notified_on=notified_on,
+            route=(
+                notices.StopBlock("export", "GH", "Environmental Protection Agency, Ghana", "", "Port of Tema"),
+                notices.StopBlock("import", "BE", "OVAM (Flanders)", "Port of Antwerp", "", "Antwerp customs"),
+            ),
+            carriers=(notices.CarrierBlock(carrier, "S"),),
+        ),
+    )  # fmt: skip
+    decided_on = notified_on + dt.timedelta(days=20)
+    notices.acknowledge_notification(
+        actor=actor, notification=notification, acknowledged_on=decided_on
+    )
+    for stop in notification.route.all():
+        notices.record_consent(
+            actor=actor, notification=notification, route_stop=stop, decision="consent",
+            decided_on=decided_on, valid_from=first, valid_to=last,
+            reference=f"{stop.country}-CONSENT-1",
+        )  # fmt: skip
+    notices.record_contract(
+        actor=actor, notification=notification, reference="CTR-1", signed_on=notified_on,
+        valid_from=first, valid_to=last,
+    )  # fmt: skip
+    notices.record_guarantee(
+        actor=actor, reference="GUA-1", guarantor="Bench Assurance SA",
+        amount=Decimal("250000.00"), currency="EUR", valid_from=first, valid_to=last,
+        notifications=[notification],
+    )  # fmt: skip
+    return notification
 
 
 def treat_consignment(cast: Cast, number: int, phones: int) -> None:
@@ -314,6 +381,7 @@ def treat_consignment(cast: Cast, number: int, phones: int) -> None:
         lots=[lot],
         carrier=cast.carrier,
         recycler=cast.recycler,
+        notification=cast.notification,
     )
     consignment = sign_dispatch(
         actor=cast.hub_user, consignment=consignment, container_number="MSCU1234565"
