@@ -80,14 +80,26 @@ class _Sources:
     def __init__(self, factors: list[Factor]) -> None:
         self.factors = factors
 
-    def of(self, *keys: str, qualifier: str | None = None) -> str:
+    def of(self, *keys: str, qualifiers: tuple[str, ...] | None = None) -> str:
+        """The sources of the factors `keys`; with `qualifiers`, only the unqualified factors and
+        those whose qualifier is, or starts with, one of them (a metal; a country's routes)."""
         found: list[str] = []
         for f in self.factors:
-            if f.key in keys and (qualifier is None or f.qualifier in ("", qualifier)):
-                text = f"{f.name}: {f.source}" + (f" ({f.source_year})" if f.source_year else "")
-                if text not in found:
-                    found.append(text)
+            if f.key not in keys:
+                continue
+            if qualifiers is not None and f.qualifier and not f.qualifier.startswith(qualifiers):
+                continue
+            text = f"{f.name}: {f.source}" + (f" ({f.source_year})" if f.source_year else "")
+            if text not in found:
+                found.append(text)
         return "; ".join(found)
+
+
+def _mass_source(measured: int, units: int, sources: _Sources) -> str:
+    reception = _("the recycler's reception records (net weight)")
+    if units and measured >= units:
+        return reception
+    return "; ".join(filter(None, [reception if measured else "", sources.of("phone-mass")]))
 
 
 def _share(measured: int, units: int, measured_text: str, default_text: str) -> str:
@@ -204,6 +216,7 @@ def _impact_metrics(
     units: int,
 ) -> list[Metric]:
     default = _("default factor")
+    recovered: list[str] = []
     metrics = [
         Metric(
             method.EWASTE_MASS,
@@ -216,13 +229,14 @@ def _impact_metrics(
                 _("measured: net mass weighed at the recycler's reception"),
                 _("default factor: counted phones x mass per phone"),
             ),
-            sources.of("phone-mass") or _("recycler's reception records"),
+            _mass_source(basis.measured_units.get(method.EWASTE_MASS, 0), units, sources),
         )
     ]
     for key in sorted(figures.figures):
         if not key.startswith("metal_") or not key.endswith("_recovered_g"):
             continue
         symbol = key.removeprefix("metal_").removesuffix("_recovered_g").capitalize()
+        recovered.append(symbol)
         content = method.metal_key(symbol, "content_g")
         grade = _share(
             basis.measured_units.get(content, 0),
@@ -244,7 +258,7 @@ def _impact_metrics(
                     "collection-yield",
                     "pre-processing-yield",
                     "smelter-yield",
-                    qualifier=symbol,
+                    qualifiers=(symbol,),
                 ),
             )
         )
@@ -255,7 +269,7 @@ def _impact_metrics(
             figures.value(method.AVOIDED_EMISSIONS),
             "kg CO2e",
             default,
-            sources.of("ghg-primary", "ghg-recycled"),
+            sources.of("ghg-primary", "ghg-recycled", qualifiers=tuple(recovered)),
         ),
         Metric(
             method.TRANSPORT_EMISSIONS,
@@ -263,7 +277,18 @@ def _impact_metrics(
             figures.value(method.TRANSPORT_EMISSIONS),
             "kg CO2e",
             _("carrier legs x distance (measured or route default) x default intensity"),
-            sources.of("transport-intensity", "route-distance"),
+            "; ".join(
+                filter(
+                    None,
+                    [
+                        sources.of("transport-intensity"),
+                        sources.of(
+                            "route-distance",
+                            qualifiers=tuple(f"{c}-" for c in basis.origin_countries),
+                        ),
+                    ],
+                )
+            ),
         ),
         Metric(
             method.LIVING_WAGE_MONTHS,

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, F, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from oneforone.impact import method
@@ -347,28 +347,31 @@ def figure_rows(evidence: Evidence) -> list[tuple[str, str]]:
     if figures is None:
         return []
 
-    def shown(key: str, unit: str, places: str = "0.1") -> str:
+    def shown(key: str, unit: str, places: int = 1) -> str:
         value = figures.value(key)
-        return "-" if value is None else f"{value.quantize(Decimal(places)):,} {unit}"
+        return "-" if value is None else f"{number(value, places)} {unit}"
 
     rows = [
-        (_("Units behind the certificates"), f"{figures.units:,}"),
+        (_("Units behind the certificates"), number(figures.units)),
         (_("E-waste diverted (mass)"), shown(method.EWASTE_MASS, "kg")),
     ]
     for key in sorted(figures.figures):
         if key.startswith("metal_") and key.endswith("_recovered_g"):
             symbol = key.removeprefix("metal_").removesuffix("_recovered_g").capitalize()
-            rows.append(
-                (_("Metal recovered: %(symbol)s") % {"symbol": symbol}, shown(key, "g", "0.01"))
-            )
+            rows.append((_("Metal recovered: %(symbol)s") % {"symbol": symbol}, shown(key, "g", 2)))
     rows += [
         (
             _("Avoided emissions (apart from scope 1-3, never netted)"),
             shown(method.AVOIDED_EMISSIONS, "kg CO2e"),
         ),
-        (_("Living-wage months"), shown(method.LIVING_WAGE_MONTHS, _("months"), "0.01")),
+        (_("Living-wage months"), shown(method.LIVING_WAGE_MONTHS, _("months"), 2)),
     ]
     return rows
+
+
+def number(value: int | Decimal, places: int = 0) -> str:
+    """A number in the active language's format (grouped thousands)."""
+    return formats.number_format(value, decimal_pos=places, use_l10n=True, force_grouping=True)
 
 
 def _digest(data: bytes) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-from oneforone.reporting.evidence import Evidence, figure_rows
+from oneforone.reporting.evidence import Evidence, figure_rows, number
 from oneforone.reporting.report_pdf import GREEN
 from oneforone.reporting.report_pdf import _text as latin1
 
@@ -78,10 +78,10 @@ def render(evidence: Evidence) -> bytes:
                 "certificate(s) state it; anyone can verify them at the addresses below."
             )
             % {
-                "registered": f"{evidence.devices_registered:,}",
+                "registered": number(evidence.devices_registered),
                 "model": evidence.product_model,
-                "compensated": f"{evidence.devices_compensated:,}",
-                "certificates": f"{len(evidence.certificates):,}",
+                "compensated": number(evidence.devices_compensated),
+                "certificates": number(len(evidence.certificates)),
             }
         ),
         new_x="LMARGIN",
@@ -119,10 +119,10 @@ def _figures(pdf: FPDF, evidence: Evidence) -> None:
         table.row(
             (
                 latin1(_("Devices registered in the period")),
-                f"{evidence.devices_registered:,}",
+                number(evidence.devices_registered),
             )
         )
-        table.row((latin1(_("Devices compensated")), f"{evidence.devices_compensated:,}"))
+        table.row((latin1(_("Devices compensated")), number(evidence.devices_compensated)))
         for label, value in figure_rows(evidence):
             table.row((latin1(label), latin1(value)))
     pdf.ln(2)
@@ -149,7 +149,7 @@ def _certificates(pdf: FPDF, evidence: Evidence) -> None:
     if not evidence.certificates:
         pdf.multi_cell(0, 5, latin1(_("None yet: the devices wait for recycled phones.")))
         return
-    with pdf.table(col_widths=(30, 38, 16, 86), text_align="LEFT") as table:
+    with pdf.table(col_widths=(28, 34, 22, 86), text_align="LEFT") as table:
         table.row(
             (
                 latin1(_("Certificate")),
@@ -174,7 +174,7 @@ def _certificates(pdf: FPDF, evidence: Evidence) -> None:
                 (
                     c.code,
                     latin1(c.registration.reference),
-                    f"{c.snapshot.get('devices', 0):,}",
+                    number(c.snapshot.get("devices", 0)),
                     latin1(reference),
                 )
             )
