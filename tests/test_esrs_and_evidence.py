@@ -334,14 +334,17 @@ def test_the_api_and_an_uploaded_file_record_the_product_model(world: World) -> 
     _, key = account_actions.create_api_key(
         actor=world.partner_admin, organisation=world.partner, name="models"
     )
-    response = Client().post(
-        "/api/v1/registrations",
-        data=json.dumps(
-            {"reference": "API-1", "category": "phone", "quantity": 2, "product_model": "X2 Pro"}
-        ),
-        content_type="application/json",
-        HTTP_X_API_KEY=key,
-    )
+
+    def register_by_api(reference: str, product_model: str) -> Any:
+        body = {"reference": reference, "category": "phone", "quantity": 2}
+        return Client().post(
+            "/api/v1/registrations",
+            data=json.dumps({**body, "product_model": product_model}),
+            content_type="application/json",
+            HTTP_X_API_KEY=key,
+        )
+
+    response = register_by_api("API-1", "X2 Pro")
     assert response.status_code == 201, response.content
     assert response.json()["product_model"] == "X2 Pro"
     assert Registration.objects.get(reference="API-1").product_model == "X2 Pro"
@@ -367,12 +370,5 @@ def test_the_api_and_an_uploaded_file_record_the_product_model(world: World) -> 
     )
     assert models == {"UP-1": "Flip 3", "UP-2": ""}
 
-    refused = Client().post(
-        "/api/v1/registrations",
-        data=json.dumps(
-            {"reference": "API-2", "category": "phone", "quantity": 1, "product_model": "A/B"}
-        ),
-        content_type="application/json",
-        HTTP_X_API_KEY=key,
-    )
+    refused = register_by_api("API-2", "A/B")
     assert refused.status_code == 422, "a '/' would make the model's evidence address ambiguous"
