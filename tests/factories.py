@@ -355,6 +355,7 @@ def register(
     actor: User | None = None,
     imeis: Sequence[str] = (),
     serials: Sequence[str] = (),
+    product_model: str = "",
 ) -> Registration:
     """A registration of `quantity` devices (default 1), or of the devices listed by identifier."""
     devices = [DeviceId(imei=i) for i in imeis] + [DeviceId(serial=s) for s in serials]
@@ -369,6 +370,7 @@ def register(
                     category=category,
                     quantity=quantity if quantity or devices else 1,
                     devices=devices or None,
+                    product_model=product_model,
                 ),
             )
         ],

@@ -77,6 +77,7 @@ API_PARTNERS = frozenset({"partner key", "other partner key"})
 API_OWNER = frozenset({"partner key"})
 
 Kwargs = Callable[["Scene"], dict[str, Any]]
+SCENE_MODEL = "Scene Phone 1"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x05" * 80  # the signature is what the photo check reads
 
 
@@ -206,6 +207,13 @@ RULES: dict[str, Rule] = {
     "dashboard/export/report.json": page(ANY_PARTNER),
     "dashboard/impact-report.pdf": page(ANY_PARTNER),
     "dashboard/badge/": page(None, ANY_PARTNER_ADMIN),
+    "dashboard/evidence/": page(ANY_PARTNER),
+    "dashboard/evidence/esrs-e5.xlsx": page(ANY_PARTNER),
+    "dashboard/evidence/esrs-e5.csv": page(ANY_PARTNER),
+    # The scene's registration is of this model: another partner has none of it (404).
+    "dashboard/evidence/<str:model>/pack.zip": page(
+        PARTNER_READERS, kwargs=lambda scene: {"model": SCENE_MODEL}
+    ),
     "badge/<slug:slug>.svg": page(EVERYONE, kwargs=published_badge),
     # The methodology is public; the language choice is everyone's.
     "methodology/": page(EVERYONE),
@@ -536,7 +544,9 @@ class Scene:
 
 
 def build_scene(world: World) -> Scene:
-    registration = register(world, quantity=3, imeis=[imei(901), imei(902), imei(903)])
+    registration = register(
+        world, imeis=[imei(901), imei(902), imei(903)], product_model=SCENE_MODEL
+    )
     other, other_admin = make_partner()
     register(world, partner=other, actor=other_admin, imeis=[imei(901)])
     batch = issue(world, 10)

@@ -1049,6 +1049,7 @@ class RowPlan:
     drawn: int  # quantity before scaling to the supply
     tac: str | None = None  # devices listed one by one, with IMEIs of this type allocation code
     double_claim: bool = False  # one listed IMEI was registered by the brand before
+    product_model: str = ""
 
 
 @dataclass
@@ -1085,7 +1086,10 @@ def _schedule_registrations(
             quantity = max(1, round(row.drawn * factor))
             if row.tac is None:
                 counted = RegistrationRow(
-                    reference=row.reference, category=row.category, quantity=quantity
+                    reference=row.reference,
+                    category=row.category,
+                    quantity=quantity,
+                    product_model=row.product_model,
                 )
                 rows.append((line, counted))
                 continue
@@ -1097,7 +1101,10 @@ def _schedule_registrations(
                 brand_imeis = imeis
             devices = [DeviceId(imei=number) for number in imeis]
             listed = RegistrationRow(
-                reference=row.reference, category=row.category, devices=devices
+                reference=row.reference,
+                category=row.category,
+                devices=devices,
+                product_model=row.product_model,
             )
             rows.append((line, listed))
         timeline.at(batch.at, _register(demo, batch.partner, rows))
@@ -1192,9 +1199,11 @@ def _plan_registrations(rng: random.Random, first_day: dt.date, today: dt.date) 
                 reference = f"LUM-{sold:%Y-%m}-{code}"
                 if model in LISTED_LINES:  # lower volumes, each device listed by its IMEI
                     tac = LISTED_LINES[model]
-                    rows.append(RowPlan(reference, "phone", rng.randint(30, 90), tac=tac))
+                    drawn = rng.randint(30, 90)
+                    rows.append(RowPlan(reference, "phone", drawn, tac=tac, product_model=model))
                 else:
-                    rows.append(RowPlan(reference, "phone", rng.randint(400, 1_500)))
+                    drawn = rng.randint(400, 1_500)
+                    rows.append(RowPlan(reference, "phone", drawn, product_model=model))
             day = month + dt.timedelta(days=rng.randint(1, 4))
             batches.append(BatchPlan(_moment(rng, day, 6, 8), "brand", rows))
         for number in range(rng.randint(2, 4)):

@@ -283,6 +283,9 @@ class Scope:
     origin_country: str | None = None
     allocated_from: dt.date | None = None
     allocated_until: dt.date | None = None
+    # Several registrations at once (their active allocations): e.g. the certified registrations
+    # of one product model, in one query rather than one per certificate.
+    registrations: tuple[int, ...] | None = None
     # The service's figures: every issued unit that is not cancelled, allocated or not (with
     # `origin_country`; the period then applies to the batch's issuance).
     issued: bool = False
@@ -290,7 +293,13 @@ class Scope:
     def units_sql(self) -> str:
         if not self.issued:
             return _SCOPE_UNITS
-        if self.partner or self.programme or self.certificate or self.allocation:
+        if (
+            self.partner
+            or self.programme
+            or self.certificate
+            or self.allocation
+            or self.registrations is not None
+        ):
             raise ValueError("the issued units are the service's: leave out partner and the like")
         return _ISSUED_UNITS
 
@@ -308,6 +317,7 @@ class Scope:
             "certificate_registration": certificate.registration_id if certificate else None,
             "certificate_at": certificate.issued_at if certificate else None,
             "allocation": self.allocation.pk if self.allocation else None,
+            "registrations": None if self.registrations is None else list(self.registrations),
             "origin": self.origin_country,
             "from": self.allocated_from,
             "until": self.allocated_until,
@@ -330,6 +340,7 @@ _SCOPE_UNITS = """
            END)
       AND (%(partner)s::bigint IS NULL OR r.partner_id = %(partner)s)
       AND (%(programme)s::bigint IS NULL OR r.programme_id = %(programme)s)
+      AND (%(registrations)s::bigint[] IS NULL OR a.registration_id = ANY(%(registrations)s))
       AND (%(origin)s::text IS NULL OR b.origin_country = %(origin)s)
       AND (%(from)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date >= %(from)s)
       AND (%(until)s::date IS NULL OR (a.allocated_at AT TIME ZONE 'UTC')::date <= %(until)s)
@@ -553,3 +564,39 @@ def methodology_versions(*, published_only: bool = True) -> list[MethodologyVers
     if published_only:
         versions = versions.filter(status=VersionStatus.PUBLISHED)
     return list(versions)
+
+
+@dataclass(frozen=True)
+class ScopeBasis:
+    """What a scope's figures rest on: per figure key, the units whose batch figure used measured
+    records (weighed net mass, lot assays) rather than a default factor; and the countries the
+    scope's phones were collected in."""
+
+    measured_units: dict[str, int]
+    origin_countries: list[str]
+
+
+def scope_basis(scope: Scope, version: MethodologyVersion | int | None = None) -> ScopeBasis:
+    resolved = resolve_version(version)
+    params = {**scope.params(), "version": resolved.pk}
+    measured_sql = f"""
+        WITH s AS ({scope.units_sql()}), latest AS ({_LATEST})
+        SELECT f.key, COALESCE(SUM(s.units) FILTER (
+                   WHERE f.inputs->>'source' = 'reception-net-weight'
+                      OR f.inputs->>'grade_source' = 'lot-assay'), 0)
+        FROM s
+        JOIN latest l ON l.batch_id = s.batch_id
+        JOIN impact_figure f ON f.computation_id = l.id
+        GROUP BY f.key
+    """
+    countries_sql = f"""
+        WITH s AS ({scope.units_sql()})
+        SELECT DISTINCT b.origin_country FROM s JOIN registry_issuancebatch b ON b.id = s.batch_id
+        ORDER BY 1
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(measured_sql, params)
+        measured = {key: int(units) for key, units in cursor.fetchall()}
+        cursor.execute(countries_sql, params)
+        countries = [country for (country,) in cursor.fetchall()]
+    return ScopeBasis(measured, countries)

@@ -113,6 +113,7 @@ def register_devices(
             reference=row.reference,
             programme=programmes.of(row),
             category=categories[row.category],
+            product_model=row.product_model,
             quantity=row.count,
             units_per_device=categories[row.category].units_per_device,
             channel=channel,

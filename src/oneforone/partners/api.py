@@ -66,6 +66,7 @@ _REGISTRATION_EXAMPLE: dict[str, Any] = {
     "reference": "INV-2026-00042",
     "programme": "retail-2026",
     "category": "phone",
+    "product_model": "X2 Pro",
     "quantity": 2,
     "units_owed": 2,
     "units_allocated": 0,
@@ -86,6 +87,7 @@ class RegistrationOut(Schema):
     reference: str
     programme: str = Field(description="code of the programme it belongs to")
     category: str
+    product_model: str = Field(description="the devices' product model, as you gave it (or empty)")
     quantity: int
     units_owed: int = Field(description="0 once cancelled")
     units_allocated: int
@@ -181,6 +183,7 @@ def registration_out(
         "reference": registration.reference,
         "programme": registration.programme.code,
         "category": registration.category.code,
+        "product_model": registration.product_model,
         "quantity": registration.quantity,
         "units_owed": registration.units_owed,
         "units_allocated": allocated,

@@ -143,6 +143,12 @@ class Registration(models.Model):
     reference = models.CharField(max_length=100, help_text="the partner's own reference")
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="registrations")
     category = models.ForeignKey(DeviceCategory, on_delete=models.PROTECT, related_name="+")
+    product_model = models.CharField(
+        max_length=100,
+        blank=True,
+        db_default="",
+        help_text="the product model of the devices, for evidence per model (empty: not given)",
+    )
     quantity = models.PositiveIntegerField()
     devices_excluded = models.PositiveIntegerField(
         default=0,

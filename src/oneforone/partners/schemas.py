@@ -93,6 +93,14 @@ class RegistrationRow(BaseModel):
         description="code of the programme the devices belong to; left out: your default programme",
         examples=["retail-2026"],
     )
+    product_model: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00/]*$")
+    ] = Field(
+        default="",
+        description="the product model of the devices (e.g. a phone's model name, without '/'), "
+        "for evidence per model; left out: not given",
+        examples=["X2 Pro"],
+    )
     quantity: int | None = Field(
         default=None,
         ge=1,
@@ -144,5 +152,6 @@ class RegistrationRow(BaseModel):
 
     @classmethod
     def optional_columns(cls) -> list[str]:
-        """Columns a file may leave out: `programme` (your default programme when absent)."""
-        return ["programme"]
+        """Columns a file may leave out: `programme` (your default programme when absent) and
+        `product_model`."""
+        return ["programme", "product_model"]

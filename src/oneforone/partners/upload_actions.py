@@ -449,14 +449,16 @@ def _announce(
 _STAGE_REGISTRATIONS = """
     CREATE TEMP TABLE IF NOT EXISTS partners_registration_stage (
         reference text NOT NULL, programme_id bigint NOT NULL, category_id bigint NOT NULL,
-        quantity integer NOT NULL, units_per_device integer NOT NULL, ord integer NOT NULL
+        quantity integer NOT NULL, units_per_device integer NOT NULL, ord integer NOT NULL,
+        product_model text NOT NULL
     ) ON COMMIT DELETE ROWS
 """
 _INSERT_REGISTRATIONS = """
     INSERT INTO partners_registration (partner_id, reference, programme_id, category_id, quantity,
-        devices_excluded, units_per_device, channel, created_at, created_by_id, cancel_reason)
+        devices_excluded, units_per_device, channel, created_at, created_by_id, cancel_reason,
+        product_model)
     SELECT %(partner)s, reference, programme_id, category_id, quantity, 0, units_per_device,
-           %(channel)s, %(now)s, %(actor)s, ''
+           %(channel)s, %(now)s, %(actor)s, '', product_model
     FROM partners_registration_stage ORDER BY ord
     RETURNING id, reference
 """
@@ -500,7 +502,15 @@ def import_chunk(*, upload: Upload, outcomes: Outcomes, start: int, stop: int, f
             cursor.execute("TRUNCATE partners_registration_stage")
         copy_rows(
             "partners_registration_stage",
-            ["reference", "programme_id", "category_id", "quantity", "units_per_device", "ord"],
+            [
+                "reference",
+                "programme_id",
+                "category_id",
+                "quantity",
+                "units_per_device",
+                "ord",
+                "product_model",
+            ],
             (
                 (
                     e.row.reference,
@@ -509,6 +519,7 @@ def import_chunk(*, upload: Upload, outcomes: Outcomes, start: int, stop: int, f
                     e.row.count,
                     categories[e.row.category].units_per_device,
                     n,
+                    e.row.product_model,
                 )
                 for n, e in enumerate(valid)
             ),
