@@ -197,7 +197,7 @@ def build(
             "participation",
             _(
                 "Enter the phones handed in per resident: more than 0 and at most %(most)s "
-                "(1 means every resident hands in one phone, 0.4 means 40 %% of them do)."
+                "(1 means every resident hands in one phone, 0.4 means four in ten do)."
             )
             % {"most": MAX_PARTICIPATION},
         )
@@ -246,7 +246,7 @@ def _mix(mix: Mapping[str, Decimal | None], kinds: Sequence[m.FactorValue]) -> d
         return {DEFAULT_KIND: HUNDRED} if DEFAULT_KIND in known else {kinds[0].key: HUNDRED}
     if any(share < 0 for share in shares.values()) or sum(shares.values()) != HUNDRED:
         raise ScenarioError(
-            "mix", _("Enter the phone mix as shares of 0 %% or more that add up to 100 %%.")
+            "mix", _("Enter the phone mix as percentages of 0 or more that add up to 100.")
         )
     return shares
 

@@ -41,7 +41,7 @@ PRESETS = (
         {"population": "8000000", "participation": "1"},
     ),
     Preset(
-        gettext_lazy("A city of 250,000 residents, 40 % take part"),
+        gettext_lazy("A city of 250,000 residents, four in ten take part"),
         {"population": "250000", "participation": "0.4"},
     ),
     Preset(gettext_lazy("One million phones"), {"phones": "1000000"}),
@@ -60,7 +60,9 @@ class ScenarioForm(forms.Form):
     participation = forms.CharField(
         label=gettext_lazy("Phones handed in per resident"),
         required=False,
-        help_text=gettext_lazy("1 = every resident hands in one phone; 0.4 = 40 % of them do."),
+        help_text=gettext_lazy(
+            "1 = every resident hands in one phone; 0.4 = four residents in ten do."
+        ),
     )
     phones = forms.CharField(
         label=gettext_lazy("Or a number of phones"),
@@ -94,7 +96,7 @@ class ScenarioForm(forms.Form):
         self.kinds = s.phone_kinds(self.method)
         for kind in self.kinds:
             self.fields[MIX_PREFIX + kind.key] = forms.CharField(
-                label=_("%(kind)s, %(grams)s g a phone (%%)")
+                label=_("%(kind)s, %(grams)s g a phone (percent)")
                 % {
                     "kind": kind.name,
                     "grams": format((kind.value * GRAMS_PER_KG).normalize(), "f"),
