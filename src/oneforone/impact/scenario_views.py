@@ -22,6 +22,7 @@ from oneforone.impact import scenario as s
 from oneforone.impact.models import MethodologyVersion
 
 MIX_PREFIX = "mix-"
+MODES = {"R": gettext_lazy("By road"), "S": gettext_lazy("By sea")}
 GRAMS_PER_KG = Decimal(1000)
 
 
@@ -215,6 +216,7 @@ def explained(calculation: scenario_queries.Calculation) -> dict[str, Any]:
         "transport_rows": [
             {
                 **leg,
+                "mode_name": MODES.get(leg["mode"], leg["mode"]),
                 "distance": factor("route-distance", f"{country}-{leg['mode']}"),
                 "intensity": factors.get(("transport-intensity", leg["mode"])),
             }
@@ -243,6 +245,6 @@ def _metal_chart(result: s.ScenarioResult) -> Any:
         desc=_("Recovered at the smelter from the scenario's phones, under methodology %(v)s.")
         % {"v": result.version_label},
         unit=" kg" if in_kg else " g",
-        width=420,
-        label_w=60,
+        width=340,
+        label_w=40,
     )
