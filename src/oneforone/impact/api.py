@@ -364,16 +364,9 @@ class ScenarioQuery(Schema):
     )
 
 
-class ScenarioFactorOut(Schema):
+class ScenarioFactorOut(FactorUsedOut):
     id: int | None
-    key: str
-    qualifier: str
     name: str
-    value: Decimal
-    unit: str
-    source: str
-    source_year: int | None
-    confidence: str
 
 
 class ScenarioFigureOut(Schema):

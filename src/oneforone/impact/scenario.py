@@ -50,17 +50,6 @@ class Scenario:
 
 
 @dataclass(frozen=True)
-class Benchmark:
-    """The monthly living wage the income is divided by, as `method.BenchmarkInput` needs it."""
-
-    id: int | None
-    year: int
-    monthly_amount: Decimal
-    currency: str
-    source: str
-
-
-@dataclass(frozen=True)
 class PhoneKind:
     key: str
     name: str
@@ -105,7 +94,7 @@ class ScenarioResult:
     figures: dict[str, m.FigureValue]  # summed over the kinds, by key
     metals: list[MetalRecovery]
     factors: dict[tuple[str, str], m.FactorValue]  # every factor a figure used
-    benchmark: Benchmark | None
+    benchmark: m.BenchmarkInput | None
     not_recovered: list[str] = field(default_factory=list)
 
     @property
@@ -269,7 +258,7 @@ def compute(
     method: m.Method,
     *,
     currency: str,
-    benchmark: Benchmark | None,
+    benchmark: m.BenchmarkInput | None,
     year: int,
 ) -> ScenarioResult:
     """Every figure of the scenario under the method. The mass is `method.compute`'s for each
@@ -337,7 +326,7 @@ def _batch(
     scenario: Scenario,
     phones: int,
     currency: str,
-    benchmark: Benchmark | None,
+    benchmark: m.BenchmarkInput | None,
     year: int,
     *,
     mass_kg: Decimal | None = None,
@@ -352,17 +341,7 @@ def _batch(
                 year=benchmark.year if benchmark else year,
                 currency=currency,
                 amount=scenario.price_per_phone * phones,
-                benchmark=None
-                if benchmark is None
-                else m.BenchmarkInput(
-                    id=benchmark.id,
-                    country=scenario.country,
-                    area=scenario.area,
-                    year=benchmark.year,
-                    monthly_amount=benchmark.monthly_amount,
-                    currency=benchmark.currency,
-                    source=benchmark.source,
-                ),
+                benchmark=benchmark,
             )
         )
     return m.BatchInputs(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from oneforone.collection import money_queries
 from oneforone.collection.models import Area, Country
 from oneforone.impact import actions, queries
+from oneforone.impact import method as m
 from oneforone.impact import scenario as s
 from oneforone.impact.models import MethodologyVersion
 from oneforone.registry.models import BatchIncome
@@ -73,11 +74,9 @@ def recorded_price(country: str, currency: str) -> RecordedPrice | None:
     return RecordedPrice(row["amount"], row["phones"], currency)
 
 
-def benchmark(country: str, area: str, year: int) -> s.Benchmark | None:
-    found = money_queries.Benchmarks().for_year(country, area, year)
-    if found is None:
-        return None
-    return s.Benchmark(found.pk, found.year, found.monthly_amount, found.currency, found.source)
+def benchmark(country: str, area: str, year: int) -> m.BenchmarkInput | None:
+    """The living wage of the place in that year, else the latest earlier one."""
+    return actions.benchmark_input(money_queries.Benchmarks().for_year(country, area, year))
 
 
 def calculate(
