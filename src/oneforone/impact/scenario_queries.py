@@ -3,6 +3,7 @@ the living-wage benchmark and the price the service has paid per phone in a coun
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -115,7 +116,7 @@ def calculate(
     if price is None:
         source = "none" if recorded is None else "recorded"
         if recorded is not None:
-            scenario = s.Scenario(**{**scenario.__dict__, "price_per_phone": recorded.per_phone})
+            scenario = dataclasses.replace(scenario, price_per_phone=recorded.per_phone)
     year = timezone.localdate().year
     result = s.compute(
         scenario,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -85,7 +85,6 @@ class ScenarioForm(forms.Form):
 
     def __init__(self, data: QueryDict, versions: list[MethodologyVersion], **kw: Any) -> None:
         super().__init__(data, **kw)
-        self.versions = versions
         version_field = self.fields["version"]
         country_field = self.fields["country"]
         assert isinstance(version_field, forms.ChoiceField)
@@ -150,6 +149,8 @@ class ScenarioForm(forms.Form):
 @rate_limited("public", limit=120, window=dt.timedelta(minutes=1))
 def calculator(request: HttpRequest) -> HttpResponse:
     versions = queries.methodology_versions()
+    if not versions:
+        raise Http404(_("No methodology version is published yet: the calculator has no factors."))
     asked = bool(set(request.GET) - {"language"})
     data = request.GET.copy()
     data.setdefault("country", scenario_queries.main_country())
