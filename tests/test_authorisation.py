@@ -218,6 +218,8 @@ RULES: dict[str, Rule] = {
     # The methodology is public; the language choice is everyone's.
     "methodology/": page(EVERYONE),
     "methodology/<int:number>/": page(EVERYONE, kwargs=lambda s: {"number": 1}),
+    # The scenario calculator is public, as a page and in the API (no key needed).
+    "calculator/": page(EVERYONE),
     "i18n/setlang/": page(None, EVERYONE),
     # The operator's overview of the whole service.
     "operator/overview/": page(frozenset({OPERATOR})),
@@ -401,6 +403,7 @@ RULES: dict[str, Rule] = {
     "api/v1/impact/versions": api(API_PARTNERS),
     "api/v1/impact/versions/<number>": api(API_PARTNERS, kwargs=lambda s: {"number": 1}),
     "api/v1/impact/figures": api(API_PARTNERS),
+    "api/v1/impact/scenario": api(API_EVERYONE),
     # Another partner's scope holds none of the scene's units: its drill-down is "not found".
     "api/v1/impact/figures/<key>": api(API_OWNER, kwargs=computed_figure),
     "api/v1/uploads": api(API_PARTNERS, API_PARTNERS),

@@ -27,6 +27,9 @@ def public_pages(demo_data: str) -> dict[str, str]:  # noqa: F811
     assert batch is not None
     return {
         "home": "/",
+        "calculator": "/calculator/",
+        "calculator-result": "/calculator/?population=8000000&participation=1",
+        "calculator-error": "/calculator/?population=-5",
         "registry": "/registry/",
         "batch": f"/registry/batch/{batch.pk}",
         "unit": f"/registry/unit/{batch.block}",

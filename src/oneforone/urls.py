@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from oneforone.api import api
+from oneforone.impact.scenario_views import calculator
 from oneforone.registry.device_views import verify_device
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("verify/device", verify_device, name="verify-device"),
     path("methodology/", include("oneforone.impact.urls")),
+    path("calculator/", calculator, name="calculator"),
     path("", include("oneforone.reporting.urls")),
     path("", include("oneforone.accounts.urls")),
     path("partner/webhooks/", include("oneforone.webhooks.urls")),

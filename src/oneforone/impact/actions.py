@@ -13,6 +13,7 @@ from django.utils import timezone
 from oneforone.accounts.models import User
 from oneforone.accounts.permissions import require_operator
 from oneforone.collection import money_queries
+from oneforone.collection.models import LivingWageBenchmark
 from oneforone.core import audit
 from oneforone.impact import method as m
 from oneforone.impact.models import (
@@ -219,6 +220,20 @@ def load_method(version: MethodologyVersion) -> m.Method:
     )
 
 
+def benchmark_input(benchmark: LivingWageBenchmark | None) -> m.BenchmarkInput | None:
+    if benchmark is None:
+        return None
+    return m.BenchmarkInput(
+        id=benchmark.pk,
+        country=benchmark.country,
+        area=benchmark.area,
+        year=benchmark.year,
+        monthly_amount=benchmark.monthly_amount,
+        currency=benchmark.currency,
+        source=benchmark.source,
+    )
+
+
 def batch_inputs(
     batch: IssuanceBatch, benchmarks: money_queries.Benchmarks | None = None
 ) -> m.BatchInputs:
@@ -228,7 +243,6 @@ def batch_inputs(
     reception = batch.treatment.reception
     incomes = []
     for income in batch.incomes.order_by("country", "area", "year", "currency"):
-        benchmark = benchmarks.for_year(income.country, income.area, income.year)
         incomes.append(
             m.IncomeInput(
                 id=income.pk,
@@ -237,16 +251,8 @@ def batch_inputs(
                 year=income.year,
                 currency=income.currency,
                 amount=income.amount,
-                benchmark=None
-                if benchmark is None
-                else m.BenchmarkInput(
-                    id=benchmark.pk,
-                    country=benchmark.country,
-                    area=benchmark.area,
-                    year=benchmark.year,
-                    monthly_amount=benchmark.monthly_amount,
-                    currency=benchmark.currency,
-                    source=benchmark.source,
+                benchmark=benchmark_input(
+                    benchmarks.for_year(income.country, income.area, income.year)
                 ),
             )
         )

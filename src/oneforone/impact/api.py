@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Annotated, Any
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import StringConstraints
 
 from oneforone.accounts.models import ApiKey
 from oneforone.core.apitools import ApiError, ErrorOut
-from oneforone.impact import queries
+from oneforone.core.ratelimit import rate_limited
+from oneforone.impact import queries, scenario, scenario_queries
 from oneforone.impact.models import MethodologyVersion
 from oneforone.partners.api import programme_of
 from oneforone.registry.models import Certificate
@@ -322,5 +324,222 @@ def drill_down(request: HttpRequest, key: str, filters: Query[ScopeQuery]) -> di
                 "factors": b.factors,
             }
             for b in result.batches
+        ],
+    }
+
+
+# --- the scenario calculator (public, no key) ---------------------------------------------------
+
+
+MIX_PATTERN = r"^[-a-z0-9]+:[0-9.]+(,[-a-z0-9]+:[0-9.]+)*$"
+
+
+class ScenarioQuery(Schema):
+    version: int | None = Field(None, description="a published version number; default latest")
+    phones: int | None = Field(
+        None, description="phones handed in; when given, population and participation are ignored"
+    )
+    population: int | None = Field(None, description="residents of the city or country")
+    participation: Decimal | None = Field(
+        None,
+        description="phones handed in per resident: 1 = every resident hands in one phone, "
+        f"0.4 = 40 %; more than 0, at most {scenario.MAX_PARTICIPATION}; default 1",
+    )
+    mix: Annotated[str, StringConstraints(max_length=200, pattern=MIX_PATTERN)] | None = Field(
+        None,
+        description="shares in percent of the version's phone kinds (its factors in kg/phone), "
+        "adding up to 100, e.g. `phone-mass:70,phone-mass-un-average:30`; default "
+        "`phone-mass:100` (the collected stream, 55 g a phone in 2026.1)",
+    )
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None,
+        description="ISO 3166-1 alpha-2 code of the collection country (its route distances and "
+        "living wage); default the country most issued phones came from",
+    )
+    area: Literal["urban", "rural"] | None = Field(None, description="the living wage's area")
+    price: Decimal | None = Field(
+        None,
+        description="income paid into the collection network per phone, in the country's "
+        "currency; default what the service's issued batches from the country were paid",
+    )
+
+
+class ScenarioFactorOut(FactorUsedOut):
+    id: int | None
+    name: str
+
+
+class ScenarioFigureOut(Schema):
+    key: str
+    value: Decimal | None = Field(description="empty where it cannot be computed (see note)")
+    unit: str
+    note: str
+    version: str = Field(description="the methodology version the figure was computed under")
+    factors: list[str] = Field(description="the factors used, as key or key[qualifier]")
+
+
+class ScenarioKindOut(Schema):
+    key: str
+    name: str
+    share_percent: Decimal
+    phones: int
+    kg_per_phone: Decimal
+    mass_kg: Decimal
+
+
+class ScenarioMetalOut(Schema):
+    metal: str
+    grade_g_per_t: Decimal
+    content_g: Decimal
+    recovered_g: Decimal
+    not_recovered_g: Decimal = Field(description="content less recovered: lost along the chain")
+
+
+class ScenarioLivingWageOut(Schema):
+    country: str
+    area: str
+    currency: str
+    price_per_phone: Decimal | None
+    price_source: str = Field(description="entered, recorded (the service's batches) or none")
+    income: Decimal | None
+    benchmark_monthly: Decimal | None
+    benchmark_year: int | None
+    benchmark_source: str | None
+
+
+class ScenarioOut(Schema):
+    version: int
+    version_label: str
+    phones: int
+    population: int | None
+    participation: Decimal | None
+    tonnes: Decimal
+    kinds: list[ScenarioKindOut]
+    metals: list[ScenarioMetalOut]
+    living_wage: ScenarioLivingWageOut
+    not_recovered: list[str]
+    avoided_emissions_note: str
+    figures: list[ScenarioFigureOut]
+    factors: list[ScenarioFactorOut]
+
+
+def _mix_of(text: str | None) -> dict[str, Decimal | None]:
+    if not text:
+        return {}
+    pairs = (part.split(":", 1) for part in text.split(","))
+    try:
+        return {key: Decimal(share) for key, share in pairs}
+    except InvalidOperation:
+        raise ApiError(
+            422, "invalid_scenario", "write the mix as kind:percent pairs, e.g. phone-mass:100"
+        ) from None
+
+
+def _factor_name(key: str, qualifier: str) -> str:
+    return f"{key}[{qualifier}]" if qualifier else key
+
+
+@router.get(
+    "/impact/scenario",
+    auth=None,
+    response={200: ScenarioOut, 404: ErrorOut, 422: ErrorOut},
+    summary="The scenario calculator: what a number of phones handed in would give",
+    description=(
+        "Phones (given, or population x participation) x the mass per phone of each kind of the "
+        "mix, then every figure as a batch's: per-metal recovery chain, what is not recovered, "
+        "avoided emissions (apart from any scope 1-3 inventory), transport by the route "
+        "defaults, living-wage months; each figure names its methodology version and factors. "
+        "No key; rate-limited per client address like the public registry (`public-api`)."
+    ),
+)
+@decorate_view(rate_limited("public-api", limit=120, window=dt.timedelta(minutes=1)))
+def scenario_figures(request: HttpRequest, filters: Query[ScenarioQuery]) -> dict[str, Any]:
+    try:
+        calculation = scenario_queries.calculate(
+            version=filters.version,
+            phones=None if filters.phones is None else Decimal(filters.phones),
+            population=None if filters.population is None else Decimal(filters.population),
+            participation=filters.participation,
+            mix=_mix_of(filters.mix),
+            country=filters.country,
+            area=filters.area,
+            price=filters.price,
+        )
+    except scenario.ScenarioError as exc:
+        status, code = (404, "not_found") if exc.field == "version" else (422, "invalid_scenario")
+        raise ApiError(
+            status, code, exc.message, [{"code": code, "message": exc.message, "field": exc.field}]
+        ) from None
+    result = calculation.result
+    label = result.version_label
+    lw = result.benchmark
+    return {
+        "version": calculation.version.number,
+        "version_label": label,
+        "phones": result.phones,
+        "population": result.scenario.population,
+        "participation": result.scenario.participation,
+        "tonnes": result.tonnes,
+        "kinds": [
+            {
+                "key": k.key,
+                "name": k.name,
+                "share_percent": k.share,
+                "phones": k.phones,
+                "kg_per_phone": k.kg_per_phone,
+                "mass_kg": k.mass_kg,
+            }
+            for k in result.kinds
+        ],
+        "metals": [
+            {
+                "metal": metal.metal,
+                "grade_g_per_t": metal.grade_g_per_t,
+                "content_g": metal.content_g,
+                "recovered_g": metal.recovered_g,
+                "not_recovered_g": metal.lost_g,
+            }
+            for metal in result.metals
+        ],
+        "living_wage": {
+            "country": result.scenario.country,
+            "area": result.scenario.area,
+            "currency": result.currency,
+            "price_per_phone": result.scenario.price_per_phone,
+            "price_source": calculation.price_source,
+            "income": result.income,
+            "benchmark_monthly": lw.monthly_amount if lw else None,
+            "benchmark_year": lw.year if lw else None,
+            "benchmark_source": lw.source if lw else None,
+        },
+        "not_recovered": result.not_recovered,
+        "avoided_emissions_note": AVOIDED_NOTE,
+        "figures": [
+            {
+                "key": f.key,
+                "value": f.value,
+                "unit": f.unit,
+                "note": f.note,
+                "version": label,
+                "factors": [
+                    _factor_name(used["key"], used["qualifier"])
+                    for used in f.inputs.get("factors", [])
+                ],
+            }
+            for f in result.figures.values()
+        ],
+        "factors": [
+            {
+                "id": f.id,
+                "key": f.key,
+                "qualifier": f.qualifier,
+                "name": f.name,
+                "value": f.value,
+                "unit": f.unit,
+                "source": f.source,
+                "source_year": f.source_year,
+                "confidence": f.confidence,
+            }
+            for f in result.factors.values()
         ],
     }

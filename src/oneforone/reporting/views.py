@@ -18,23 +18,14 @@ from oneforone.registry import actions as registry_actions
 from oneforone.registry import queries as registry_queries
 from oneforone.registry.forms import AllocationPreferenceForm
 from oneforone.registry.models import AllocationPreference
+from oneforone.reporting import home as home_figures
 from oneforone.reporting import partner_views
 
 PIPELINE_COLORS = ["#9ca3af", "#0e7490", "#ca8a04", "#166534"]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    totals = impact.registry_totals()
-    return render(
-        request,
-        "reporting/home.html",
-        {
-            "totals": totals,
-            "pipeline": impact.pipeline(),
-            "weight_kg": impact.weight_diverted_kg(),
-            "origins": impact.origins(),
-        },
-    )
+    return render(request, "reporting/home.html", {"figures_html": home_figures.rendered_figures()})
 
 
 @login_required
