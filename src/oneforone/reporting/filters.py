@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from oneforone.accounts.models import Organisation
+from oneforone.impact.models import MethodologyVersion, VersionStatus
 from oneforone.partners.models import Programme
 from oneforone.reporting.queries import PRESETS, Scope, add_months, first_registration_month
 
@@ -22,6 +23,10 @@ class Filters:
     scope: Scope
     programmes: list[Programme]
     errors: list[str] = field(default_factory=list)
+    # The methodology version of the impact figures: the latest published unless one is chosen.
+    version: MethodologyVersion | None = None
+    versions: list[MethodologyVersion] = field(default_factory=list)
+    version_chosen: bool = False
 
     def query(self, **changes: str) -> str:
         """The query string of this choice, for links to exports and drill-downs."""
@@ -30,6 +35,8 @@ class Filters:
             params = {"period": self.scope.preset}
         if self.scope.programme is not None:
             params["programme"] = self.scope.programme.code
+        if self.version_chosen and self.version is not None:
+            params["version"] = str(self.version.number)
         params.update(changes)
         return urlencode(params)
 
@@ -78,7 +85,27 @@ def parse(params: Mapping[str, str], partner: Organisation) -> Filters:
     if first is None or last is None:
         preset = preset if preset in PRESETS and preset != "custom" else DEFAULT_PRESET
         first, last = _preset(preset, this_month, partner)
-    return Filters(Scope(partner, programme, first, last, preset), programmes, errors)
+    chosen = Filters(Scope(partner, programme, first, last, preset), programmes, errors)
+    _choose_version(chosen, params.get("version", "").strip())
+    return chosen
+
+
+def _choose_version(chosen: Filters, number: str) -> None:
+    """Only a published version can be chosen; a draft is not shown to partners."""
+    chosen.versions = list(
+        MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED).order_by("-number")
+    )
+    chosen.version = chosen.versions[0] if chosen.versions else None
+    if not number:
+        return
+    found = next((v for v in chosen.versions if str(v.number) == number), None)
+    if found is None:
+        chosen.errors.append(
+            f"There is no published methodology version {number}: the figures are shown under "
+            "the latest one."
+        )
+        return
+    chosen.version, chosen.version_chosen = found, True
 
 
 def _preset(preset: str, this_month: dt.date, partner: Organisation) -> tuple[dt.date, dt.date]:

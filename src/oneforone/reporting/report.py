@@ -3,12 +3,15 @@ show, computed once per request with a fixed number of queries."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
 from oneforone.core.charts import Bar, horizontal_bars, line_chart, stacked_columns
 from oneforone.impact import queries as impact_queries
+from oneforone.impact.cards import ImpactCards, cards_of
+from oneforone.impact.models import MethodologyVersion
 from oneforone.partners.models import Programme
 from oneforone.registry import serials
 from oneforone.reporting import queries
@@ -42,6 +45,9 @@ class PartnerReport:
     origin_chart: SafeString
     pipeline_chart: SafeString
     programmes: list[queries.ProgrammeRow]
+    # The methodology's figures for the units allocated in the period (None: nothing published).
+    methodology: ImpactCards | None = None
+    metals_chart: str = ""
 
     def figures(self) -> list[tuple[str, str, object, str]]:
         """(key, label, value, unit) of every figure, in the order reports list them."""
@@ -60,7 +66,25 @@ def month_label(month: object) -> str:
     return f"{month:%b %y}"
 
 
-def build(scope: Scope, programmes: list[Programme]) -> PartnerReport:
+def impact_scope(scope: Scope) -> impact_queries.Scope:
+    """The same units as the dashboard's compensation figures: allocated in the period."""
+    return impact_queries.Scope(
+        partner=scope.partner,
+        programme=scope.programme,
+        allocated_from=scope.first,
+        allocated_until=queries.add_months(scope.last, 1) - dt.timedelta(days=1),
+    )
+
+
+def methodology_cards(scope: Scope, version: MethodologyVersion | None) -> ImpactCards | None:
+    if version is None:
+        return None
+    return cards_of(impact_queries.impact_figures(impact_scope(scope), version))
+
+
+def build(
+    scope: Scope, programmes: list[Programme], version: MethodologyVersion | None = None
+) -> PartnerReport:
     rows = queries.month_rows(scope)
     months = queries.monthly(scope, rows)
     impact = queries.impact(scope, months)
@@ -126,6 +150,7 @@ def build(scope: Scope, programmes: list[Programme]) -> PartnerReport:
             + " phones (shared by every partner, oldest registrations first)."
         ),
     )
+    methodology = methodology_cards(scope, version)
     return PartnerReport(
         scope,
         months,
@@ -136,4 +161,6 @@ def build(scope: Scope, programmes: list[Programme]) -> PartnerReport:
         origin_chart,
         pipeline_chart,
         queries.by_programme(scope, rows, programmes),
+        methodology,
+        methodology.chart() if methodology and methodology.metals else "",
     )
