@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from oneforone.core.charts import Bar, horizontal_bars
 from oneforone.impact import method as m
-from oneforone.impact.models import MethodologyVersion
-from oneforone.impact.queries import ImpactFigures
+from oneforone.impact.models import MethodologyVersion, VersionStatus
+from oneforone.impact.queries import ImpactFigures, Scope, impact_figures
+from oneforone.registry.models import Certificate
 
 METAL_NAMES: dict[str, Promise] = {
     "Au": _("Gold"),
@@ -93,7 +94,7 @@ class MetalCard:
     metal: str
     name: str | Promise
     recovered: Card
-    chain: list[tuple[str | Promise, Card]]
+    chain: list[tuple[Promise, Card]]
 
     @property
     def recovered_share(self) -> Decimal | None:
@@ -123,9 +124,10 @@ class ImpactCards:
         return self.units - self.units_computed
 
     def cards(self) -> list[Card]:
-        """Every figure with a value, in the order reports list them."""
-        listed = [self.mass, *(metal.recovered for metal in self.metals)]
-        listed += [self.avoided, self.transport, self.transport_tkm, self.living_wages]
+        """Every figure with a value (each metal with its whole recovery chain), in the order
+        reports list them; the living-wage months are reported with their income lines."""
+        listed = [self.mass, *(card for metal in self.metals for _stage, card in metal.chain)]
+        listed += [self.avoided, self.transport, self.transport_tkm]
         return [card for card in listed if card is not None]
 
     def chart(self) -> str:
@@ -190,9 +192,11 @@ def cards_of(figures: ImpactFigures) -> ImpactCards:
     result.living_wages = card(m.LIVING_WAGE_MONTHS)
     metals = sorted(
         {key.split("_")[1] for key in figures.figures if key.startswith("metal_")},
-        key=lambda symbol: list(METAL_NAMES).index(symbol.capitalize())
-        if symbol.capitalize() in METAL_NAMES
-        else len(METAL_NAMES),
+        key=lambda symbol: (
+            list(METAL_NAMES).index(symbol.capitalize())
+            if symbol.capitalize() in METAL_NAMES
+            else len(METAL_NAMES)
+        ),
     )
     for symbol in metals:
         metal = symbol.capitalize()
@@ -212,3 +216,20 @@ def cards_of(figures: ImpactFigures) -> ImpactCards:
         if key.startswith("not_recovered_") and (found := card(key)) is not None
     ]
     return result
+
+
+def published_version(number: str | None) -> MethodologyVersion | None:
+    """The published version of that number, else the latest published one (None: none yet).
+    A draft is never chosen: its figures are not public."""
+    published = MethodologyVersion.objects.filter(status=VersionStatus.PUBLISHED)
+    chosen = published.filter(number=number).first() if number and number.isdigit() else None
+    return chosen or published.order_by("-number").first()
+
+
+def certificate_cards(certificate: Certificate, number: str | None = None) -> ImpactCards | None:
+    """A certificate's figures: the units it covered when it was issued (also once withdrawn),
+    under the chosen published version."""
+    version = published_version(number)
+    if version is None:
+        return None
+    return cards_of(impact_figures(Scope(certificate=certificate), version))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from oneforone.accounts.models import Organisation
 from oneforone.impact.models import MethodologyVersion, VersionStatus
@@ -53,7 +54,10 @@ def _month(text: str, name: str, errors: list[str]) -> dt.date | None:
             raise ValueError(year)
         return dt.date(int(year), int(month), 1)
     except ValueError:
-        errors.append(f"'{text}' is not a month for '{name}': write it as YYYY-MM, e.g. 2026-03.")
+        errors.append(
+            _("'%(text)s' is not a month for '%(name)s': write it as YYYY-MM, e.g. 2026-03.")
+            % {"text": text, "name": name}
+        )
         return None
 
 
@@ -66,7 +70,9 @@ def parse(params: Mapping[str, str], partner: Organisation) -> Filters:
     if code:
         programme = next((p for p in programmes if p.code == code), None)
         if programme is None:
-            errors.append(f"You have no programme '{code}': all programmes are shown.")
+            errors.append(
+                _("You have no programme '%(code)s': all programmes are shown.") % {"code": code}
+            )
     this_month = timezone.localdate().replace(day=1)
     preset = params.get("period", "").strip()
     first = last = None
@@ -77,10 +83,13 @@ def parse(params: Mapping[str, str], partner: Organisation) -> Filters:
         if first is None and not errors:
             first = first_registration_month(partner) or this_month
         if first and last and first > last:
-            errors.append("The period starts after it ends: swap 'from' and 'to'.")
+            errors.append(_("The period starts after it ends: swap 'from' and 'to'."))
             first = last = None
     elif preset and preset not in PRESETS:
-        errors.append(f"'{preset}' is not a period; choose one of {', '.join(PRESETS)}.")
+        errors.append(
+            _("'%(preset)s' is not a period; choose one of %(presets)s.")
+            % {"preset": preset, "presets": ", ".join(PRESETS)}
+        )
         preset = ""
     if first is None or last is None:
         preset = preset if preset in PRESETS and preset != "custom" else DEFAULT_PRESET
@@ -101,8 +110,11 @@ def _choose_version(chosen: Filters, number: str) -> None:
     found = next((v for v in chosen.versions if str(v.number) == number), None)
     if found is None:
         chosen.errors.append(
-            f"There is no published methodology version {number}: the figures are shown under "
-            "the latest one."
+            _(
+                "There is no published methodology version %(number)s: the figures are shown "
+                "under the latest one."
+            )
+            % {"number": number}
         )
         return
     chosen.version, chosen.version_chosen = found, True
