@@ -186,10 +186,14 @@ def test_a_figures_drill_down_lists_batches_records_and_factor_sources(
     assert steps == [m.metal_key("Au", stage) for stage in m.CHAIN], "the whole recovery chain"
     page = response.content.decode()
     batches = response.context["figure"].batches
-    assert sorted(b.units for b in batches) == [20, 60], "each batch with the partner's units (30 + 50)"
+    assert sorted(b.units for b in batches) == [20, 60], (
+        "each batch with the partner's units (30 + 50)"
+    )
     for share in batches:
         assert share.block in page
-    assert "operator figures 2024" in page, "the grade's source is named"
+    assert "Valero Navazo 2014" in page, "the grade's source under version 2 is named"
+    first = client.get(reverse("partner-impact-figure", args=[gold]), _period(version="1"))
+    assert "operator figures 2024" in first.content.decode(), "version 1's grade and source"
     mass = client.get(reverse("partner-impact-figure", args=[m.EWASTE_MASS]), _period())
     assert "net_weight_kg" in mass.content.decode(), "the reception weight is a record"
     legs = client.get(reverse("partner-impact-figure", args=[m.TRANSPORT_EMISSIONS]), _period())

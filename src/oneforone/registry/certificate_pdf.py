@@ -128,7 +128,9 @@ def render_pdf(
     pdf.cell(
         0,
         8,
-        latin1(_("Certificate %(code)s, issued %(day)s") % {"code": certificate.code, "day": issued}),
+        latin1(
+            _("Certificate %(code)s, issued %(day)s") % {"code": certificate.code, "day": issued}
+        ),
         new_x="LMARGIN",
         new_y="NEXT",
     )
