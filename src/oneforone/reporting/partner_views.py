@@ -3,6 +3,7 @@ public badge. Views parse the filters, read through `queries`/`report`, and rend
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
@@ -13,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -115,6 +117,24 @@ def impact_income(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class DrillStep:
+    """One figure's drill-down, with the factors its batches used listed once."""
+
+    label: str | Promise
+    drill: impact_queries.DrillDown
+
+    @property
+    def factors(self) -> list[tuple[impact_queries.FactorUsed, str]]:
+        """Each factor with the `floatformat` argument that writes its value without trailing
+        zeros (84.85, not 84.85000000), grouped per language."""
+        used = {f.id: f for share in self.drill.batches for f in share.factors}
+        return [
+            (f, f"{max(0, -int(f.value.normalize().as_tuple().exponent))}g")
+            for f in sorted(used.values(), key=lambda f: (f.key, f.qualifier))
+        ]
+
+
 @partner_page
 def impact_figure(request: HttpRequest, membership: Membership, key: str) -> HttpResponse:
     """The records and factors behind one methodology figure of the dashboard, batch by batch;
@@ -127,7 +147,10 @@ def impact_figure(request: HttpRequest, membership: Membership, key: str) -> Htt
     chain = [method.metal_key(key.split("_")[1], stage) for stage in method.CHAIN]
     keys = chain if key in chain else [key]
     scope = impact_scope(chosen.scope)
-    steps = [(cards.label_of(k), impact_queries.drill_down(scope, k, chosen.version)) for k in keys]
+    steps = [
+        DrillStep(cards.label_of(k), impact_queries.drill_down(scope, k, chosen.version))
+        for k in keys
+    ]
     for error in chosen.errors:
         messages.warning(request, error)
     return render(
@@ -141,7 +164,7 @@ def impact_figure(request: HttpRequest, membership: Membership, key: str) -> Htt
             "key": key,
             "label": cards.label_of(key),
             "version": chosen.version,
-            "figure": steps[keys.index(key)][1],
+            "figure": steps[keys.index(key)].drill,
             "steps": steps,
         },
     )
