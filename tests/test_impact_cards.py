@@ -289,6 +289,11 @@ def test_the_certificate_pdf_is_written_in_the_readers_language(
         reverse("partner-report-pdf"), _period(), headers={"accept-language": "fr"}
     )
     assert "Rapport d'impact" in _pdf_text(report.content)
+    # The copy sealed at issue is rendered once, in the service's language, whoever asks first.
+    sealed = Client(headers={"accept-language": "fr"}).get(
+        reverse("verify-pdf", args=[certified.code]), {"copy": "sealed"}
+    )
+    assert "One-for-one compensation certificate" in _pdf_text(sealed.content)
 
 
 def test_the_dashboards_query_count_does_not_grow_with_batches(

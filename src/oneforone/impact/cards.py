@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +83,15 @@ class Card:
     def places(self) -> int:
         shown = self.shown_value
         return 0 if shown is None else max(0, -int(shown.as_tuple().exponent))
+
+    @property
+    def text(self) -> str:
+        """The shown value and unit as the active language writes them, e.g. "1,234.5 kg"."""
+        shown = self.shown
+        if shown is None:
+            return "-"
+        grouped = number_format(shown[0], self.places, use_l10n=True, force_grouping=True)
+        return f"{grouped} {shown[1]}"
 
     @property
     def number_format(self) -> str:

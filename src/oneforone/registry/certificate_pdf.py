@@ -22,7 +22,7 @@ from oneforone.core.qr import qr_png
 from oneforone.registry.models import Certificate, CertificateWithdrawal
 
 if TYPE_CHECKING:  # the impact app reads the registry; the view hands its figures in
-    from oneforone.impact.cards import Card, ImpactCards
+    from oneforone.impact.cards import ImpactCards
 
 GREEN = (22, 101, 52)
 RED = (153, 27, 27)
@@ -34,11 +34,6 @@ def verification_url(certificate: Certificate) -> str:
 
 def _number(value: object, places: int = 0) -> str:
     return number_format(value, places, use_l10n=True, force_grouping=True)  # type: ignore[arg-type]
-
-
-def _card_text(card: Card) -> str:
-    shown = card.shown_value
-    return "-" if shown is None else f"{_number(shown, card.places)} {card.shown_unit}"
 
 
 def _claim(facts: dict[str, object]) -> str:
@@ -71,15 +66,15 @@ def _impact(pdf: FPDF, cards: ImpactCards) -> None:
     pdf.set_font("Helvetica", "", 9)
     rows: list[tuple[str, str]] = []
     if cards.mass:
-        rows.append((_("E-waste diverted"), _card_text(cards.mass)))
+        rows.append((_("E-waste diverted"), cards.mass.text))
     for metal in cards.metals:
         label = _("%(name)s (%(symbol)s) recovered") % {"name": metal.name, "symbol": metal.metal}
-        rows.append((label, _card_text(metal.recovered)))
+        rows.append((label, metal.recovered.text))
     if cards.avoided:
         label = _("Emissions avoided (reported apart from scope 1-3)")
-        rows.append((label, _card_text(cards.avoided)))
+        rows.append((label, cards.avoided.text))
     if cards.transport:
-        rows.append((_("Transport emissions"), _card_text(cards.transport)))
+        rows.append((_("Transport emissions"), cards.transport.text))
     if cards.not_recovered:
         names = ", ".join(str(card.label).lower() for card in cards.not_recovered)
         rows.append((_("Not recovered"), names))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from oneforone.core.pdftext import latin1
-from oneforone.impact.cards import Card, ImpactCards
+from oneforone.impact.cards import ImpactCards
 from oneforone.reporting.report import SOURCES, PartnerReport, shown
 
 GREEN = (22, 101, 52)
@@ -34,13 +34,6 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 8, latin1(text), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-
-
-def card_text(card: Card) -> str:
-    """A methodology figure as the dashboard shows it: rounded, in a unit that suits its size."""
-    if card.shown_value is None:
-        return "-"
-    return shown(card.shown_value, card.shown_unit, card.places)
 
 
 def _methodology(pdf: FPDF, cards: ImpactCards) -> None:
@@ -78,7 +71,7 @@ def _methodology(pdf: FPDF, cards: ImpactCards) -> None:
     pdf.ln(2)
     rows = []
     if cards.mass:
-        rows.append((_("E-waste diverted"), card_text(cards.mass), cards.mass.note))
+        rows.append((_("E-waste diverted"), cards.mass.text, cards.mass.note))
     for metal in cards.metals:
         share = (
             ""
@@ -87,10 +80,10 @@ def _methodology(pdf: FPDF, cards: ImpactCards) -> None:
             % {"share": shown(metal.recovered_share)}
         )
         label = _("%(name)s (%(symbol)s) recovered") % {"name": metal.name, "symbol": metal.metal}
-        rows.append((label, card_text(metal.recovered), share))
+        rows.append((label, metal.recovered.text, share))
     if cards.avoided:
         note = _("Reported apart: not part of your scope 1-3 inventory.")
-        rows.append((_("Emissions avoided"), card_text(cards.avoided), note))
+        rows.append((_("Emissions avoided"), cards.avoided.text, note))
     if cards.transport:
         tkm = cards.transport_tkm
         note = (
@@ -99,7 +92,7 @@ def _methodology(pdf: FPDF, cards: ImpactCards) -> None:
             if tkm and tkm.value is not None
             else ""
         )
-        rows.append((_("Transport emissions"), card_text(cards.transport), note))
+        rows.append((_("Transport emissions"), cards.transport.text, note))
     for card in cards.not_recovered:
         rows.append((str(card.label), _("not recovered"), card.note))
     with pdf.table(col_widths=(45, 30, 95), text_align="LEFT") as table:
