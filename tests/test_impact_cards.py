@@ -277,6 +277,8 @@ def test_the_certificate_pdf_is_written_in_the_readers_language(
     )
     text = _pdf_text(french.content)
     assert "Certificat" in text
+    assert "a enregistré 50 appareils" in text
+    assert "<" not in text, "no markup of the page's sentences in the PDF"
     assert "émis" in text or "délivré" in text, "accented letters are drawn, not replaced"
     assert "?" not in text.replace("?version", "")
     dutch = _pdf_text(

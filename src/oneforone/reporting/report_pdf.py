@@ -71,7 +71,11 @@ def _methodology(pdf: FPDF, cards: ImpactCards) -> None:
     pdf.ln(2)
     rows = []
     if cards.mass:
-        rows.append((_("E-waste diverted"), cards.mass.text, cards.mass.note))
+        note = _(
+            "weighed at the recycler's reception (counted phones × default mass where no "
+            "weight is recorded)"
+        )
+        rows.append((_("E-waste diverted"), cards.mass.text, note))
     for metal in cards.metals:
         share = (
             ""
