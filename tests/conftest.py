@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from factories import World, make_world
 from oneforone.collection.countries import COUNTRIES
@@ -26,6 +28,13 @@ BENCHMARKS = importlib.import_module(
 def _tasks_run_inline(settings: pytest.FixtureRequest) -> None:
     """Background tasks run immediately (after commit) in tests."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _service_language_first() -> None:
+    """A request in French or Dutch leaves its language active in the thread (LocaleMiddleware
+    activates it and nothing deactivates it); each test starts in the service's language."""
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -200,6 +200,11 @@ RULES: dict[str, Rule] = {
     # the partner's administrator publishes it.
     "dashboard/impact/allocations/": page(ANY_PARTNER),
     "dashboard/impact/income/": page(ANY_PARTNER),
+    # A figure's drill-down reads the signed-in partner's own units only (another partner gets
+    # its own, empty list: tests/test_impact_cards.py).
+    "dashboard/impact/figures/<slug:key>/": page(
+        ANY_PARTNER, kwargs=lambda s: {"key": "metal_au_recovered_g"}
+    ),
     "dashboard/export/<slug:dataset>.csv": page(
         ANY_PARTNER, kwargs=lambda s: {"dataset": "registrations"}
     ),

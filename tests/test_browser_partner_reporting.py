@@ -35,7 +35,11 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     for viewport, suffix in ((NARROW, "phone"), (DESKTOP, "desktop")):
         page.set_viewport_size(viewport)
         page.goto("/dashboard/")
-        assert page.locator(".chart svg").count() == 3
+        assert page.locator(".chart svg").count() == 4, "three charts and the metals'"
+        assert page.locator("[data-testid=methodology-cards] .card").count() >= 4
+        assert "not part of your scope 1-3 inventory" in page.inner_text(
+            "[data-testid=methodology-figures]"
+        )
         assert int(page.inner_text("[data-testid=devices-compensated]").replace(",", "")) > 0
         page.screenshot(path=str(SHOTS / f"partner-dashboard-{suffix}.png"), full_page=True)
         wide = page.evaluate(
@@ -46,7 +50,8 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
         assert not wide, wide
         _fits(page)
         if suffix == "phone":
-            for part in ("period-filters", "figures", "chart-history", "chart-pipeline"):
+            parts = ("period-filters", "figures", "methodology-figures", "chart-history")
+            for part in (*parts, "chart-pipeline"):
                 page.locator(f"[data-testid={part}]").screenshot(
                     path=str(SHOTS / f"partner-dashboard-{part}-phone.png")
                 )
@@ -56,6 +61,18 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     page.click("[data-testid=period-filters] button[type=submit]")
     page.wait_for_url("**period=year**")
     assert "January" in page.inner_text("[data-testid=period]")
+
+    # A metal's card opens its drill-down: the recovery chain, batch by batch, with sources.
+    page.click("[data-testid=figure-metal_au_recovered_g] a.drill")
+    page.wait_for_url("**/dashboard/impact/figures/metal_au_recovered_g/**")
+    assert "period=year" in page.url
+    assert page.locator("[data-testid=factors]").count() > 0
+    _fits(page)
+    page.screenshot(path=str(SHOTS / "partner-impact-figure-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(SHOTS / "partner-impact-figure-desktop.png"), full_page=True)
+    page.set_viewport_size(NARROW)
+    page.go_back()
 
     page.click("[data-testid=card-wages]")
     page.wait_for_url("**/dashboard/impact/income/**")

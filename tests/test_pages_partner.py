@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 
 from django.test import Client
@@ -102,7 +103,10 @@ def test_the_public_verification_page_and_pdf_show_the_certificate(world: World)
     assert certificate.snapshot["unit_blocks"][0] in body
     pdf = Client().get(reverse("verify-pdf", args=[certificate.code]))
     assert pdf.content.startswith(b"%PDF")
-    assert pdf["X-Content-SHA256"] == certificate.document.sha256
+    assert pdf["X-Content-SHA256"] == hashlib.sha256(pdf.content).hexdigest()
+    sealed = Client().get(reverse("verify-pdf", args=[certificate.code]), {"copy": "sealed"})
+    assert sealed["X-Content-SHA256"] == certificate.document.sha256
+    assert sealed.content == bytes(certificate.document.pdf)
     assert Client().get(reverse("verify", args=["C-AAAAAAAAAA"])).status_code == 404
 
 

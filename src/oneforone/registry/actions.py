@@ -7,12 +7,13 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import ExtractYear, TruncDate
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.collection.models import Intake
@@ -887,7 +888,9 @@ def render_certificate_document(*, actor: User, certificate: Certificate) -> Cer
     existing = CertificateDocument.objects.filter(certificate=certificate).first()
     if existing is not None:
         return existing
-    pdf = render_pdf(certificate)
+    # The copy sealed at issue is in the service's language, whoever first asks for it.
+    with translation.override(settings.LANGUAGE_CODE):
+        pdf = render_pdf(certificate)
     document = CertificateDocument.objects.create(
         certificate=certificate,
         pdf=pdf,

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 
 from oneforone.accounts.queries import system_user
 from oneforone.core.ledger import canonical_json
 from oneforone.core.qr import qr_svg
+from oneforone.impact.cards import certificate_cards
 from oneforone.registry import actions, public_queries
-from oneforone.registry.certificate_pdf import verification_url
+from oneforone.registry.certificate_pdf import render_pdf, verification_url
 from oneforone.registry.models import Certificate
 from oneforone.registry.public_views import public_page
 
@@ -60,6 +64,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
             "proof_ok": proof is not None
             and public_queries.proof_checks(proof["entry_hash"], proof["proof"]),
             "canonical": canonical_json(proof["fields"]) if proof and proof["fields"] else "",
+            "methodology": certificate_cards(certificate, request.GET.get("version")),
         },
     )
 
@@ -75,11 +80,23 @@ def verify_json(request: HttpRequest, code: str) -> JsonResponse:
 
 @public_page
 def verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
+    """The certificate for a reader: in the language of the request, with its impact figures
+    under a published methodology version (`?version=N`, default the latest). `?copy=sealed`
+    answers the copy rendered once at issue, whose SHA-256 the verification page shows."""
     certificate = get_object_or_404(
-        Certificate.objects.select_related("registration__partner"), code=code
+        Certificate.objects.select_related("registration__partner", "withdrawal"), code=code
     )
-    document = actions.render_certificate_document(actor=system_user(), certificate=certificate)
-    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="oneforone-{certificate.code}.pdf"'
-    response["X-Content-SHA256"] = document.sha256
+    if request.GET.get("copy") == "sealed":
+        document = actions.render_certificate_document(actor=system_user(), certificate=certificate)
+        pdf, filename = bytes(document.pdf), f"oneforone-{certificate.code}.pdf"
+    else:
+        pdf = render_pdf(
+            certificate,
+            impact=certificate_cards(certificate, request.GET.get("version")),
+            withdrawal=getattr(certificate, "withdrawal", None),
+        )
+        filename = f"oneforone-{certificate.code}-{get_language()}.pdf"
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Content-SHA256"] = hashlib.sha256(pdf).hexdigest()
     return response

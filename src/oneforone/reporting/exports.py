@@ -52,6 +52,7 @@ IMPACT_COLUMNS = [
     "period_to",
     "programme",
     "source",
+    "methodology",
 ]
 LIVING_WAGE_COLUMNS = [
     "country",
@@ -115,21 +116,31 @@ def certificate_rows(scope: queries.Scope) -> Iterator[list[Any]]:
 
 
 def impact_rows(report: PartnerReport) -> list[list[Any]]:
+    """The dashboard's figures, then the methodology's (exact values as `impact_figures` gives
+    them, with the version they were computed under; not-recovered lines have no value)."""
     scope = report.scope
+    period = [f"{scope.first:%Y-%m}", f"{scope.last:%Y-%m}"]
     programme = scope.programme.code if scope.programme else ""
-    return [
-        [
-            key,
-            label,
-            value,
-            unit,
-            f"{scope.first:%Y-%m}",
-            f"{scope.last:%Y-%m}",
-            programme,
-            SOURCES[key],
-        ]
+    rows = [
+        [key, str(label), value, unit, *period, programme, str(SOURCES[key]), ""]
         for key, label, value, unit in report.figures()
     ]
+    methodology = report.methodology
+    if methodology is not None:
+        for card in [*methodology.cards(), *methodology.not_recovered]:
+            rows.append(
+                [
+                    card.key,
+                    str(card.label),
+                    card.value if card.value is not None else "",
+                    card.unit,
+                    *period,
+                    programme,
+                    card.note,
+                    methodology.version.label,
+                ]
+            )
+    return rows
 
 
 def living_wage_rows(report: PartnerReport) -> list[list[Any]]:

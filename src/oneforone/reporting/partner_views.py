@@ -3,6 +3,7 @@ public badge. Views parse the filters, read through `queries`/`report`, and rend
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
@@ -13,20 +14,27 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed
+from oneforone.impact import cards, method
 from oneforone.impact import queries as impact_queries
 from oneforone.registry import queries as registry_queries
 from oneforone.registry.models import AllocationPreference
 from oneforone.reporting import actions, exports, filters, queries, report_pdf
 from oneforone.reporting.models import BadgeSetting
-from oneforone.reporting.report import SOURCES, build
+from oneforone.reporting.report import SOURCES, PartnerReport, build, impact_scope
 
 partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 BADGE_MAX_AGE = 300  # seconds: a live count, cached briefly by browsers and proxies
+
+
+def _report(chosen: filters.Filters) -> PartnerReport:
+    return build(chosen.scope, chosen.programmes, chosen.version)
 
 
 def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
@@ -35,7 +43,7 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, partner)
     for error in chosen.errors:
         messages.warning(request, error)
-    report = build(chosen.scope, chosen.programmes)
+    report = _report(chosen)
     published = BadgeSetting.objects.filter(partner=partner, published=True).exists()
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     badge_url = base + reverse("partner-badge", args=[partner.slug])
@@ -50,6 +58,7 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
             "query": chosen.query(),
             "report": report,
             "impact": report.impact,
+            "methodology": report.methodology,
             "sources": SOURCES,
             "totals": impact_queries.registry_totals(partner),
             "backlog": registry_queries.backlog(partner).for_partner(partner),
@@ -108,6 +117,59 @@ def impact_income(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class DrillStep:
+    """One figure's drill-down, with the factors its batches used listed once."""
+
+    label: str | Promise
+    drill: impact_queries.DrillDown
+
+    @property
+    def factors(self) -> list[tuple[impact_queries.FactorUsed, str]]:
+        """Each factor with the `floatformat` argument that writes its value without trailing
+        zeros (84.85, not 84.85000000), grouped per language."""
+        used = {f.id: f for share in self.drill.batches for f in share.factors}
+        return [
+            (f, f"{max(0, -int(f.value.normalize().as_tuple().exponent))}g")
+            for f in sorted(used.values(), key=lambda f: (f.key, f.qualifier))
+        ]
+
+
+@partner_page
+def impact_figure(request: HttpRequest, membership: Membership, key: str) -> HttpResponse:
+    """The records and factors behind one methodology figure of the dashboard, batch by batch;
+    a metal's figure shows its whole recovery chain, from the content of the phones on."""
+    chosen = filters.parse(request.GET, membership.organisation)
+    if chosen.version is None:
+        raise Http404(_("No methodology version is published yet."))
+    if cards.label_of(key) == key:
+        raise Http404(_("No impact figure '%(key)s'.") % {"key": key})
+    chain = [method.metal_key(key.split("_")[1], stage) for stage in method.CHAIN]
+    keys = chain if key in chain else [key]
+    scope = impact_scope(chosen.scope)
+    steps = [
+        DrillStep(cards.label_of(k), impact_queries.drill_down(scope, k, chosen.version))
+        for k in keys
+    ]
+    for error in chosen.errors:
+        messages.warning(request, error)
+    return render(
+        request,
+        "reporting/partner/impact_figure.html",
+        {
+            "partner": membership.organisation,
+            "scope": chosen.scope,
+            "filters": chosen,
+            "query": chosen.query(),
+            "key": key,
+            "label": cards.label_of(key),
+            "version": chosen.version,
+            "figure": steps[keys.index(key)].drill,
+            "steps": steps,
+        },
+    )
+
+
 def _filename(scope: queries.Scope, name: str, extension: str) -> str:
     programme = f"-{scope.programme.code}" if scope.programme else ""
     return (
@@ -122,7 +184,7 @@ def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> St
     if dataset not in exports.DATASETS:
         raise Http404(f"No export '{dataset}': choose one of {', '.join(exports.DATASETS)}.")
     chosen = filters.parse(request.GET, membership.organisation)
-    report = build(chosen.scope, chosen.programmes)
+    report = _report(chosen)
     response = StreamingHttpResponse(
         exports.csv_lines(dataset, report), content_type="text/csv; charset=utf-8"
     )
@@ -143,7 +205,7 @@ def _download(body: bytes | str, content_type: str, filename: str) -> HttpRespon
 def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
     return _download(
-        exports.xlsx(build(chosen.scope, chosen.programmes)),
+        exports.xlsx(_report(chosen)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         _filename(chosen.scope, "report", "xlsx"),
     )
@@ -154,7 +216,7 @@ def export_xlsx(request: HttpRequest, membership: Membership) -> HttpResponse:
 def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
     return _download(
-        exports.as_json(build(chosen.scope, chosen.programmes)),
+        exports.as_json(_report(chosen)),
         "application/json",
         _filename(chosen.scope, "report", "json"),
     )
@@ -165,7 +227,7 @@ def export_json(request: HttpRequest, membership: Membership) -> HttpResponse:
 def report_pdf_view(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = filters.parse(request.GET, membership.organisation)
     return _download(
-        report_pdf.render(build(chosen.scope, chosen.programmes)),
+        report_pdf.render(_report(chosen)),
         "application/pdf",
         _filename(chosen.scope, "impact-report", "pdf"),
     )

@@ -18,6 +18,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.accounts.models import Organisation
 from oneforone.core.money import quantize
@@ -29,11 +32,11 @@ from oneforone.registry.models import Allocation, Certificate
 from oneforone.registry.queries import certificates_of
 
 PRESETS = {
-    "12m": "Last 12 months",
-    "year": "This year",
-    "last-year": "Last year",
-    "all": "Since the first registration",
-    "custom": "Chosen months",
+    "12m": _("Last 12 months"),
+    "year": _("This year"),
+    "last-year": _("Last year"),
+    "all": _("Since the first registration"),
+    "custom": _("Chosen months"),
 }
 
 
@@ -79,8 +82,11 @@ class Scope:
 
     @property
     def label(self) -> str:
-        span = f"{self.first:%B %Y} to {self.last:%B %Y}"
-        return span if self.first != self.last else f"{self.first:%B %Y}"
+        """The period in the active language, e.g. "January 2026 to April 2026"."""
+        first, last = date_format(self.first, "F Y"), date_format(self.last, "F Y")
+        if self.first == self.last:
+            return first
+        return gettext("%(first)s to %(last)s") % {"first": first, "last": last}
 
     def params(self) -> dict[str, Any]:
         return {
@@ -166,7 +172,7 @@ def monthly(scope: Scope, rows: MonthRows | None = None) -> list[Month]:
     the first registration (so the owed line starts where the backlog stood)."""
     rows = month_rows(scope) if rows is None else rows
     per_month: dict[dt.date, tuple[int, int]] = {}
-    for _, month, reg, comp in rows:
+    for _programme, month, reg, comp in rows:
         before = per_month.get(month, (0, 0))
         per_month[month] = (before[0] + reg, before[1] + comp)
     registered = sum(reg for month, (reg, _) in per_month.items() if month < scope.first)

@@ -15,6 +15,11 @@ urlpatterns = [
         partner_views.impact_allocations,
         name="partner-impact-allocations",
     ),
+    path(
+        "dashboard/impact/figures/<slug:key>/",
+        partner_views.impact_figure,
+        name="partner-impact-figure",
+    ),
     path("dashboard/impact/income/", partner_views.impact_income, name="partner-impact-income"),
     path(
         "dashboard/export/<slug:dataset>.csv", partner_views.export_csv, name="partner-export-csv"
