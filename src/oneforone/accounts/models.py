@@ -4,15 +4,16 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OrganisationKind(models.TextChoices):
-    OPERATOR = "operator", "Operator"
-    PARTNER = "partner", "Partner"
-    COLLECTION_PARTNER = "collection_partner", "Collection partner"
-    CARRIER = "carrier", "Carrier"
-    RECYCLER = "recycler", "Recycler"
-    AUDITOR = "auditor", "Auditor"
+    OPERATOR = "operator", _("Operator")
+    PARTNER = "partner", _("Partner")
+    COLLECTION_PARTNER = "collection_partner", _("Collection partner")
+    CARRIER = "carrier", _("Carrier")
+    RECYCLER = "recycler", _("Recycler")
+    AUDITOR = "auditor", _("Auditor")
 
 
 class Organisation(models.Model):
@@ -42,9 +43,9 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Administrator"
-    MEMBER = "member", "Member"
-    VIEWER = "viewer", "Viewer (read only)"
+    ADMIN = "admin", _("Administrator")
+    MEMBER = "member", _("Member")
+    VIEWER = "viewer", _("Viewer (read only)")
 
 
 class Membership(models.Model):
@@ -72,8 +73,8 @@ class Membership(models.Model):
 
 
 class ApiKeyScope(models.TextChoices):
-    READ = "read", "Read only"
-    WRITE = "write", "Read and write"
+    READ = "read", _("Read only")
+    WRITE = "write", _("Read and write")
 
 
 class ApiKey(models.Model):
