@@ -58,9 +58,7 @@ def programme_new(request: HttpRequest, membership: Membership) -> HttpResponse:
         except (actions.ProgrammeRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(
-                request, _("Programme %(code)s created.") % {"code": programme.code}
-            )
+            messages.success(request, _("Programme %(code)s created.") % {"code": programme.code})
             return redirect("partner-programme", pk=programme.pk)
     return render(request, "partners/programme_form.html", {"form": form})
 

@@ -327,7 +327,9 @@ def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
                 gettext("This identifier was claimed again at the same moment; decide once more."),
             )
         else:
-            messages.success(request, gettext("Conflict %(number)s resolved.") % {"number": conflict.pk})
+            messages.success(
+                request, gettext("Conflict %(number)s resolved.") % {"number": conflict.pk}
+            )
             return redirect("operator-conflict", pk=conflict.pk)
     elif request.method == "POST" and conflict.status != ConflictStatus.OPEN:
         messages.error(
