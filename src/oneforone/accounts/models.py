@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
@@ -40,6 +41,18 @@ class Organisation(models.Model):
 
 class User(AbstractUser):
     """A person; what they may do comes from their memberships."""
+
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text="the language of the e-mails to this person; empty: the site's default",
+    )
+
+    @property
+    def email_language(self) -> str:
+        return self.language or settings.LANGUAGE_CODE
 
 
 class Role(models.TextChoices):
@@ -143,6 +156,12 @@ class Invitation(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8,
+        default=settings.LANGUAGE_CODE,
+        choices=settings.LANGUAGES,
+        help_text="the inviting person's language: the e-mail is written in it",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
