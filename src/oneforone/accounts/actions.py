@@ -207,8 +207,8 @@ def invite_member(
 ) -> tuple[Invitation, str]:
     """Invite an address to join with a role; e-mail the single-use link after commit.
 
-    The e-mail is written in `language`, by default the inviting person's active language (the
-    one their page is in). An earlier open invitation of the same address is revoked: the newest
+    The e-mail is written in `language` (the inviting page's; the site's default when none is
+    given). An earlier open invitation of the same address is revoked: the newest
     link is the one."""
     require_admin(actor, organisation)
     email = email.strip()
@@ -235,7 +235,7 @@ def invite_member(
         invited_by=actor,
         created_at=now,
         expires_at=now + INVITATION_VALID_FOR,
-        language=supported_language(language or translation.get_language()),
+        language=supported_language(language),
     )
     audit.record(
         actor=actor,
@@ -308,10 +308,16 @@ def set_language(*, actor: User, language: str) -> User:
 
 @transaction.atomic
 def accept_invitation(
-    *, actor: User | None, token: str, username: str = "", password: str = ""
+    *,
+    actor: User | None,
+    token: str,
+    username: str = "",
+    password: str = "",
+    language: str = "",
 ) -> Membership:
     """Join the invitation's organisation: as the signed-in `actor`, or (actor None) as a new
-    person with the username and password given, who is then the actor of the event."""
+    person with the username and password given, who is then the actor of the event; a new
+    person's e-mails are in `language`, the one they read the acceptance page in."""
     invitation = (
         Invitation.objects.select_for_update()
         .select_related("organisation")
@@ -328,9 +334,9 @@ def accept_invitation(
     if invitation.revoked_at is not None or invitation.expires_at <= timezone.now():
         raise InvitationInvalid(closed_invitation_problem(invitation))
     if actor is None:
-        # The language of the acceptance page: the new person's own.
-        language = supported_language(translation.get_language())
-        actor = _new_person(username, password, invitation.email, language=language)
+        actor = _new_person(
+            username, password, invitation.email, language=supported_language(language)
+        )
     else:
         elsewhere = actor.memberships.select_related("organisation").first()
         if elsewhere is not None:

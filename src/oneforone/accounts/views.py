@@ -198,6 +198,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 username="" if signed_in else form.cleaned_data["username"],
                 password="" if signed_in else form.cleaned_data["password"],
+                language=request.LANGUAGE_CODE,
             )
         except actions.InvitationInvalid as exc:
             error = str(exc)

@@ -132,7 +132,7 @@ def _checked_events(events: Iterable[str]) -> list[str]:
     unknown = [e for e in chosen if e not in SUBSCRIBABLE]
     if unknown:
         raise EndpointRefused(
-            gettext("unknown event “%(event)s”; choose from %(events)s")
+            gettext("unknown event '%(event)s'; choose from %(events)s")
             % {"event": unknown[0], "events": ", ".join(SUBSCRIBABLE)}
         )
     if not chosen:
