@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser_operator_overview import _fits, _login
 
 pytestmark = [
     pytest.mark.browser,
@@ -18,21 +19,9 @@ PHONE_375 = {"width": 375, "height": 812}
 
 
 def _login_in(page, username: str, language: str) -> None:  # type: ignore[no-untyped-def]
-    from oneforone import demo
-
+    _login(page, username)
     origin = "/".join(page.url.split("/")[:3])  # the cookie is for every path of the site
-    page.context.clear_cookies()
     page.context.add_cookies([{"name": "oneforone_language", "value": language, "url": origin}])
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-
-
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
 
 
 PAGES = [

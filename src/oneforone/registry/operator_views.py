@@ -84,7 +84,7 @@ def backlog_chart(backlog: queries.Backlog) -> Any:
         return None
     return stacked_bars(
         rows,
-        [(_("Allocated"), ALLOCATED_COLOR), (_("Waiting"), WAITING_COLOR)],  # short: a phone
+        [(_("Units allocated"), ALLOCATED_COLOR), (_("Units waiting"), WAITING_COLOR)],
         title=_("Units allocated and waiting, per partner"),
     )
 
