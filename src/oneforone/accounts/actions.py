@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from oneforone.accounts import apikeys
 from oneforone.accounts.models import (
@@ -202,17 +203,22 @@ def invitation_token_hash(token: str) -> str:
 
 @transaction.atomic
 def invite_member(
-    *, actor: User, organisation: Organisation, email: str, role: str
+    *, actor: User, organisation: Organisation, email: str, role: str, language: str = ""
 ) -> tuple[Invitation, str]:
     """Invite an address to join with a role; e-mail the single-use link after commit.
 
-    An earlier open invitation of the same address is revoked: the newest link is the one."""
+    The e-mail is written in `language` (the inviting page's; the site's default when none is
+    given). An earlier open invitation of the same address is revoked: the newest
+    link is the one."""
     require_admin(actor, organisation)
     email = email.strip()
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     if Membership.objects.filter(organisation=organisation, user__email__iexact=email).exists():
-        raise NotAllowed(f"{email} already belongs to a member of {organisation.name}")
+        raise NotAllowed(
+            gettext("%(email)s already belongs to a member of %(organisation)s")
+            % {"email": email, "organisation": organisation.name}
+        )
     now = timezone.now()
     Invitation.objects.filter(
         organisation=organisation,
@@ -229,39 +235,89 @@ def invite_member(
         invited_by=actor,
         created_at=now,
         expires_at=now + INVITATION_VALID_FOR,
+        language=supported_language(language),
     )
     audit.record(
         actor=actor,
         code="accounts.invitation.created",
         obj=invitation,
         organisation=organisation,
-        data={"email": email, "role": role, "expires_at": invitation.expires_at},
+        data={
+            "email": email,
+            "role": role,
+            "expires_at": invitation.expires_at,
+            "language": invitation.language,
+        },
     )
     link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("accept-invitation", args=[token])
-    inviter = actor.get_full_name() or actor.username
+    subject, message = _invitation_mail(invitation, actor.get_full_name() or actor.username, link)
     transaction.on_commit(
-        lambda: send_mail(
-            subject=f"Join {organisation.name} on oneforone",
-            message=(
-                f"{inviter} invites you to join {organisation.name} on oneforone as "
-                f"{Role(role).label.lower()}.\n\n"
-                f"Accept the invitation here (the link works once, until "
-                f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{link}\n\n"
-                "If you did not expect this e-mail, ignore it: nothing happens without you."
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
+        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
     )
     return invitation, token
 
 
+def supported_language(code: str | None) -> str:
+    """One of the site's languages for a language code such as "fr-be"; the default otherwise."""
+    base = (code or "").lower().split("-")[0]
+    return base if base in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _invitation_mail(invitation: Invitation, inviter: str, link: str) -> tuple[str, str]:
+    """The invitation's subject and text, in the invitation's language."""
+    with translation.override(invitation.language):
+        figures = {
+            "inviter": inviter,
+            "organisation": invitation.organisation.name,
+            "role": str(Role(invitation.role).label).lower(),
+            "until": f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+            "link": link,
+        }
+        subject = gettext("Join %(organisation)s on oneforone") % figures
+        message = (
+            gettext(
+                "%(inviter)s invites you to join %(organisation)s on oneforone as %(role)s.\n\n"
+                "Accept the invitation here (the link works once, until %(until)s UTC):\n"
+                "%(link)s\n\n"
+                "If you did not expect this e-mail, ignore it: nothing happens without you."
+            )
+            % figures
+        )
+    return subject, message
+
+
+@transaction.atomic
+def set_language(*, actor: User, language: str) -> User:
+    """The language of the e-mails to this person (their own choice, e.g. the page's language
+    when they sign in); nothing is recorded when it does not change what they receive."""
+    language = supported_language(language)
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if user.email_language != language:
+        previous = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        audit.record(
+            actor=actor,
+            code="accounts.user.language_changed",
+            obj=user,
+            data={"from": previous, "to": language},
+        )
+    actor.language = language
+    return user
+
+
 @transaction.atomic
 def accept_invitation(
-    *, actor: User | None, token: str, username: str = "", password: str = ""
+    *,
+    actor: User | None,
+    token: str,
+    username: str = "",
+    password: str = "",
+    language: str = "",
 ) -> Membership:
     """Join the invitation's organisation: as the signed-in `actor`, or (actor None) as a new
-    person with the username and password given, who is then the actor of the event."""
+    person with the username and password given, who is then the actor of the event; a new
+    person's e-mails are in `language`, the one they read the acceptance page in."""
     invitation = (
         Invitation.objects.select_for_update()
         .select_related("organisation")
@@ -270,24 +326,26 @@ def accept_invitation(
     )
     if invitation is None:
         raise InvitationInvalid(
-            "This invitation link is not valid; check that the whole link was copied."
+            gettext("This invitation link is not valid; check that the whole link was copied.")
         )
     organisation = invitation.organisation
     if invitation.accepted_at is not None:
-        raise InvitationInvalid("This invitation was already used; sign in instead.")
+        raise InvitationInvalid(gettext("This invitation was already used; sign in instead."))
     if invitation.revoked_at is not None or invitation.expires_at <= timezone.now():
-        raise InvitationInvalid(
-            f"This invitation has {'been withdrawn' if invitation.revoked_at else 'expired'}; "
-            f"ask an administrator of {organisation.name} to invite you again."
-        )
+        raise InvitationInvalid(closed_invitation_problem(invitation))
     if actor is None:
-        actor = _new_person(username, password, invitation.email)
+        actor = _new_person(
+            username, password, invitation.email, language=supported_language(language)
+        )
     else:
         elsewhere = actor.memberships.select_related("organisation").first()
         if elsewhere is not None:
             raise InvitationInvalid(
-                f"You already act for {elsewhere.organisation.name}; sign out and accept the "
-                "invitation with a new account."
+                gettext(
+                    "You already act for %(name)s; sign out and accept the invitation with a new "
+                    "account."
+                )
+                % {"name": elsewhere.organisation.name}
             )
     membership = Membership.objects.create(
         user=actor, organisation=organisation, role=invitation.role
@@ -305,13 +363,30 @@ def accept_invitation(
     return membership
 
 
-def _new_person(username: str, password: str, email: str) -> User:
+def closed_invitation_problem(invitation: Invitation) -> str:
+    """Why a withdrawn or expired invitation cannot be accepted, and what to do."""
+    problem = (
+        gettext(
+            "This invitation has been withdrawn; ask an administrator of %(name)s to invite you again."
+        )
+        if invitation.revoked_at
+        else gettext(
+            "This invitation has expired; ask an administrator of %(name)s to invite you again."
+        )
+    )
+    return problem % {"name": invitation.organisation.name}
+
+
+def _new_person(username: str, password: str, email: str, *, language: str) -> User:
     username = username.strip()
     if not username:
-        raise InvitationInvalid("Choose a username.")
+        raise InvitationInvalid(gettext("Choose a username."))
     if User.objects.filter(username__iexact=username).exists():
-        raise InvitationInvalid(f"The username {username!r} is taken; choose another.")
-    user = User(username=username, email=email)
+        raise InvitationInvalid(
+            gettext("The username “%(username)s” is taken; choose another.")
+            % {"username": username}
+        )
+    user = User(username=username, email=email, language=language)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -336,8 +411,11 @@ def _keep_an_administrator(membership: Membership) -> None:
     )
     if membership.role == Role.ADMIN and not others:
         raise LastAdministrator(
-            f"{membership.user.username} is the last administrator of "
-            f"{membership.organisation.name}; make someone else an administrator first"
+            gettext(
+                "%(username)s is the last administrator of %(organisation)s; make someone else "
+                "an administrator first"
+            )
+            % {"username": membership.user.username, "organisation": membership.organisation.name}
         )
 
 
@@ -346,7 +424,10 @@ def _still_member(membership: Membership) -> Membership:
         Membership.objects.select_related("user", "organisation").filter(pk=membership.pk).first()
     )
     if current is None:
-        raise NotAllowed(f"{membership.user.username} was removed from the team meanwhile")
+        raise NotAllowed(
+            gettext("%(username)s was removed from the team meanwhile")
+            % {"username": membership.user.username}
+        )
     return current
 
 
@@ -394,7 +475,10 @@ def revoke_invitation(*, actor: User, invitation: Invitation) -> Invitation:
     require_admin(actor, invitation.organisation)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
-        raise NotAllowed(f"{invitation.email} already accepted; remove the member instead")
+        raise NotAllowed(
+            gettext("%(email)s already accepted; remove the member instead")
+            % {"email": invitation.email}
+        )
     if invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])

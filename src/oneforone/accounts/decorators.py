@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext
 
 from oneforone.accounts.queries import membership_of
 
@@ -25,9 +26,9 @@ def member_of_kind(*kinds: str, write: bool = False) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership = membership_of(request.user)  # type: ignore[arg-type]
             if membership is None or membership.organisation.kind not in kinds:
-                raise PermissionDenied("This page is for another kind of organisation.")
+                raise PermissionDenied(gettext("This page is for another kind of organisation."))
             if write and request.method == "POST" and not membership.can_write:
-                raise PermissionDenied("Your role is read-only; ask an administrator.")
+                raise PermissionDenied(gettext("Your role is read-only; ask an administrator."))
             return view(request, membership, *args, **kwargs)
 
         return wrapper

@@ -5,40 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.accounts.models import Role
 
 
 class InviteForm(forms.Form):
     email = forms.EmailField(
-        label="E-mail address",
+        label=_("E-mail address"),
         max_length=254,
-        error_messages={"invalid": "Enter a whole e-mail address, like name@example.org."},
+        error_messages={"invalid": _("Enter a whole e-mail address, like name@example.org.")},
     )
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label="Role")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label=_("Role"))
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices, label="Role")
+    role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
 
 
 class NewAccountForm(forms.Form):
     username = forms.RegexField(
         regex=r"^[\w.@+-]+\Z",
         max_length=150,
-        label="Choose a username",
-        error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
+        label=_("Choose a username"),
+        error_messages={"invalid": _("Use letters, digits and @ . + - _ only.")},
     )
     password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), label="Password"
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), label=_("Password")
     )
     password_again = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        label="Password again",
+        label=_("Password again"),
     )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("password") != cleaned.get("password_again"):
-            self.add_error("password_again", "The two passwords differ; type them again.")
+            self.add_error("password_again", _("The two passwords differ; type them again."))
         return cleaned

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OrganisationKind(models.TextChoices):
-    OPERATOR = "operator", "Operator"
-    PARTNER = "partner", "Partner"
-    COLLECTION_PARTNER = "collection_partner", "Collection partner"
-    CARRIER = "carrier", "Carrier"
-    RECYCLER = "recycler", "Recycler"
-    AUDITOR = "auditor", "Auditor"
+    OPERATOR = "operator", _("Operator")
+    PARTNER = "partner", _("Partner")
+    COLLECTION_PARTNER = "collection_partner", _("Collection partner")
+    CARRIER = "carrier", _("Carrier")
+    RECYCLER = "recycler", _("Recycler")
+    AUDITOR = "auditor", _("Auditor")
 
 
 class Organisation(models.Model):
@@ -40,11 +42,23 @@ class Organisation(models.Model):
 class User(AbstractUser):
     """A person; what they may do comes from their memberships."""
 
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text="the language of the e-mails to this person; empty: the site's default",
+    )
+
+    @property
+    def email_language(self) -> str:
+        return self.language or settings.LANGUAGE_CODE
+
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Administrator"
-    MEMBER = "member", "Member"
-    VIEWER = "viewer", "Viewer (read only)"
+    ADMIN = "admin", _("Administrator")
+    MEMBER = "member", _("Member")
+    VIEWER = "viewer", _("Viewer (read only)")
 
 
 class Membership(models.Model):
@@ -72,8 +86,8 @@ class Membership(models.Model):
 
 
 class ApiKeyScope(models.TextChoices):
-    READ = "read", "Read only"
-    WRITE = "write", "Read and write"
+    READ = "read", _("Read only")
+    WRITE = "write", _("Read and write")
 
 
 class ApiKey(models.Model):
@@ -142,6 +156,12 @@ class Invitation(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8,
+        default=settings.LANGUAGE_CODE,
+        choices=settings.LANGUAGES,
+        help_text="the inviting person's language: the e-mail is written in it",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from oneforone.accounts.models import Membership, Organisation, Role, User
 
 
@@ -12,15 +14,24 @@ class NotAllowed(Exception):
 def require_member(actor: User, organisation: Organisation, *, write: bool = True) -> Membership:
     membership = Membership.objects.filter(user=actor, organisation=organisation).first()
     if membership is None:
-        raise NotAllowed(f"{actor.username} does not act for {organisation.name}")
+        raise NotAllowed(
+            gettext("%(username)s does not act for %(organisation)s")
+            % {"username": actor.username, "organisation": organisation.name}
+        )
     if write and not membership.can_write:
-        raise NotAllowed(f"{actor.username} may only read for {organisation.name}")
+        raise NotAllowed(
+            gettext("%(username)s may only read for %(organisation)s")
+            % {"username": actor.username, "organisation": organisation.name}
+        )
     return membership
 
 
 def require_admin(actor: User, organisation: Organisation) -> None:
     if require_member(actor, organisation).role != Role.ADMIN:
-        raise NotAllowed(f"{actor.username} is not an administrator of {organisation.name}")
+        raise NotAllowed(
+            gettext("%(username)s is not an administrator of %(organisation)s")
+            % {"username": actor.username, "organisation": organisation.name}
+        )
 
 
 def require_operator(actor: User) -> None:
@@ -28,4 +39,6 @@ def require_operator(actor: User) -> None:
     if not Membership.objects.filter(
         user=actor, organisation__kind="operator", role__in=[Role.ADMIN, Role.MEMBER]
     ).exists():
-        raise NotAllowed(f"{actor.username} is not operator staff")
+        raise NotAllowed(
+            gettext("%(username)s is not operator staff") % {"username": actor.username}
+        )

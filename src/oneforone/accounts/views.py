@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts import actions, queries
@@ -61,25 +62,32 @@ def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
                 organisation=membership.organisation,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
+                language=request.LANGUAGE_CODE,
             )
         except NotAllowed as exc:
             form.add_error("email", f"{exc}.")
         except IntegrityError:
-            form.add_error("email", "This address was invited at the same moment; look below.")
+            form.add_error(
+                "email", gettext("This address was invited at the same moment; look below.")
+            )
         else:
             messages.success(
                 request,
-                f"Invitation sent to {invitation.email}; the link works once, for "
-                f"{actions.INVITATION_VALID_FOR.days} days.",
+                gettext("Invitation sent to %(email)s; the link works once, for %(days)s days.")
+                % {"email": invitation.email, "days": actions.INVITATION_VALID_FOR.days},
             )
             return redirect("team")
     return _team_page(request, membership, form, status=400)
 
 
+def _nothing_changed(problem: Exception) -> str:
+    return gettext("Nothing changed: %(problem)s.") % {"problem": problem}
+
+
 def _member(membership: Membership, pk: int) -> Membership:
     member = queries.members_of(membership.organisation).filter(pk=pk).first()
     if member is None:
-        raise Http404("No such member of your organisation")
+        raise Http404(gettext("No such member of your organisation"))
     return member
 
 
@@ -90,7 +98,7 @@ def change_role(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     member = _member(membership, pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles listed.")
+        messages.error(request, gettext("Choose one of the roles listed."))
         return redirect("team")
     try:
         actions.change_role(
@@ -99,11 +107,15 @@ def change_role(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             role=form.cleaned_data["role"],
         )
     except NotAllowed as exc:
-        messages.error(request, f"Nothing changed: {exc}.")
+        messages.error(request, _nothing_changed(exc))
     else:
         messages.success(
             request,
-            f"{member.user.username} is now {Role(form.cleaned_data['role']).label.lower()}.",
+            gettext("%(username)s is now %(role)s.")
+            % {
+                "username": member.user.username,
+                "role": str(Role(form.cleaned_data["role"]).label).lower(),
+            },
         )
     return redirect("team")
 
@@ -116,12 +128,18 @@ def remove_member(request: HttpRequest, membership: Membership, pk: int) -> Http
     try:
         actions.remove_member(actor=request.user, membership=member)  # type: ignore[arg-type]
     except NotAllowed as exc:
-        messages.error(request, f"Nothing changed: {exc}.")
+        messages.error(request, _nothing_changed(exc))
         return redirect("team")
     if member.pk == membership.pk:
-        messages.success(request, f"You left {membership.organisation.name}.")
+        messages.success(
+            request, gettext("You left %(name)s.") % {"name": membership.organisation.name}
+        )
         return redirect("dashboard")
-    messages.success(request, f"{member.user.username} no longer acts for your organisation.")
+    messages.success(
+        request,
+        gettext("%(username)s no longer acts for your organisation.")
+        % {"username": member.user.username},
+    )
     return redirect("team")
 
 
@@ -131,13 +149,16 @@ def revoke_invitation(request: HttpRequest, membership: Membership, pk: int) -> 
     _admin_only(membership)
     invitation = queries.pending_invitations_of(membership.organisation).filter(pk=pk).first()
     if invitation is None:
-        raise Http404("No such pending invitation of your organisation")
+        raise Http404(gettext("No such pending invitation of your organisation"))
     try:
         actions.revoke_invitation(actor=request.user, invitation=invitation)  # type: ignore[arg-type]
     except NotAllowed as exc:
-        messages.error(request, f"Nothing changed: {exc}.")
+        messages.error(request, _nothing_changed(exc))
     else:
-        messages.success(request, f"The invitation of {invitation.email} was withdrawn.")
+        messages.success(
+            request,
+            gettext("The invitation of %(email)s was withdrawn.") % {"email": invitation.email},
+        )
     return redirect("team")
 
 
@@ -148,16 +169,18 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "accounts/invitation.html",
-            {"problem": "This invitation link is not valid; check that the whole link was copied."},
+            {
+                "problem": gettext(
+                    "This invitation link is not valid; check that the whole link was copied."
+                )
+            },
             status=404,
         )
     if not invitation.is_open:
         problem = (
-            "This invitation was already used; sign in instead."
+            gettext("This invitation was already used; sign in instead.")
             if invitation.accepted_at
-            else "This invitation has "
-            + ("been withdrawn" if invitation.revoked_at else "expired")
-            + f"; ask an administrator of {invitation.organisation.name} to invite you again."
+            else actions.closed_invitation_problem(invitation)
         )
         return render(
             request,
@@ -175,18 +198,22 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 username="" if signed_in else form.cleaned_data["username"],
                 password="" if signed_in else form.cleaned_data["password"],
+                language=request.LANGUAGE_CODE,
             )
         except actions.InvitationInvalid as exc:
             error = str(exc)
         except IntegrityError:
-            error = "That username was taken at the same moment; choose another."
+            error = gettext("That username was taken at the same moment; choose another.")
         else:
             if not signed_in:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
                 request,
-                f"Welcome to {membership.organisation.name}: you are "
-                f"{Role(membership.role).label.lower()}.",
+                gettext("Welcome to %(name)s: you are %(role)s.")
+                % {
+                    "name": membership.organisation.name,
+                    "role": str(Role(membership.role).label).lower(),
+                },
             )
             return redirect("dashboard")
     return render(

@@ -6,9 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#166534", "#65a30d", "#ca8a04", "#0e7490", "#9ca3af"]
+
+
+def _grouped(value: float) -> str:
+    """A whole number with the active language's thousands separator: 1,234 · 1.234 · 1 234."""
+    return number_format(round(value), force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,8 @@ def horizontal_bars(
         rows.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end">{escape(bar.label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
-            f'fill="{bar.color}"><title>{escape(bar.label)}: {bar.value:,.0f}{unit}</title></rect>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 19}">{bar.value:,.0f}{escape(unit)}</text>'
+            f'fill="{bar.color}"><title>{escape(bar.label)}: {_grouped(bar.value)}{unit}</title></rect>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 19}">{_grouped(bar.value)}{escape(unit)}</text>'
         )
     return _svg(width, height, title, "".join(rows), desc=desc)
 
@@ -79,7 +85,7 @@ def stacked_bars(
             w = (width - label_w - note_w) * value / top
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" '
-                f'fill="{color}"><title>{escape(row.label)} {escape(name)}: {value:,.0f}'
+                f'fill="{color}"><title>{escape(row.label)} {escape(name)}: {_grouped(value)}'
                 "</title></rect>"
             )
             x += w
@@ -100,7 +106,7 @@ def grouped_columns(
     parts = [
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 10}" y2="{top_pad + plot_h}" '
         'stroke="#9ca3af"/>',
-        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{peak:,.0f}</text>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{_grouped(peak)}</text>',
         f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
     ]
     for g, label in enumerate(labels):
@@ -110,7 +116,7 @@ def grouped_columns(
             parts.append(
                 f'<rect x="{x0 + s * col_w:.1f}" y="{top_pad + plot_h - h:.1f}" width="{col_w:.1f}" '
                 f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}">'
-                f"<title>{escape(label)} {escape(name)}: {values[g]:,.0f}</title></rect>"
+                f"<title>{escape(label)} {escape(name)}: {_grouped(values[g])}</title></rect>"
             )
         parts.append(
             f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
@@ -140,7 +146,7 @@ def _axis(
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
             f'stroke="{"#9ca3af" if fraction == 0 else "#e5e7eb"}"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{peak * fraction:,.0f}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_grouped(peak * fraction)}</text>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 40}" text-anchor="middle" '
@@ -218,7 +224,7 @@ def line_chart(
             x, y = point(i, value).split(",")
             parts.append(
                 f'<circle cx="{x}" cy="{y}" r="3" fill="{colors[s]}"><title>{escape(labels[i])} '
-                f"{escape(name)}: {value:,.0f}</title></circle>"
+                f"{escape(name)}: {_grouped(value)}</title></circle>"
             )
     every = _every(len(labels), 6)
     for i, label in enumerate(labels):
@@ -271,7 +277,7 @@ def stacked_columns(
             y -= h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
-                f'fill="{colors[s]}"><title>{escape(label)} {escape(name)}: {values[i]:,.0f}'
+                f'fill="{colors[s]}"><title>{escape(label)} {escape(name)}: {_grouped(values[i])}'
                 "</title></rect>"
             )
         if i % every == 0:
@@ -308,9 +314,9 @@ def total_against_parts(
     body = [
         f'<text x="{label_w - 8}" y="23" text-anchor="end">{escape(total.label)}</text>',
         f'<rect x="{label_w}" y="8" width="{total.value * scale:.1f}" height="{row_h - 12}" '
-        f'fill="{total.color}"><title>{escape(total.label)}: {total.value:,.0f}{escape(unit)}'
+        f'fill="{total.color}"><title>{escape(total.label)}: {_grouped(total.value)}{escape(unit)}'
         "</title></rect>",
-        f'<text x="{label_w + total.value * scale + 6:.1f}" y="23">{total.value:,.0f}</text>',
+        f'<text x="{label_w + total.value * scale + 6:.1f}" y="23">{_grouped(total.value)}</text>',
         f'<text x="{label_w - 8}" y="{row_h + 23}" text-anchor="end">{escape(label)}</text>',
     ]
     x = float(label_w)
@@ -318,18 +324,18 @@ def total_against_parts(
         w = part.value * scale
         body.append(
             f'<rect x="{x:.1f}" y="{row_h + 8}" width="{w:.1f}" height="{row_h - 12}" '
-            f'fill="{part.color}"><title>{escape(part.label)}: {part.value:,.0f}{escape(unit)}'
+            f'fill="{part.color}"><title>{escape(part.label)}: {_grouped(part.value)}{escape(unit)}'
             "</title></rect>"
         )
         x += w
-    body.append(f'<text x="{x + 6:.1f}" y="{row_h + 23}">{parts_total:,.0f}</text>')
+    body.append(f'<text x="{x + 6:.1f}" y="{row_h + 23}">{_grouped(parts_total)}</text>')
     legend_top = 2 * row_h + 10
     for i, part in enumerate(parts):
         y = legend_top + i * 20
         body.append(
             f'<rect x="{label_w}" y="{y}" width="12" height="12" fill="{part.color}"/>'
             f'<text x="{label_w + 18}" y="{y + 11}">{escape(part.label)}: '
-            f"{part.value:,.0f}{escape(unit)}</text>"
+            f"{_grouped(part.value)}{escape(unit)}</text>"
         )
     return _svg(width, legend_top + 20 * len(parts) + 4, title, "".join(body))
 
@@ -355,7 +361,7 @@ def line_series(
     parts = [
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}" '
         'stroke="#9ca3af"/>',
-        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{peak:,.0f}</text>',
+        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{_grouped(peak)}</text>',
         f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
     ]
     shown = sorted({0, (len(labels) - 1) // 2, len(labels) - 1}) if labels else []
@@ -373,7 +379,7 @@ def line_series(
             x, y = at(i, value)
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
-                f"<title>{escape(name)}, {escape(labels[i])}: {value:,.0f}</title></circle>"
+                f"<title>{escape(name)}, {escape(labels[i])}: {_grouped(value)}</title></circle>"
             )
         lx = left + (s % 2) * 180
         ly = legend_top + (s // 2) * 20

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class VersionStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
 
 
 class Confidence(models.TextChoices):
     """How much a factor can be trusted, best first."""
 
-    MEASURED = "measured", "Measured (weighed or assayed)"
-    VERIFIED = "verified", "Verified (read in the source named)"
-    ESTIMATE = "estimate", "Estimate (derived or inferred; to be confirmed)"
-    LOW = "low", "Low (a rough default, used only when nothing better is recorded)"
+    MEASURED = "measured", _("Measured (weighed or assayed)")
+    VERIFIED = "verified", _("Verified (read in the source named)")
+    ESTIMATE = "estimate", _("Estimate (derived or inferred; to be confirmed)")
+    LOW = "low", _("Low (a rough default, used only when nothing better is recorded)")
 
 
 class MethodologyVersion(models.Model):

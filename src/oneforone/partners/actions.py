@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import (
@@ -760,9 +761,15 @@ def cancel_registration(*, actor: User, registration: Registration, reason: str)
 
 
 class Decision(models.TextChoices):
-    KEEP_FIRST = "keep_first", "Keep the first claim: the second device is not compensated"
-    TRANSFER = "transfer", "Transfer the claim: the second registration is compensated instead"
-    REJECT = "reject", "Reject both claims: the identifier is invalid or fraudulent"
+    KEEP_FIRST = (
+        "keep_first",
+        gettext_lazy("Keep the first claim: the second device is not compensated"),
+    )
+    TRANSFER = (
+        "transfer",
+        gettext_lazy("Transfer the claim: the second registration is compensated instead"),
+    )
+    REJECT = "reject", gettext_lazy("Reject both claims: the identifier is invalid or fraudulent")
 
 
 class ConflictRefused(Exception):

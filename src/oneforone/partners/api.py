@@ -209,8 +209,8 @@ def device_out(device: Device) -> dict[str, Any]:
         "position": device.position,
         "kind": device.kind,
         "status": device.status,
-        "status_label": label,
-        "note": note,
+        "status_label": str(label),
+        "note": str(note),
     }
 
 
@@ -630,7 +630,7 @@ class ConflictOut(Schema):
                     "kind": "imei",
                     "status": "held",
                     "status_label": "already compensated",
-                    "note": PARTNER_DEVICE_STATUS[DeviceStatus.HELD][1],
+                    "note": str(PARTNER_DEVICE_STATUS[DeviceStatus.HELD][1]),
                     "review": "open",
                     "raised_at": "2026-11-27T10:15:00+00:00",
                     "resolved_at": None,

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.db import models
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.accounts.models import Organisation
 from oneforone.partners.actions import Decision, ProgrammeTerms
@@ -23,22 +24,22 @@ from oneforone.partners.queries import programmes_of, search
 
 
 class ConflictFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "all"), *ConflictStatus.choices], required=False)
+    status = forms.ChoiceField(choices=[("", _("all")), *ConflictStatus.choices], required=False)
 
 
 class ResolveConflictForm(forms.Form):
     decision = forms.ChoiceField(
         choices=Decision.choices,
         widget=forms.RadioSelect,
-        label="Decision",
-        error_messages={"required": "Choose a decision."},
+        label=_("Decision"),
+        error_messages={"required": _("Choose a decision.")},
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        label="Reason",
-        help_text="recorded in the audit log with both partners' names; say what you checked",
-        error_messages={"required": "Give the reason for the decision."},
+        label=_("Reason"),
+        help_text=_("recorded in the audit log with both partners' names; say what you checked"),
+        error_messages={"required": _("Give the reason for the decision.")},
     )
 
 
@@ -46,33 +47,51 @@ class ProgrammeForm(forms.Form):
     """A new programme's terms; the action checks them again (tender fields, currency)."""
 
     code = forms.SlugField(
-        max_length=40, help_text="short name for CSV files and the API, e.g. retail-2027"
+        max_length=40,
+        label=_("Code"),
+        help_text=_("short name for CSV files and the API, e.g. retail-2027"),
     )
-    name = forms.CharField(max_length=150)
+    name = forms.CharField(max_length=150, label=_("Name"))
     activation_mode = forms.ChoiceField(
         choices=ActivationMode.choices,
-        help_text="consumer products: sold to consumers; B2B service: sold or leased to "
-        "businesses; public tender: bought under a public contract; internal: your own fleet",
+        label=_("Activation mode"),
+        help_text=_(
+            "consumer products: sold to consumers; B2B service: sold or leased to "
+            "businesses; public tender: bought under a public contract; internal: your own fleet"
+        ),
     )
-    price_per_unit = forms.DecimalField(min_value=Decimal(0), max_digits=12, decimal_places=4)
-    currency = forms.CharField(max_length=3, initial="EUR", help_text="ISO 4217, e.g. EUR")
-    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    price_per_unit = forms.DecimalField(
+        min_value=Decimal(0), max_digits=12, decimal_places=4, label=_("Price per unit")
+    )
+    currency = forms.CharField(
+        max_length=3, initial="EUR", label=_("Currency"), help_text=_("ISO 4217, e.g. EUR")
+    )
+    starts_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label=_("Starts on")
+    )
     ends_on = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="leave empty for an open-ended programme",
+        label=_("Ends on"),
+        help_text=_("leave empty for an open-ended programme"),
     )
     claim_wording = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="the claim you may publish, as agreed with the operator",
+        label=_("Claim wording"),
+        help_text=_("the claim you may publish, as agreed with the operator"),
     )
-    contracting_authority = forms.CharField(max_length=200, required=False)
-    tender_reference = forms.CharField(max_length=100, required=False)
+    contracting_authority = forms.CharField(
+        max_length=200, required=False, label=_("Contracting authority")
+    )
+    tender_reference = forms.CharField(max_length=100, required=False, label=_("Tender reference"))
     quota = forms.IntegerField(
-        min_value=1, required=False, help_text="devices the tender covers at most"
+        min_value=1,
+        required=False,
+        label=_("Quota"),
+        help_text=_("devices the tender covers at most"),
     )
     is_default = forms.BooleanField(
-        required=False, label="Default programme for registrations that name none"
+        required=False, label=_("Default programme for registrations that name none")
     )
 
     def terms(self) -> ProgrammeTerms:
@@ -93,23 +112,26 @@ class ProgrammeForm(forms.Form):
 
 
 class ProgrammeChangeForm(forms.Form):
-    name = forms.CharField(max_length=150)
+    name = forms.CharField(max_length=150, label=_("Name"))
     ends_on = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="leave empty for an open-ended programme",
+        label=_("Ends on"),
+        help_text=_("leave empty for an open-ended programme"),
     )
-    claim_wording = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    claim_wording = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), label=_("Claim wording")
+    )
 
 
 # The partner's registration list ------------------------------------------------------------------
 
 
 class RegistrationState(models.TextChoices):
-    OWED = "owed", "owed (nothing allocated yet)"
-    PARTLY = "partly", "partly compensated"
-    COMPENSATED = "compensated", "compensated"
-    CANCELLED = "cancelled", "cancelled"
+    OWED = "owed", _("owed (nothing allocated yet)")
+    PARTLY = "partly", _("partly compensated")
+    COMPENSATED = "compensated", _("compensated")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 class RegistrationFilterForm(forms.Form):
@@ -118,20 +140,20 @@ class RegistrationFilterForm(forms.Form):
     Each field is applied by the `filter_<name>` method below (when the field has a value), so a
     new filter is one field and one method."""
 
-    q = forms.CharField(required=False, max_length=100, label="Reference")
-    programme = forms.ChoiceField(required=False, label="Programme")
-    category = forms.ChoiceField(required=False, label="Category")
+    q = forms.CharField(required=False, max_length=100, label=_("Reference"))
+    programme = forms.ChoiceField(required=False, label=_("Programme"))
+    category = forms.ChoiceField(required=False, label=_("Category"))
     state = forms.ChoiceField(
-        required=False, choices=[("", "any"), *RegistrationState.choices], label="State"
+        required=False, choices=[("", _("any")), *RegistrationState.choices], label=_("State")
     )
     channel = forms.ChoiceField(
-        required=False, choices=[("", "any"), *Channel.choices], label="Channel"
+        required=False, choices=[("", _("any")), *Channel.choices], label=_("Channel")
     )
     created_from = forms.DateField(
-        required=False, label="Registered from", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Registered from"), widget=forms.DateInput(attrs={"type": "date"})
     )
     created_to = forms.DateField(
-        required=False, label="Registered to", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Registered to"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args: Any, partner: Organisation, **kwargs: Any) -> None:
@@ -139,7 +161,7 @@ class RegistrationFilterForm(forms.Form):
         programme = self.fields["programme"]
         assert isinstance(programme, forms.ChoiceField)
         programme.choices = [
-            ("", "any"),
+            ("", _("any")),
             *programmes_of(partner).values_list("code", "name"),
         ]
         names = dict(
@@ -147,13 +169,13 @@ class RegistrationFilterForm(forms.Form):
         )
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", "any"), *sorted(names.items())]
+        category.choices = [("", _("any")), *sorted(names.items())]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("created_from"), cleaned.get("created_to")
         if start and end and start > end:
-            self.add_error("created_to", "The end date is before the start date; swap them.")
+            self.add_error("created_to", _("The end date is before the start date; swap them."))
         return cleaned
 
     def apply(self, queryset: QuerySet[Registration]) -> QuerySet[Registration]:
@@ -216,5 +238,6 @@ class CancelRegistrationForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="e.g. the order was returned; it stays in the history",
+        label=_("Reason"),
+        help_text=_("e.g. the order was returned; it stays in the history"),
     )

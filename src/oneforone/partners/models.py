@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.partners.identifiers import DeviceKind
 
@@ -41,10 +42,10 @@ class ActivationMode(models.TextChoices):
     customers. Public tender: devices bought under a public contract (with its authority,
     reference and quota). Internal initiative: the partner's own fleet."""
 
-    CONSUMER_PRODUCTS = "consumer_products", "Consumer products"
-    B2B_SERVICE = "b2b_service", "B2B service"
-    PUBLIC_TENDER = "public_tender", "Public tender"
-    INTERNAL = "internal", "Internal initiative"
+    CONSUMER_PRODUCTS = "consumer_products", _("Consumer products")
+    B2B_SERVICE = "b2b_service", _("B2B service")
+    PUBLIC_TENDER = "public_tender", _("Public tender")
+    INTERNAL = "internal", _("Internal initiative")
 
 
 class Programme(models.Model):
@@ -129,9 +130,9 @@ class Programme(models.Model):
 
 class Channel(models.TextChoices):
     API = "api", "API"
-    CSV = "csv", "CSV upload"
-    FORM = "form", "Form"
-    DEMO = "demo", "Demo data"
+    CSV = "csv", _("CSV upload")
+    FORM = "form", _("Form")
+    DEMO = "demo", _("Demo data")
 
 
 class Registration(models.Model):
@@ -222,11 +223,17 @@ class Registration(models.Model):
 
 
 class DeviceStatus(models.TextChoices):
-    CLAIMED = "claimed", "claimed"  # the one claim on this identifier that counts
-    HELD = "held", "held"  # a second claim of an identifier claimed elsewhere; operator to review
-    DECLINED = "declined", "declined"  # the operator kept the other claim
-    WITHDRAWN = "withdrawn", "withdrawn"  # the operator moved the claim away or rejected it
-    CANCELLED = "cancelled", "cancelled"  # the partner cancelled the registration before allocation
+    CLAIMED = "claimed", _("claimed")  # the one claim on this identifier that counts
+    HELD = (
+        "held",
+        _("held"),
+    )  # a second claim of an identifier claimed elsewhere; operator to review
+    DECLINED = "declined", _("declined")  # the operator kept the other claim
+    WITHDRAWN = "withdrawn", _("withdrawn")  # the operator moved the claim away or rejected it
+    CANCELLED = (
+        "cancelled",
+        _("cancelled"),
+    )  # the partner cancelled the registration before allocation
 
 
 class Device(models.Model):
@@ -288,11 +295,14 @@ class Device(models.Model):
 
 
 class ConflictStatus(models.TextChoices):
-    OPEN = "open", "open"
-    KEPT_FIRST = "kept_first", "first claim kept"
-    TRANSFERRED = "transferred", "claim transferred"
-    REJECTED = "rejected", "both claims rejected"
-    CANCELLED = "cancelled", "registration cancelled"  # the held claim's registration was cancelled
+    OPEN = "open", _("open")
+    KEPT_FIRST = "kept_first", _("first claim kept")
+    TRANSFERRED = "transferred", _("claim transferred")
+    REJECTED = "rejected", _("both claims rejected")
+    CANCELLED = (
+        "cancelled",
+        _("registration cancelled"),
+    )  # the held claim's registration was cancelled
 
 
 class Conflict(models.Model):
@@ -362,21 +372,24 @@ class Conflict(models.Model):
 
 class UploadFormat(models.TextChoices):
     CSV = "csv", "CSV"
-    XLSX = "xlsx", "Excel (XLSX)"
+    XLSX = "xlsx", _("Excel (XLSX)")
 
 
 class UploadMode(models.TextChoices):
-    ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
-    ACCEPT_VALID = "accept_valid", "Accept the valid rows"
+    ALL_OR_NOTHING = "all_or_nothing", _("All or nothing")
+    ACCEPT_VALID = "accept_valid", _("Accept the valid rows")
 
 
 class UploadStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    VALIDATING = "validating", "validating"
-    IMPORTING = "importing", "importing"
-    DONE = "done", "done"
-    FAILED = "failed", "failed"  # the import broke (not the file): it may be retried
-    REJECTED = "rejected", "rejected"  # all or nothing, and some lines are wrong: nothing recorded
+    QUEUED = "queued", _("queued")
+    VALIDATING = "validating", _("validating")
+    IMPORTING = "importing", _("importing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")  # the import broke (not the file): it may be retried
+    REJECTED = (
+        "rejected",
+        _("rejected"),
+    )  # all or nothing, and some lines are wrong: nothing recorded
 
 
 UPLOAD_FINISHED = [UploadStatus.DONE, UploadStatus.FAILED, UploadStatus.REJECTED]
@@ -489,9 +502,9 @@ class Upload(models.Model):
 
 
 class LineOutcome(models.TextChoices):
-    ACCEPTED = "accepted", "accepted"
-    REJECTED = "rejected", "rejected"
-    CONFLICT = "conflict", "conflict"
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+    CONFLICT = "conflict", _("conflict")
 
 
 class UploadLine(models.Model):

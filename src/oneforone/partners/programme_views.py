@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind, Role
@@ -20,13 +21,13 @@ partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 
 def _require_admin_to_change(request: HttpRequest, membership: Membership) -> None:
     if request.method == "POST" and membership.role != Role.ADMIN:
-        raise PermissionDenied("Only administrators of your organisation manage programmes.")
+        raise PermissionDenied(_("Only administrators of your organisation manage programmes."))
 
 
 def _programme(membership: Membership, pk: int) -> Programme:
     programme = programmes_of(membership.organisation).filter(pk=pk).first()
     if programme is None:
-        raise Http404("No such programme of yours")
+        raise Http404(_("No such programme of yours"))
     return programme
 
 
@@ -57,7 +58,7 @@ def programme_new(request: HttpRequest, membership: Membership) -> HttpResponse:
         except (actions.ProgrammeRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Programme {programme.code} created.")
+            messages.success(request, _("Programme %(code)s created.") % {"code": programme.code})
             return redirect("partner-programme", pk=programme.pk)
     return render(request, "partners/programme_form.html", {"form": form})
 
@@ -78,7 +79,10 @@ def programme_detail(request: HttpRequest, membership: Membership, pk: int) -> H
         try:
             if "make_default" in request.POST:
                 actions.set_default_programme(actor=request.user, programme=programme)  # type: ignore[arg-type]
-                messages.success(request, f"{programme.code} is now your default programme.")
+                messages.success(
+                    request,
+                    _("%(code)s is now your default programme.") % {"code": programme.code},
+                )
                 return redirect("partner-programme", pk=programme.pk)
             if form.is_valid():
                 actions.change_programme(
@@ -88,7 +92,7 @@ def programme_detail(request: HttpRequest, membership: Membership, pk: int) -> H
                     ends_on=form.cleaned_data["ends_on"],
                     claim_wording=form.cleaned_data["claim_wording"],
                 )
-                messages.success(request, "Programme changed.")
+                messages.success(request, _("Programme changed."))
                 return redirect("partner-programme", pk=programme.pk)
         except (actions.ProgrammeRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))

@@ -19,6 +19,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.accounts.models import Organisation
 from oneforone.partners.models import (
@@ -116,23 +118,26 @@ def search(queryset: QuerySet[Registration], text: str) -> QuerySet[Registration
 # Position, kind and status only: never who else claimed a device, nor their registration (and no
 # clear identifier: only its keyed hash is stored).
 
-PARTNER_DEVICE_STATUS: dict[str, tuple[str, str]] = {
-    DeviceStatus.CLAIMED: ("counted", "Counts for compensation."),
+PARTNER_DEVICE_STATUS: dict[str, tuple[str | Promise, str | Promise]] = {
+    DeviceStatus.CLAIMED: (_("counted"), _("Counts for compensation.")),
     DeviceStatus.HELD: (
-        "already compensated",
-        "Already registered for compensation; not compensated twice. The operator is reviewing it.",
+        _("already compensated"),
+        _(
+            "Already registered for compensation; not compensated twice. "
+            "The operator is reviewing it."
+        ),
     ),
     DeviceStatus.DECLINED: (
-        "already compensated",
-        "Already registered for compensation; not compensated twice.",
+        _("already compensated"),
+        _("Already registered for compensation; not compensated twice."),
     ),
     DeviceStatus.WITHDRAWN: (
-        "withdrawn",
-        "Withdrawn by the operator after review; not compensated.",
+        _("withdrawn"),
+        _("Withdrawn by the operator after review; not compensated."),
     ),
     DeviceStatus.CANCELLED: (
-        "cancelled",
-        "Its registration was cancelled before allocation; not compensated.",
+        _("cancelled"),
+        _("Its registration was cancelled before allocation; not compensated."),
     ),
 }
 

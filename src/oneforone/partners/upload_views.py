@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
@@ -37,14 +38,16 @@ STATUS_BADGES: dict[str, str] = {
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or Excel file",
-        error_messages={"required": "Choose the CSV or XLSX file of your registrations."},
+        label=gettext_lazy("CSV or Excel file"),
+        error_messages={
+            "required": gettext_lazy("Choose the CSV or XLSX file of your registrations.")
+        },
     )
     mode = forms.ChoiceField(
         choices=UploadMode.choices,
         initial=UploadMode.ACCEPT_VALID,
         widget=forms.RadioSelect,
-        label="If some lines are wrong",
+        label=gettext_lazy("If some lines are wrong"),
     )
 
 
@@ -67,7 +70,11 @@ def upload_form(request: HttpRequest, membership: Membership) -> HttpResponse:
         except (upload_actions.UploadRefused, NotAllowed) as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, f"Upload {upload.pk} received: importing in the background.")
+            messages.success(
+                request,
+                gettext("Upload %(number)s received: importing in the background.")
+                % {"number": upload.pk},
+            )
             return redirect("partner-upload-detail", upload_id=upload.pk)
     return render(
         request,
@@ -94,7 +101,7 @@ def upload_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 def _upload(membership: Membership, upload_id: int) -> Upload:
     upload = uploads_of(membership.organisation).filter(pk=upload_id).first()
     if upload is None:
-        raise Http404("No such upload of yours")
+        raise Http404(gettext("No such upload of yours"))
     return upload
 
 
@@ -107,7 +114,11 @@ def upload_detail(request: HttpRequest, membership: Membership, upload_id: int) 
         except (upload_actions.UploadRefused, NotAllowed) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Upload {upload.pk} continues from where it stopped.")
+            messages.success(
+                request,
+                gettext("Upload %(number)s continues from where it stopped.")
+                % {"number": upload.pk},
+            )
         return redirect("partner-upload-detail", upload_id=upload.pk)
     status = upload_out(upload, api=False)
     return render(
@@ -132,5 +143,5 @@ def upload_status(request: HttpRequest, membership: Membership, upload_id: int) 
 def upload_report(request: HttpRequest, membership: Membership, upload_id: int) -> HttpResponseBase:
     response = report_response(_upload(membership, upload_id))
     if response is None:
-        raise Http404("The report is ready once the upload is done")
+        raise Http404(gettext("The report is ready once the upload is done"))
     return response

@@ -10,6 +10,8 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts import actions as account_actions
 from oneforone.accounts.decorators import member_of_kind
@@ -149,6 +151,7 @@ def device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, obje
     """What the partner reads about one of its devices: never who else claimed it."""
     label, note = PARTNER_DEVICE_STATUS[device.status]
     return {
+        "counted": device.status == DeviceStatus.CLAIMED,
         "position": device.position,
         "kind": device.get_kind_display(),
         "label": label,
@@ -158,10 +161,10 @@ def device_row(device: Device, units: tuple[object, ...] = ()) -> dict[str, obje
     }
 
 
-HELD_FILTER_LABELS: dict[str, str] = {
-    DeviceStatus.HELD: "under review",
-    DeviceStatus.DECLINED: "already compensated",
-    DeviceStatus.WITHDRAWN: "withdrawn",
+HELD_FILTER_LABELS: dict[str, str | Promise] = {
+    DeviceStatus.HELD: gettext_lazy("under review"),
+    DeviceStatus.DECLINED: gettext_lazy("already compensated"),
+    DeviceStatus.WITHDRAWN: gettext_lazy("withdrawn"),
 }
 
 
@@ -192,11 +195,11 @@ def held_devices(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-ROTATION_OVERLAPS: dict[str, tuple[dt.timedelta, str]] = {
-    "0": (dt.timedelta(0), "stop the old key now"),
-    "1h": (dt.timedelta(hours=1), "1 hour"),
-    "24h": (dt.timedelta(hours=24), "24 hours"),
-    "7d": (dt.timedelta(days=7), "7 days"),
+ROTATION_OVERLAPS: dict[str, tuple[dt.timedelta, str | Promise]] = {
+    "0": (dt.timedelta(0), gettext_lazy("stop the old key now")),
+    "1h": (dt.timedelta(hours=1), gettext_lazy("1 hour")),
+    "24h": (dt.timedelta(hours=24), gettext_lazy("24 hours")),
+    "7d": (dt.timedelta(days=7), gettext_lazy("7 days")),
 }
 
 
@@ -216,10 +219,12 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                     else None
                 )
                 if key is None:
-                    raise Http404("No such key")
+                    raise Http404(gettext("No such key"))
                 if "revoke" in request.POST:
                     account_actions.revoke_api_key(actor=actor, key=key)  # type: ignore[arg-type]
-                    messages.success(request, f"Key {key.display_prefix}… revoked.")
+                    messages.success(
+                        request, gettext("Key %(key)s… revoked.") % {"key": key.display_prefix}
+                    )
                     return redirect("partner-api-keys")
                 overlap, label = ROTATION_OVERLAPS.get(
                     request.POST.get("overlap", "24h"), ROTATION_OVERLAPS["24h"]
@@ -231,9 +236,11 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                 )
                 messages.success(
                     request,
-                    f"Key {key.display_prefix}… rotated; the old key works for {label}."
+                    gettext("Key %(key)s… rotated; the old key works for %(overlap)s.")
+                    % {"key": key.display_prefix, "overlap": label}
                     if overlap
-                    else f"Key {key.display_prefix}… rotated; the old key no longer works.",
+                    else gettext("Key %(key)s… rotated; the old key no longer works.")
+                    % {"key": key.display_prefix},
                 )
             else:
                 _, new_key = account_actions.create_api_key(
@@ -243,7 +250,11 @@ def api_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                     scope=request.POST.get("scope", ApiKeyScope.READ),
                 )
         except NotAllowed as exc:
-            messages.error(request, f"{exc}. Ask an administrator of {organisation.name}.")
+            messages.error(
+                request,
+                gettext("%(problem)s. Ask an administrator of %(organisation)s.")
+                % {"problem": exc, "organisation": organisation.name},
+            )
         except account_actions.ApiKeyRefused as exc:
             messages.error(request, str(exc))
     now = timezone.now()
@@ -298,7 +309,7 @@ def conflict_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     conflict = queries.conflicts().filter(pk=pk).first()
     if conflict is None:
-        raise Http404("No such conflict")
+        raise Http404(gettext("No such conflict"))
     form = ResolveConflictForm(request.POST or None)
     if request.method == "POST" and conflict.status == ConflictStatus.OPEN and form.is_valid():
         try:
@@ -312,13 +323,20 @@ def conflict_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
             form.add_error(None, str(exc))
         except IntegrityError:
             form.add_error(
-                None, "This identifier was claimed again at the same moment; decide once more."
+                None,
+                gettext("This identifier was claimed again at the same moment; decide once more."),
             )
         else:
-            messages.success(request, f"Conflict {conflict.pk} resolved.")
+            messages.success(
+                request, gettext("Conflict %(number)s resolved.") % {"number": conflict.pk}
+            )
             return redirect("operator-conflict", pk=conflict.pk)
     elif request.method == "POST" and conflict.status != ConflictStatus.OPEN:
-        messages.error(request, f"Conflict {conflict.pk} was already resolved; nothing changed.")
+        messages.error(
+            request,
+            gettext("Conflict %(number)s was already resolved; nothing changed.")
+            % {"number": conflict.pk},
+        )
         return redirect("operator-conflict", pk=conflict.pk)
     others = (
         queries.conflicts().filter(identifier_hash=conflict.identifier_hash).exclude(pk=conflict.pk)

@@ -14,6 +14,7 @@ from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import ExtractYear, TruncDate
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.collection.models import Intake
@@ -258,9 +259,9 @@ def reserve_units(
     Refused if fewer units are free than asked, unless `accept_fewer`.
     """
     if partner.kind != OrganisationKind.PARTNER:
-        raise ReservationRefused(f"{partner} is not a partner")
+        raise ReservationRefused(gettext("%(name)s is not a partner") % {"name": partner})
     if quantity < 1 or not label.strip():
-        raise ReservationRefused("a reservation needs a label and at least one unit")
+        raise ReservationRefused(gettext("a reservation needs a label and at least one unit"))
     advisory_xact_lock(_ALLOCATION_LOCK)
     preferences = {p.partner_id: p for p in AllocationPreference.objects.filter(partner=partner)}
     planner = supply.Planner(supply.free_stretches(), {}, preferences)
@@ -269,11 +270,16 @@ def reserve_units(
     available = sum(upper - lower for _, (lower, upper) in plan)
     if available < quantity and not accept_fewer:
         raise ReservationRefused(
-            f"only {available} units are free for {partner.name} now, {quantity} were asked; "
-            "reserve fewer, or wait for the next treated consignment"
+            gettext(
+                "only %(available)s units are free for %(partner)s now, %(asked)s were asked; "
+                "reserve fewer, or wait for the next treated consignment"
+            )
+            % {"available": available, "partner": partner.name, "asked": quantity}
         )
     if not plan:
-        raise ReservationRefused(f"no units are free for {partner.name} now")
+        raise ReservationRefused(
+            gettext("no units are free for %(partner)s now") % {"partner": partner.name}
+        )
     now = timezone.now()
     reservations = Reservation.objects.bulk_create(
         Reservation(
@@ -321,7 +327,7 @@ def _reservation_event(reservation: Reservation, quantity: int | None = None) ->
 def release_reservation(*, actor: User, partner: Organisation, label: str, reason: str) -> int:
     """Give a quota's unallocated reserved units back to supply; returns how many."""
     if not reason.strip():
-        raise ReservationRefused("say why the reservation is released")
+        raise ReservationRefused(gettext("say why the reservation is released"))
     advisory_xact_lock(_ALLOCATION_LOCK)
     blocks = list(
         Reservation.objects.select_for_update().filter(
@@ -329,7 +335,10 @@ def release_reservation(*, actor: User, partner: Organisation, label: str, reaso
         )
     )
     if not blocks:
-        raise ReservationRefused(f"{partner.name} holds no reservation {label!r}")
+        raise ReservationRefused(
+            gettext("%(partner)s holds no reservation “%(quota)s”")
+            % {"partner": partner.name, "quota": label}
+        )
     now = timezone.now()
     events = [_release_event(block, reason) for block in blocks]
     Reservation.objects.filter(pk__in=[b.pk for b in blocks]).update(released_at=now)
@@ -441,16 +450,24 @@ def cancel_units(
     certificate version that supersedes the old one. Nothing is rewritten.
     """
     if reason not in CancellationReason.values:
-        raise CancellationRefused(f"unknown reason {reason!r}")
+        raise CancellationRefused(gettext("unknown reason “%(reason)s”") % {"reason": reason})
     if not explanation.strip():
-        raise CancellationRefused("explain the cancellation: it is shown on the public records")
+        raise CancellationRefused(
+            gettext("explain the cancellation: it is shown on the public records")
+        )
     if not (batch.units.lower <= first <= last < batch.units.upper):
-        raise CancellationRefused(f"units {first}-{last} are not all in batch {batch.block}")
+        raise CancellationRefused(
+            gettext("units %(first)s-%(last)s are not all in batch %(block)s")
+            % {"first": first, "last": last, "block": batch.block}
+        )
     advisory_xact_lock(_ALLOCATION_LOCK)
     if Cancellation.objects.filter(
         batch=batch, units__overlap=NumericRange(first, last + 1)
     ).exists():
-        raise CancellationRefused(f"some of units {first}-{last} are cancelled already")
+        raise CancellationRefused(
+            gettext("some of units %(first)s-%(last)s are cancelled already")
+            % {"first": first, "last": last}
+        )
     now = timezone.now()
     cut = (first, last + 1)
     events: list[ledger.Event] = []

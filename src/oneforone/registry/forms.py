@@ -10,6 +10,8 @@ from typing import Any
 
 from django import forms
 from django.db.backends.postgresql.psycopg_any import NumericRange
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.registry import serials
@@ -34,26 +36,37 @@ class CancellationForm(forms.Form):
     """Units of one batch to cancel: first and last unit numbers, or a block serial."""
 
     first = forms.IntegerField(
-        required=False, label="First unit number", widget=forms.NumberInput(attrs=NUMBER)
+        required=False,
+        label=gettext_lazy("First unit number"),
+        widget=forms.NumberInput(attrs=NUMBER),
     )
     last = forms.IntegerField(
-        required=False, label="Last unit number", widget=forms.NumberInput(attrs=NUMBER)
+        required=False,
+        label=gettext_lazy("Last unit number"),
+        widget=forms.NumberInput(attrs=NUMBER),
     )
     block = forms.CharField(
         required=False,
         max_length=60,
-        label="or a block serial",
-        help_text="e.g. O4O-GH-2026-0000120001-0000120050-X; a single serial cancels one unit",
+        label=gettext_lazy("or a block serial"),
+        help_text=gettext_lazy(
+            "e.g. O4O-GH-2026-0000120001-0000120050-X; a single serial cancels one unit"
+        ),
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
-    reason = forms.ChoiceField(choices=CancellationReason.choices, widget=SELECT)
+    reason = forms.ChoiceField(
+        choices=CancellationReason.choices, widget=SELECT, label=gettext_lazy("Reason")
+    )
     explanation = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="shown on the public records of the affected certificates",
+        label=gettext_lazy("Explanation"),
+        help_text=gettext_lazy("shown on the public records of the affected certificates"),
         error_messages={
-            "required": "Explain the cancellation (what was found, by whom, which document); "
-            "it is shown on the public records."
+            "required": gettext_lazy(
+                "Explain the cancellation (what was found, by whom, which document); "
+                "it is shown on the public records."
+            )
         },
     )
 
@@ -61,8 +74,9 @@ class CancellationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.batch = batch
         lower, upper = batch.units.lower, batch.units.upper - 1
-        self.fields["first"].help_text = f"from {lower} to {upper}"
-        self.fields["last"].help_text = f"from {lower} to {upper}"
+        within = _("from %(lower)s to %(upper)s") % {"lower": lower, "upper": upper}
+        self.fields["first"].help_text = within
+        self.fields["last"].help_text = within
         self.fields["first"].widget.attrs.update(min=str(lower), max=str(upper))
         self.fields["last"].widget.attrs.update(min=str(lower), max=str(upper))
 
@@ -78,16 +92,27 @@ class CancellationForm(forms.Form):
             except serials.SerialError as error:
                 self.add_error(
                     "block",
-                    f"{error}. Copy the block from the batch above, or leave it empty and enter "
-                    "first and last unit numbers.",
+                    _(
+                        "%(problem)s. Copy the block from the batch above, or leave it empty and "
+                        "enter first and last unit numbers."
+                    )
+                    % {"problem": error},
                 )
                 return data
             if (block.country, block.year) != (batch.origin_country, batch.vintage_year):
                 self.add_error(
                     "block",
-                    f"The block is of {block.country} {block.year}, batch {batch.pk} is of "
-                    f"{batch.origin_country} {batch.vintage_year}; choose the batch that holds "
-                    "the block.",
+                    _(
+                        "The block is of %(block_country)s %(block_year)s, batch %(batch)s is of "
+                        "%(country)s %(year)s; choose the batch that holds the block."
+                    )
+                    % {
+                        "block_country": block.country,
+                        "block_year": block.year,
+                        "batch": batch.pk,
+                        "country": batch.origin_country,
+                        "year": batch.vintage_year,
+                    },
                 )
                 return data
             if (first is not None or last is not None) and (first, last) != (
@@ -96,24 +121,32 @@ class CancellationForm(forms.Form):
             ):
                 self.add_error(
                     None,
-                    "The unit numbers and the block serial differ; clear one of them.",
+                    _("The unit numbers and the block serial differ; clear one of them."),
                 )
                 return data
             first, last = block.first, block.last
         elif first is None or last is None:
             self.add_error(
-                None, "Enter the first and the last unit number, or a block serial, to cancel."
+                None,
+                _("Enter the first and the last unit number, or a block serial, to cancel."),
             )
             return data
         if last < first:
-            self.add_error("last", f"The last unit {last} is before the first {first}; swap them.")
+            self.add_error(
+                "last",
+                _("The last unit %(last)s is before the first %(first)s; swap them.")
+                % {"last": last, "first": first},
+            )
             return data
         lower, upper = batch.units.lower, batch.units.upper - 1
         if not (lower <= first and last <= upper):
             self.add_error(
                 None,
-                f"Units {first}-{last} are not all in batch {batch.pk} (units {lower} to "
-                f"{upper}); enter numbers inside that range, or choose another batch.",
+                _(
+                    "Units %(first)s-%(last)s are not all in batch %(batch)s (units %(lower)s to "
+                    "%(upper)s); enter numbers inside that range, or choose another batch."
+                )
+                % {"first": first, "last": last, "batch": batch.pk, "lower": lower, "upper": upper},
             )
             return data
         overlapping = Cancellation.objects.filter(
@@ -122,8 +155,11 @@ class CancellationForm(forms.Form):
         if overlapping is not None:
             self.add_error(
                 None,
-                f"Units {overlapping.units.lower}-{overlapping.units.upper - 1} are cancelled "
-                "already; enter a range that leaves them out.",
+                _(
+                    "Units %(first)s-%(last)s are cancelled already; enter a range that leaves "
+                    "them out."
+                )
+                % {"first": overlapping.units.lower, "last": overlapping.units.upper - 1},
             )
             return data
         data["first"], data["last"] = first, last
@@ -134,19 +170,23 @@ class ReservationForm(forms.Form):
     """Set units aside for a partner's quota (a tender, a programme) before it registers."""
 
     partner = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label="choose the partner", widget=SELECT
+        queryset=Organisation.objects.none(),
+        empty_label=gettext_lazy("choose the partner"),
+        widget=SELECT,
+        label=gettext_lazy("Partner"),
     )
     label = forms.CharField(
         max_length=100,
-        help_text="the quota it serves, e.g. a tender reference",
-        error_messages={"required": "Name the quota, e.g. the tender reference."},
+        label=gettext_lazy("Quota"),
+        help_text=gettext_lazy("the quota it serves, e.g. a tender reference"),
+        error_messages={"required": gettext_lazy("Name the quota, e.g. the tender reference.")},
     )
     quantity = forms.IntegerField(
-        min_value=1, label="Units", widget=forms.NumberInput(attrs=NUMBER)
+        min_value=1, label=gettext_lazy("Units"), widget=forms.NumberInput(attrs=NUMBER)
     )
     accept_fewer = forms.BooleanField(
         required=False,
-        label="Reserve what is free if fewer units are free than asked",
+        label=gettext_lazy("Reserve what is free if fewer units are free than asked"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -158,7 +198,7 @@ class ReservationForm(forms.Form):
     def clean_label(self) -> str:
         label = str(self.cleaned_data["label"]).strip()
         if not label:
-            raise forms.ValidationError("Name the quota, e.g. the tender reference.")
+            raise forms.ValidationError(_("Name the quota, e.g. the tender reference."))
         return label
 
 
@@ -170,8 +210,10 @@ class ReleaseForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         error_messages={
-            "required": "Say why the reservation is released (e.g. the tender was "
-            "cancelled); the reason is kept in the audit log."
+            "required": gettext_lazy(
+                "Say why the reservation is released (e.g. the tender was "
+                "cancelled); the reason is kept in the audit log."
+            )
         },
     )
 
@@ -188,21 +230,25 @@ class AllocationPreferenceForm(forms.Form):
     origin_countries = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="none ticked: any country",
+        label=gettext_lazy("Origin countries"),
+        help_text=gettext_lazy("none ticked: any country"),
     )
     vintage_years = forms.TypedMultipleChoiceField(
         required=False,
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
-        help_text="the year the recycler completed treatment; none ticked: any year",
+        label=gettext_lazy("Vintage years"),
+        help_text=gettext_lazy("the year the recycler completed treatment; none ticked: any year"),
     )
     strict = forms.BooleanField(
         required=False,
-        label="Strict: wait for matching supply rather than take other supply",
+        label=gettext_lazy("Strict: wait for matching supply rather than take other supply"),
     )
     allow_partial = forms.BooleanField(
         required=False,
-        label="Allow partial allocation: compensate part of a registration when supply is short",
+        label=gettext_lazy(
+            "Allow partial allocation: compensate part of a registration when supply is short"
+        ),
     )
 
     def __init__(
@@ -259,7 +305,9 @@ class AllocationPreferenceForm(forms.Form):
         ):
             self.add_error(
                 "strict",
-                "Strict waits for matching supply, but nothing is ticked to match; tick a "
-                "country or a year, or untick strict.",
+                _(
+                    "Strict waits for matching supply, but nothing is ticked to match; tick a "
+                    "country or a year, or untick strict."
+                ),
             )
         return data

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, RangeOperators
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from oneforone.registry import serials
 
@@ -247,9 +248,9 @@ class Reservation(models.Model):
 
 
 class CancellationReason(models.TextChoices):
-    COUNT_CORRECTED = "count_corrected", "The recycler corrected its count"
-    FRAUD = "fraud", "Fraud was found"
-    OTHER = "other", "Other"
+    COUNT_CORRECTED = "count_corrected", _("The recycler corrected its count")
+    FRAUD = "fraud", _("Fraud was found")
+    OTHER = "other", _("Other")
 
 
 class Cancellation(models.Model):

@@ -10,6 +10,9 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -47,6 +50,11 @@ def explain(error: Exception) -> str:
     return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
+def _grouped(number: int) -> str:
+    """A count with the thousands separator of the active language."""
+    return number_format(number, force_grouping=True)
+
+
 def _actor(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
@@ -65,7 +73,9 @@ def backlog_chart(backlog: queries.Backlog) -> Any:
         StackedRow(
             p.name,
             [p.units_allocated, p.units_waiting],
-            f"{p.units_waiting:,} waiting" if p.units_waiting else "all allocated",
+            _("%(units)s waiting") % {"units": _grouped(p.units_waiting)}
+            if p.units_waiting
+            else _("all allocated"),
         )
         for p in backlog.partners
         if p.units_owed
@@ -74,8 +84,8 @@ def backlog_chart(backlog: queries.Backlog) -> Any:
         return None
     return stacked_bars(
         rows,
-        [("Units allocated", ALLOCATED_COLOR), ("Units waiting", WAITING_COLOR)],
-        title="Units allocated and waiting, per partner",
+        [(_("Units allocated"), ALLOCATED_COLOR), (_("Units waiting"), WAITING_COLOR)],
+        title=_("Units allocated and waiting, per partner"),
     )
 
 
@@ -100,22 +110,35 @@ def run_allocation(request: HttpRequest, membership: Membership) -> HttpResponse
     partner = None
     if partner_id := request.POST.get("partner"):
         if not partner_id.isdigit():
-            raise Http404("No such partner")
+            raise Http404(_("No such partner"))
         partner = get_object_or_404(Organisation, pk=partner_id, kind=OrganisationKind.PARTNER)
     result = actions.allocate(actor=_actor(request), partner=partner)
     if result.allocations:
         messages.success(
             request,
-            f"Allocated {result.units:,} units to "
-            f"{len({a.registration_id for a in result.allocations}):,} registrations; "
-            f"{len(result.certificates):,} certificates issued.",
+            _(
+                "Allocated %(units)s units to %(registrations)s registrations; "
+                "%(certificates)s certificates issued."
+            )
+            % {
+                "units": _grouped(result.units),
+                "registrations": _grouped(len({a.registration_id for a in result.allocations})),
+                "certificates": _grouped(len(result.certificates)),
+            },
         )
     else:
         messages.warning(
             request,
-            "Nothing was allocated: no registration is waiting"
-            + (f" at {partner.name}" if partner else "")
-            + ", or no free or reserved unit fits (check strict preferences and reservations).",
+            _(
+                "Nothing was allocated: no registration is waiting at %(partner)s, or no free or "
+                "reserved unit fits (check strict preferences and reservations)."
+            )
+            % {"partner": partner.name}
+            if partner
+            else _(
+                "Nothing was allocated: no registration is waiting, or no free or reserved unit "
+                "fits (check strict preferences and reservations)."
+            ),
         )
     return redirect("operator-registry-allocation")
 
@@ -163,13 +186,23 @@ def cancellations(request: HttpRequest, membership: Membership) -> HttpResponse:
                 explanation=data["explanation"],
             )
         except actions.CancellationRefused as error:
-            form.add_error(None, f"{explain(error)} Check the units and review again.")
+            form.add_error(
+                None,
+                _("%(problem)s Check the units and review again.") % {"problem": explain(error)},
+            )
             return render(request, "registry/operator/cancellations.html", context)
         messages.success(
             request,
-            f"Cancelled {data['last'] - data['first'] + 1:,} units: "
-            f"{len(result.revoked)} allocations revoked, {len(result.withdrawn)} certificates "
-            f"withdrawn, {result.reallocated.units:,} units re-allocated.",
+            _(
+                "Cancelled %(units)s units: %(revoked)s allocations revoked, %(withdrawn)s "
+                "certificates withdrawn, %(reallocated)s units re-allocated."
+            )
+            % {
+                "units": _grouped(data["last"] - data["first"] + 1),
+                "revoked": len(result.revoked),
+                "withdrawn": len(result.withdrawn),
+                "reallocated": _grouped(result.reallocated.units),
+            },
         )
         return redirect("operator-registry-cancellation", pk=result.cancellation.pk)
     context["preview"] = queries.cancellation_preview(batch, data["first"], data["last"])
@@ -182,7 +215,7 @@ def _chosen_batch(value: str) -> IssuanceBatch | None:
     if not value:
         return None
     if not value.isdigit():
-        raise Http404("No such batch")
+        raise Http404(_("No such batch"))
     return get_object_or_404(IssuanceBatch.objects.select_related("consignment"), pk=value)
 
 
@@ -277,12 +310,31 @@ def reservations(request: HttpRequest, membership: Membership) -> HttpResponse:
             form.add_error(None, explain(error))
         else:
             reserved = sum(b.quantity for b in blocks)
-            note = "" if reserved == data["quantity"] else f" ({data['quantity']:,} were asked)"
-            messages.success(
-                request,
-                f"Reserved {reserved:,} units{note} for {data['partner'].name}, "
-                f"quota {data['label']!r}, in {len(blocks)} block{'s' if len(blocks) != 1 else ''}.",
+            figures = {
+                "units": _grouped(reserved),
+                "asked": _grouped(data["quantity"]),
+                "partner": data["partner"].name,
+                "quota": data["label"],
+                "blocks": len(blocks),
+            }
+            done = (
+                ngettext(
+                    "Reserved %(units)s units for %(partner)s, quota “%(quota)s”, in %(blocks)s "
+                    "block.",
+                    "Reserved %(units)s units for %(partner)s, quota “%(quota)s”, in %(blocks)s "
+                    "blocks.",
+                    len(blocks),
+                )
+                if reserved == data["quantity"]
+                else ngettext(
+                    "Reserved %(units)s units (%(asked)s were asked) for %(partner)s, quota "
+                    "“%(quota)s”, in %(blocks)s block.",
+                    "Reserved %(units)s units (%(asked)s were asked) for %(partner)s, quota "
+                    "“%(quota)s”, in %(blocks)s blocks.",
+                    len(blocks),
+                )
             )
+            messages.success(request, done % figures)
             return redirect("operator-registry-reservations")
     return _render_reservations(request, membership, form=form)
 
@@ -301,12 +353,23 @@ def release(request: HttpRequest, membership: Membership) -> HttpResponse:
                 reason=data["reason"],
             )
         except actions.ReservationRefused as error:
-            form.add_error(None, f"{explain(error)} Reload the page: it may have been released.")
+            form.add_error(
+                None,
+                _("%(problem)s Reload the page: it may have been released.")
+                % {"problem": explain(error)},
+            )
         else:
             messages.success(
                 request,
-                f"Released quota {data['label']!r} of {data['partner'].name}: "
-                f"{released:,} unallocated units went back to supply.",
+                _(
+                    "Released quota “%(quota)s” of %(partner)s: %(units)s unallocated units went "
+                    "back to supply."
+                )
+                % {
+                    "quota": data["label"],
+                    "partner": data["partner"].name,
+                    "units": _grouped(released),
+                },
             )
             return redirect("operator-registry-reservations")
     return _render_reservations(request, membership, release_form=form)
@@ -349,8 +412,11 @@ def preference_edit(request: HttpRequest, membership: Membership, slug: str) -> 
         )
         messages.success(
             request,
-            f"Saved the allocation preference of {partner.name}; it applies from the next "
-            "allocation run.",
+            _(
+                "Saved the allocation preference of %(partner)s; it applies from the next "
+                "allocation run."
+            )
+            % {"partner": partner.name},
         )
         return redirect("operator-registry-preferences")
     return render(

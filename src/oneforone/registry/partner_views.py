@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from oneforone.accounts.models import Membership
 from oneforone.accounts.permissions import NotAllowed
@@ -27,7 +28,7 @@ from oneforone.registry.queries import certificate_state
 def registration_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     registration = registrations_of(membership.organisation).filter(pk=pk).first()
     if registration is None:
-        raise Http404("No such registration of yours")
+        raise Http404(_("No such registration of yours"))
     cancel_form = CancelRegistrationForm(request.POST or None)
     if request.method == "POST" and cancel_form.is_valid():
         try:
@@ -39,7 +40,11 @@ def registration_detail(request: HttpRequest, membership: Membership, pk: int) -
         except (actions.CancellationRefused, NotAllowed) as exc:
             cancel_form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{registration.reference} cancelled: it owes nothing now.")
+            messages.success(
+                request,
+                _("%(reference)s cancelled: it owes nothing now.")
+                % {"reference": registration.reference},
+            )
             return redirect("partner-registration", pk=registration.pk)
     allocations = queries.units_of_registration(registration.pk)
     for allocation in allocations:

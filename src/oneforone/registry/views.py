@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from oneforone.accounts.queries import system_user
 from oneforone.core.ledger import canonical_json
@@ -29,8 +30,11 @@ def verify_search(request: HttpRequest) -> HttpResponse:
             return redirect("verify", code=code)
         messages.error(
             request,
-            f"No certificate {code!r}. Codes look like C-7K3M9Q2XPA; check the "
-            "characters (there is no 0, 1, I or O in a code).",
+            _(
+                "No certificate “%(code)s”. Codes look like C-7K3M9Q2XPA; check the "
+                "characters (there is no 0, 1, I or O in a code)."
+            )
+            % {"code": code},
         )
     return render(request, "registry/verify_search.html", {"code": code})
 

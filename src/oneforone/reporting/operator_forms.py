@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
@@ -14,14 +15,16 @@ FULL_WIDTH = {"style": "width:100%;min-width:0"}  # the filter fits a 375 px scr
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH}),
     )
     end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH})
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date", **FULL_WIDTH})
     )
     by = forms.ChoiceField(
-        label="Per",
-        choices=[("week", "week"), ("month", "month")],
+        label=_("Per"),
+        choices=[("week", _("week")), ("month", _("month"))],
         required=False,
         widget=forms.Select(attrs=FULL_WIDTH),
     )
@@ -42,12 +45,14 @@ class PeriodForm(forms.Form):
         start = data.get("start") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise forms.ValidationError(
-                "The period starts after it ends: choose a start date on or before the end date."
+                _("The period starts after it ends: choose a start date on or before the end date.")
             )
         if (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(
-                "The period is longer than three years: choose a shorter one, or view it per month "
-                "a year at a time."
+                _(
+                    "The period is longer than three years: choose a shorter one, or view it per "
+                    "month a year at a time."
+                )
             )
         data.update(start=start, end=end, by=data.get("by") or "week")
         return data

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
@@ -37,7 +39,11 @@ def _url(name: str, **params: Any) -> str:
 
 
 def _bucket_label(bucket: dt.date, grain: str) -> str:
-    return bucket.strftime("%d %b") if grain == "week" else bucket.strftime("%b %Y")
+    return date_format(bucket, "j M" if grain == "week" else "M Y")
+
+
+def _day(day: dt.date) -> str:
+    return date_format(day, "j M Y")
 
 
 @operator_page
@@ -53,25 +59,34 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     wages = queries.living_wages()
 
     backlog_chart = total_against_parts(
-        Bar("Backlog", backlog.units_backlog, BACKLOG_COLOR),
-        "Pipeline",
+        Bar(_("Backlog"), backlog.units_backlog, BACKLOG_COLOR),
+        _("Pipeline"),
         [
-            Bar("At hubs", backlog.at_hubs, STAGE_COLORS[0]),
-            Bar("In transit", backlog.in_transit, STAGE_COLORS[1]),
-            Bar("Received", backlog.received, STAGE_COLORS[2]),
-            Bar("Treated, not allocated", backlog.treated_not_allocated, STAGE_COLORS[3]),
+            Bar(_("At hubs"), backlog.at_hubs, STAGE_COLORS[0]),
+            Bar(_("In transit"), backlog.in_transit, STAGE_COLORS[1]),
+            Bar(_("Received"), backlog.received, STAGE_COLORS[2]),
+            Bar(_("Treated, not allocated"), backlog.treated_not_allocated, STAGE_COLORS[3]),
         ],
-        title=(
-            f"Units owed and not allocated ({backlog.units_backlog:,}) against phones in the "
-            f"pipeline by stage ({backlog.in_pipeline:,})"
-        ),
+        title=_(
+            "Units owed and not allocated (%(backlog)s) against phones in the pipeline by stage "
+            "(%(pipeline)s)"
+        )
+        % {
+            "backlog": number_format(backlog.units_backlog, force_grouping=True),
+            "pipeline": number_format(backlog.in_pipeline, force_grouping=True),
+        },
         unit=" ",
     )
     country_chart = (
         line_series(
             [_bucket_label(b, grain) for b in flow.buckets],
             [(country, values) for country, values in flow.per_country.items()],
-            title=f"Phones bought per {grain} and country, {start:%d %b %Y} to {end:%d %b %Y}",
+            title=(
+                _("Phones bought per month and country, %(start)s to %(end)s")
+                if grain == "month"
+                else _("Phones bought per week and country, %(start)s to %(end)s")
+            )
+            % {"start": _day(start), "end": _day(end)},
         )
         if flow.per_country
         else None
@@ -79,7 +94,8 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     hubs_chart = (
         horizontal_bars(
             [Bar(h.name, h.phones) for h in flow.hubs[:12]],
-            title=f"Phones bought per hub, {start:%d %b %Y} to {end:%d %b %Y}",
+            title=_("Phones bought per hub, %(start)s to %(end)s")
+            % {"start": _day(start), "end": _day(end)},
         )
         if flow.hubs
         else None
@@ -191,7 +207,10 @@ def payments(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = PaymentFilter(request.GET)
     if not form.is_valid():
         return render(
-            request, "reporting/operator/payments.html", {"form": form, "page": None}, status=400
+            request,
+            "reporting/operator/payments.html",
+            {"form": form, "page": None, "area_codes": Area.values},
+            status=400,
         )
     data = form.cleaned_data
     rows = queries.payments(country=data["country"], area=data["area"], year=data["year"])

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind, Role, User
@@ -48,21 +49,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "origins": impact.origins(partner),
         "pipeline_chart": horizontal_bars(
             [
-                Bar("At hubs", pipeline.at_hubs, PIPELINE_COLORS[0]),
-                Bar("In transit", pipeline.in_transit, PIPELINE_COLORS[1]),
-                Bar("Received", pipeline.received, PIPELINE_COLORS[2]),
-                Bar("Treated", pipeline.treated, PIPELINE_COLORS[3]),
+                Bar(gettext("At hubs"), pipeline.at_hubs, PIPELINE_COLORS[0]),
+                Bar(gettext("In transit"), pipeline.in_transit, PIPELINE_COLORS[1]),
+                Bar(gettext("Received"), pipeline.received, PIPELINE_COLORS[2]),
+                Bar(gettext("Treated"), pipeline.treated, PIPELINE_COLORS[3]),
             ],
-            title="Phones in the pipeline by stage",
-            unit=" phones",
+            title=gettext("Phones in the pipeline by stage"),
+            unit=" " + gettext("phones"),
         ),
         "category_chart": grouped_columns(
             [name for name, _, _ in categories],
             [
-                ("Devices registered", [r for _, r, _ in categories]),
-                ("Devices compensated", [c for _, _, c in categories]),
+                (gettext("Devices registered"), [r for _, r, _ in categories]),
+                (gettext("Devices compensated"), [c for _, _, c in categories]),
             ],
-            title="Devices registered and compensated by category",
+            title=gettext("Devices registered and compensated by category"),
         ),
     }
     if partner is not None:
@@ -82,7 +83,8 @@ def allocation_preference(request: HttpRequest, membership: Membership) -> HttpR
         require_admin(user, partner)
     except NotAllowed as error:
         raise PermissionDenied(
-            f"{error}: ask an administrator of {partner.name} to change the preference."
+            gettext("%(problem)s: ask an administrator of %(partner)s to change the preference.")
+            % {"problem": error, "partner": partner.name}
         ) from error
     form, preference = AllocationPreferenceForm.for_partner(
         request.POST if request.method == "POST" else None, partner
@@ -98,7 +100,8 @@ def allocation_preference(request: HttpRequest, membership: Membership) -> HttpR
             allow_partial=data["allow_partial"],
         )
         messages.success(
-            request, "Saved your allocation preference; it applies from the next allocation run."
+            request,
+            gettext("Saved your allocation preference; it applies from the next allocation run."),
         )
         return redirect("dashboard")
     return render(

@@ -4,6 +4,7 @@ business actions call inside their own transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -13,7 +14,8 @@ from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import require_admin, require_member
@@ -130,10 +132,11 @@ def _checked_events(events: Iterable[str]) -> list[str]:
     unknown = [e for e in chosen if e not in SUBSCRIBABLE]
     if unknown:
         raise EndpointRefused(
-            f"unknown event {unknown[0]!r}; choose from {', '.join(SUBSCRIBABLE)}"
+            gettext("unknown event '%(event)s'; choose from %(events)s")
+            % {"event": unknown[0], "events": ", ".join(SUBSCRIBABLE)}
         )
     if not chosen:
-        raise EndpointRefused("choose at least one event to receive")
+        raise EndpointRefused(gettext("choose at least one event to receive"))
     return chosen
 
 
@@ -144,7 +147,7 @@ def _checked_url(url: str) -> str:
     except delivery.UnsafeUrl as exc:
         raise EndpointRefused(str(exc)) from exc
     if len(url) > 500:
-        raise EndpointRefused("the URL is longer than 500 characters")
+        raise EndpointRefused(gettext("the URL is longer than 500 characters"))
     return url
 
 
@@ -160,10 +163,11 @@ def create_endpoint(
     """A new endpoint and its signing secret, which is returned here and never shown again."""
     require_admin(actor, organisation)
     if organisation.kind != OrganisationKind.PARTNER:
-        raise EndpointRefused(f"{organisation} is not a partner")
+        raise EndpointRefused(gettext("%(name)s is not a partner") % {"name": organisation})
     if Endpoint.objects.filter(organisation=organisation).count() >= MAX_ENDPOINTS:
         raise EndpointRefused(
-            f"{organisation} has {MAX_ENDPOINTS} endpoints already; delete one you no longer use"
+            gettext("%(name)s has %(count)s endpoints already; delete one you no longer use")
+            % {"name": organisation, "count": MAX_ENDPOINTS}
         )
     secret = crypto.new_secret()
     endpoint = Endpoint.objects.create(
@@ -246,7 +250,7 @@ def disable_endpoint(*, actor: User, endpoint: Endpoint, reason: str = "") -> En
 def _disable(actor: User, endpoint: Endpoint, reason: str) -> Endpoint:
     endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     if not endpoint.enabled:
-        raise EndpointRefused("the endpoint is disabled already")
+        raise EndpointRefused(gettext("the endpoint is disabled already"))
     endpoint.enabled = False
     endpoint.disabled_at = timezone.now()
     endpoint.disabled_reason = reason[:300]
@@ -267,7 +271,7 @@ def enable_endpoint(*, actor: User, endpoint: Endpoint) -> Endpoint:
     require_admin(actor, endpoint.organisation)
     endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
     if endpoint.enabled:
-        raise EndpointRefused("the endpoint is enabled already")
+        raise EndpointRefused(gettext("the endpoint is enabled already"))
     now = timezone.now()
     endpoint.enabled = True
     endpoint.disabled_at = None
@@ -386,26 +390,49 @@ def disable_failing_endpoint(*, endpoint: Endpoint, last_error: str, now: dt.dat
         f"disabled automatically after {failures} failed attempts since "
         f"{since:%Y-%m-%d %H:%M} UTC; last: {last_error}",
     )
-    recipients = _admin_addresses(endpoint.organisation)
-    if recipients:
-        page = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("partner-webhook", args=[endpoint.pk])
-        message = (
-            f"Your webhook endpoint {endpoint.url} for {endpoint.organisation.name} has been "
-            f"disabled: {failures} delivery attempts in a row failed since "
-            f"{since:%Y-%m-%d %H:%M} UTC.\n\nLast failure: {last_error}\n\n"
-            "No events are sent to it now. Deliveries that were still pending are kept and resume "
-            "when you enable the endpoint again; events that happen while it is disabled are not "
-            f"sent. Fix the receiver, use 'Send test event' to check it, then enable it:\n{page}\n"
-        )
-        subject = f"oneforone: webhook endpoint disabled ({endpoint.url})"
+    page = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("partner-webhook", args=[endpoint.pk])
+    figures = {
+        "url": endpoint.url,
+        "organisation": endpoint.organisation.name,
+        "failures": failures,
+        "since": f"{since:%Y-%m-%d %H:%M}",
+        "error": last_error,
+        "page": page,
+    }
+    # One e-mail per language, each in the language its readers chose.
+    for language, recipients in _admin_addresses(endpoint.organisation).items():
+        subject, message = _disabled_mail(language, figures)
         transaction.on_commit(
-            lambda: send_mail(subject, message, settings.DEFAULT_FROM_EMAIL, recipients)
+            functools.partial(send_mail, subject, message, settings.DEFAULT_FROM_EMAIL, recipients)
         )
     return endpoint
 
 
-def _admin_addresses(organisation: Organisation) -> list[str]:
+def _disabled_mail(language: str, figures: dict[str, object]) -> tuple[str, str]:
+    with translation.override(language):
+        subject = gettext("oneforone: webhook endpoint disabled (%(url)s)") % figures
+        message = (
+            gettext(
+                "Your webhook endpoint %(url)s for %(organisation)s has been disabled: "
+                "%(failures)s delivery attempts in a row failed since %(since)s UTC.\n\n"
+                "Last failure: %(error)s\n\n"
+                "No events are sent to it now. Deliveries that were still pending are kept and "
+                "resume when you enable the endpoint again; events that happen while it is "
+                "disabled are not sent. Fix the receiver, use 'Send test event' to check it, then "
+                "enable it:\n%(page)s\n"
+            )
+            % figures
+        )
+    return subject, message
+
+
+def _admin_addresses(organisation: Organisation) -> dict[str, list[str]]:
+    """The addresses to tell, by the language of their e-mails."""
     members = Membership.objects.filter(organisation=organisation).exclude(user__email="")
     admins = members.filter(role=Role.ADMIN)
     chosen = admins if admins.exists() else members.exclude(role=Role.VIEWER)
-    return sorted({m.user.email for m in chosen.select_related("user")})
+    by_language: dict[str, set[str]] = {}
+    for membership in chosen.select_related("user"):
+        user = membership.user
+        by_language.setdefault(user.email_language, set()).add(user.email)
+    return {language: sorted(addresses) for language, addresses in sorted(by_language.items())}

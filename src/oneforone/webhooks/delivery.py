@@ -31,6 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.webhooks import crypto, signing
 from oneforone.webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
@@ -98,27 +99,34 @@ def check_destination(url: str, *, resolve: bool = True) -> None:
     """Refuse URLs that point into the operator's own network, unless settings allow it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeUrl("use an http:// or https:// URL with a host name")
+        raise UnsafeUrl(gettext("use an http:// or https:// URL with a host name"))
     if settings.WEBHOOK_ALLOW_PRIVATE_URLS:
         return
     if parts.scheme != "https":
-        raise UnsafeUrl("use an https:// URL")
+        raise UnsafeUrl(gettext("use an https:// URL"))
     host = parts.hostname
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         if host == "localhost" or host.endswith(".localhost"):
-            raise UnsafeUrl(f"{host} is not reachable from the internet") from None
+            raise UnsafeUrl(
+                gettext("%(host)s is not reachable from the internet") % {"host": host}
+            ) from None
         if not resolve:
             return
         try:
             infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
         except OSError as exc:
-            raise UnsafeUrl(f"cannot resolve {host}: {exc}") from exc
+            raise UnsafeUrl(
+                gettext("cannot resolve %(host)s: %(problem)s") % {"host": host, "problem": exc}
+            ) from exc
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:
         if not address.is_global:
-            raise UnsafeUrl(f"{host} points at a private or reserved address ({address})")
+            raise UnsafeUrl(
+                gettext("%(host)s points at a private or reserved address (%(address)s)")
+                % {"host": host, "address": address}
+            )
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -9,15 +9,16 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class EventType(models.TextChoices):
-    REGISTRATION_ACCEPTED = "registration.accepted", "Registration accepted"
-    ALLOCATION_MADE = "allocation.made", "Units allocated"
-    CERTIFICATE_ISSUED = "certificate.issued", "Certificate issued"
-    CERTIFICATE_SUPERSEDED = "certificate.superseded", "Certificate superseded by a new version"
-    CONFLICT_RAISED = "conflict.raised", "Device held: claimed before"
-    PING = "ping", "Test event"
+    REGISTRATION_ACCEPTED = "registration.accepted", _("Registration accepted")
+    ALLOCATION_MADE = "allocation.made", _("Units allocated")
+    CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
+    CERTIFICATE_SUPERSEDED = "certificate.superseded", _("Certificate superseded by a new version")
+    CONFLICT_RAISED = "conflict.raised", _("Device held: claimed before")
+    PING = "ping", _("Test event")
 
 
 SUBSCRIBABLE = [t for t in EventType if t != EventType.PING]
@@ -94,9 +95,9 @@ class Event(models.Model):
 
 
 class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Delivered"
-    FAILED = "failed", "Failed: no more attempts"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Failed: no more attempts")
 
 
 class Delivery(models.Model):

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -32,7 +33,7 @@ STATE_BADGES: dict[str, str] = {
 def _endpoint(membership: Membership, pk: int) -> Endpoint:
     endpoint = Endpoint.objects.filter(organisation=membership.organisation, pk=pk).first()
     if endpoint is None:
-        raise Http404("No such webhook endpoint of yours")
+        raise Http404(gettext("No such webhook endpoint of yours"))
     return endpoint
 
 
@@ -40,7 +41,8 @@ def _admin_only(request: HttpRequest, membership: Membership) -> None:
     """Changing endpoints is for the partner's administrators (the actions check it too)."""
     if membership.role != Role.ADMIN:
         raise PermissionDenied(
-            f"Only an administrator of {membership.organisation.name} changes webhook endpoints."
+            gettext("Only an administrator of %(name)s changes webhook endpoints.")
+            % {"name": membership.organisation.name}
         )
 
 
@@ -108,7 +110,7 @@ def endpoint_detail(request: HttpRequest, membership: Membership, pk: int) -> Ht
         except (actions.EndpointRefused, NotAllowed) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Endpoint saved.")
+            messages.success(request, gettext("Endpoint saved."))
             return redirect("partner-webhook", pk=endpoint.pk)
     page = Paginator(queries.deliveries_of(endpoint), DELIVERIES_PER_PAGE).get_page(
         request.GET.get("page")
@@ -155,17 +157,17 @@ def endpoint_state(request: HttpRequest, membership: Membership, pk: int) -> Htt
     _admin_only(request, membership)
     actor = request.user
     if "enable" not in request.POST and "disable" not in request.POST:
-        messages.error(request, "Choose Enable or Disable.")
+        messages.error(request, gettext("Choose Enable or Disable."))
     elif "enable" in request.POST:
         _act(
             request,
-            "Endpoint enabled; deliveries left pending are being sent.",
+            gettext("Endpoint enabled; deliveries left pending are being sent."),
             lambda: actions.enable_endpoint(actor=actor, endpoint=endpoint),  # type: ignore[arg-type]
         )
     else:
         _act(
             request,
-            "Endpoint disabled: no events are sent to it until you enable it.",
+            gettext("Endpoint disabled: no events are sent to it until you enable it."),
             lambda: actions.disable_endpoint(
                 actor=actor,  # type: ignore[arg-type]
                 endpoint=endpoint,
@@ -185,7 +187,7 @@ def delete_endpoint(request: HttpRequest, membership: Membership, pk: int) -> Ht
         except NotAllowed as exc:
             messages.error(request, str(exc))
             return redirect("partner-webhook", pk=endpoint.pk)
-        messages.success(request, f"Endpoint {endpoint.url} deleted.")
+        messages.success(request, gettext("Endpoint %(url)s deleted.") % {"url": endpoint.url})
         return redirect("partner-webhooks")
     return render(request, "webhooks/delete.html", {**_common(membership), "endpoint": endpoint})
 
@@ -199,14 +201,14 @@ def send_test(request: HttpRequest, membership: Membership, pk: int) -> HttpResp
     except NotAllowed as exc:
         messages.error(request, str(exc))
         return redirect("partner-webhook", pk=endpoint.pk)
-    messages.success(request, "Test event sent; its result is below.")
+    messages.success(request, gettext("Test event sent; its result is below."))
     return redirect("partner-webhook-delivery", pk=endpoint.pk, delivery_id=test.pk)
 
 
 def _delivery(endpoint: Endpoint, pk: int) -> Delivery:
     found = queries.deliveries_of(endpoint).filter(pk=pk).first()
     if found is None:
-        raise Http404("No such delivery of this endpoint")
+        raise Http404(gettext("No such delivery of this endpoint"))
     return found
 
 
@@ -244,5 +246,5 @@ def redeliver(
     except NotAllowed as exc:
         messages.error(request, str(exc))
         return redirect("partner-webhook-delivery", pk=endpoint.pk, delivery_id=original.pk)
-    messages.success(request, "Event sent again as a new delivery.")
+    messages.success(request, gettext("Event sent again as a new delivery."))
     return redirect("partner-webhook-delivery", pk=endpoint.pk, delivery_id=again.pk)
