@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -139,8 +140,8 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
             if sent_before is not None:
                 messages.success(
                     request,
-                    f"Already recorded: {sent_before.phones} phones from "
-                    f"{sent_before.collector.code}; nothing was added.",
+                    gettext("Already recorded: %(phones)s phones from %(code)s; nothing was added.")
+                    % {"phones": sent_before.phones, "code": sent_before.collector.code},
                 )
                 return redirect(_hub_url("collection-intake", hub))
             try:
@@ -180,8 +181,13 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
                 messages.success(
                     request,
                     (
-                        f"Recorded {recorded.phones} phones from {recorded.collector.code}: "
-                        f"{Money(recorded.amount_paid, recorded.currency)} {paid}."
+                        gettext("Recorded %(phones)s phones from %(code)s: %(amount)s %(paid)s.")
+                        % {
+                            "phones": recorded.phones,
+                            "code": recorded.collector.code,
+                            "amount": Money(recorded.amount_paid, recorded.currency),
+                            "paid": paid,
+                        }
                     ),
                 )
                 return redirect(_hub_url("collection-intake", hub))
@@ -298,8 +304,11 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
         except IntegrityError:
             form.add_error(
                 "seal_number",
-                f"Seal number {seal_number} is already used on another "
-                "lot; check the number on the seal, or use a new seal.",
+                gettext(
+                    "Seal number %(seal_number)s is already used on another lot; check the number on the "
+                    "seal, or use a new seal."
+                )
+                % {"seal_number": seal_number},
             )
         else:
             count = (
@@ -308,7 +317,13 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
                 else f"{lot.phones} phones"
             )
             messages.success(
-                request, f"Sealed lot {lot.seal_number}: {count}, {lot.net_weight_kg} kg."
+                request,
+                gettext("Sealed lot %(seal_number)s: %(count)s, %(net_weight_kg)s kg.")
+                % {
+                    "seal_number": lot.seal_number,
+                    "count": count,
+                    "net_weight_kg": lot.net_weight_kg,
+                },
             )
             return redirect(_hub_url("collection-lots", hub))
     if kind == LotKind.BATTERIES:

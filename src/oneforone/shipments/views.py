@@ -13,6 +13,7 @@ from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -235,14 +236,19 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
         except IntegrityError:
             form.add_error(
                 "reference",
-                f"Reference {reference} is already used by another "
-                "consignment; choose a new reference.",
+                gettext(
+                    "Reference %(reference)s is already used by another consignment; choose a new "
+                    "reference."
+                )
+                % {"reference": reference},
             )
         else:
             messages.success(
                 request,
-                f"Consignment {consignment.reference} created. Sign its "
-                "dispatch when the carrier collects it.",
+                gettext(
+                    "Consignment %(reference)s created. Sign its dispatch when the carrier collects it."
+                )
+                % {"reference": consignment.reference},
             )
             return redirect(_detail_url(consignment))
     return render_lots(request, membership, hub, hubs, consignment_form=form)
@@ -266,9 +272,15 @@ def dispatch(request: HttpRequest, membership: Membership, reference: str) -> Ht
         else:
             messages.success(
                 request,
-                f"Dispatch signed: {consignment.phones_dispatched} phones, "
-                f"{consignment.net_weight_kg_dispatched} kg handed over to "
-                f"{consignment.carrier.name}.",
+                gettext(
+                    "Dispatch signed: %(phones_dispatched)s phones, %(net_weight_kg_dispatched)s kg handed "
+                    "over to %(name)s."
+                )
+                % {
+                    "phones_dispatched": consignment.phones_dispatched,
+                    "net_weight_kg_dispatched": consignment.net_weight_kg_dispatched,
+                    "name": consignment.carrier.name,
+                },
             )
             return redirect(_detail_url(consignment))
     return render_detail(request, membership, consignment, form=form)
@@ -289,8 +301,8 @@ def pickup(request: HttpRequest, membership: Membership, reference: str) -> Http
         else:
             messages.success(
                 request,
-                f"Pick-up signed: {consignment.reference} is in the custody "
-                f"of {consignment.carrier.name}.",
+                gettext("Pick-up signed: %(reference)s is in the custody of %(name)s.")
+                % {"reference": consignment.reference, "name": consignment.carrier.name},
             )
             return redirect(_detail_url(consignment))
     return render_detail(request, membership, consignment, form=form)
