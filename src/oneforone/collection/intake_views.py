@@ -223,7 +223,7 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
         except account_actions.ApiKeyRefused as exc:
             messages.error(
                 request,
-                gettext("%(exc)s%(exc2)s.") % {"exc": str(exc)[:1].upper(), "exc2": str(exc)[1:]},
+                f"{str(exc)[:1].upper()}{str(exc)[1:]}.",
             )
     keys = organisation.api_keys.order_by("revoked_at", "-created_at")
     response = render(

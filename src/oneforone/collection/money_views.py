@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -145,12 +145,23 @@ def pay(request: HttpRequest, membership: Membership) -> HttpResponse:
             if made:
                 messages.success(
                     request,
-                    gettext("Paid %(total)s for %(made)s intake%(else)s%(else2)s.")
+                    (
+                        ngettext(
+                            "Paid %(total)s for %(count)s intake to %(code)s.",
+                            "Paid %(total)s for %(count)s intakes to %(code)s.",
+                            len(made),
+                        )
+                        if collector
+                        else ngettext(
+                            "Paid %(total)s for %(count)s intake.",
+                            "Paid %(total)s for %(count)s intakes.",
+                            len(made),
+                        )
+                    )
                     % {
                         "total": total,
-                        "made": len(made),
-                        "else": "s" if len(made) != 1 else "",
-                        "else2": f" to {collector.code}" if collector else "",
+                        "count": len(made),
+                        "code": collector.code if collector else "",
                     },
                 )
             else:

@@ -407,8 +407,8 @@ def set_active(request: HttpRequest, membership: Membership, code: str) -> HttpR
     else:
         messages.success(
             request,
-            gettext("%(code)s is %(inactive)s.")
-            % {"code": target.code, "inactive": "active" if active else "inactive"},
+            (gettext("%(code)s is active.") if active else gettext("%(code)s is inactive."))
+            % {"code": target.code},
         )
     return redirect("collection-collector", code=target.code)
 

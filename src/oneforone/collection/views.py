@@ -177,7 +177,7 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
                     raise
                 return redirect(_hub_url("collection-intake", hub))
             else:
-                paid = "paid" if data["paid_with"] else "to pay"
+                paid = gettext("paid") if data["paid_with"] else gettext("to pay")
                 messages.success(
                     request,
                     (
@@ -312,9 +312,9 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
             )
         else:
             count = (
-                f"{lot.batteries} batteries"
+                gettext("%(count)s batteries") % {"count": lot.batteries}
                 if kind == LotKind.BATTERIES
-                else f"{lot.phones} phones"
+                else gettext("%(count)s phones") % {"count": lot.phones}
             )
             messages.success(
                 request,

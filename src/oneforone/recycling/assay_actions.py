@@ -39,10 +39,10 @@ def record_assay(
     require_member(actor, consignment.recycler)
     if consignment.state not in (ConsignmentState.RECEIVED, ConsignmentState.TREATED):
         raise AssayError(
-            gettext("%(reference)s is %(consignment)s: assay a consignment after its reception")
+            gettext("%(reference)s is %(state)s: assay a consignment after its reception")
             % {
                 "reference": consignment.reference,
-                "consignment": consignment.get_state_display().lower(),
+                "state": consignment.get_state_display().lower(),
             }
         )
     if consignment.stream != Stream.PHONES:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
@@ -75,20 +75,20 @@ def create_consignment(
     # Batteries travel on their own, as dangerous goods; phones and batteries never mix.
     stray = sorted(locked.exclude(kind=stream).values_list("seal_number", flat=True))
     if stray:
-        carried = "phone" if stream == Stream.PHONES else "battery"
-        raise CustodyError(
-            gettext(
-                "lot%(else)s %(stray)s hold%(s)s %(phones)s; a %(carried)s consignment carries "
-                "%(carried)s lots only"
+        message = (
+            ngettext(
+                "lot %(lots)s holds batteries; a phone consignment carries phone lots only",
+                "lots %(lots)s hold batteries; a phone consignment carries phone lots only",
+                len(stray),
             )
-            % {
-                "else": "s" if len(stray) > 1 else "",
-                "stray": ", ".join(stray),
-                "s": "" if len(stray) > 1 else "s",
-                "phones": "batteries" if stream == Stream.PHONES else "phones",
-                "carried": carried,
-            }
+            if stream == Stream.PHONES
+            else ngettext(
+                "lot %(lots)s holds phones; a battery consignment carries battery lots only",
+                "lots %(lots)s hold phones; a battery consignment carries battery lots only",
+                len(stray),
+            )
         )
+        raise CustodyError(message % {"lots": ", ".join(stray)})
     dangerous_goods = (
         movement_actions.battery_fields(
             un_number=un_number, packing_instruction=packing_instruction, damaged=damaged
@@ -143,15 +143,14 @@ def sign_dispatch(
     notification = _pass_dispatch_gate(consignment, departure_on or timezone.localdate())
     if flagged := open_flags_on_lots(consignment.lots.all()):
         raise CustodyError(
-            gettext(
-                "lot%(else)s %(flagged)s carr%(ies)s open plausibility flags; the operator must "
-                "resolve them (collection flags queue) before the consignment is dispatched"
+            ngettext(
+                "lot %(lots)s carries open plausibility flags; the operator must resolve them "
+                "(collection flags queue) before the consignment is dispatched",
+                "lots %(lots)s carry open plausibility flags; the operator must resolve them "
+                "(collection flags queue) before the consignment is dispatched",
+                len(flagged),
             )
-            % {
-                "else": "s" if len(flagged) > 1 else "",
-                "flagged": ", ".join(flagged),
-                "ies": "y" if len(flagged) > 1 else "ies",
-            }
+            % {"lots": ", ".join(flagged)}
         )
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
     if not totals["weight"]:

@@ -103,11 +103,15 @@ def record_deadline_met(
         or DeadlineAct.objects.filter(kind=deadline.act_kind, subject_key=subject_key).exists()
     ):
         raise DeadlineError(
-            gettext("%(kind_label)s for %(subject)s is already met%(else)s; nothing to record")
+            (
+                gettext("%(kind)s for %(subject)s is already met (%(met_on)s); nothing to record")
+                if deadline.met_on
+                else gettext("%(kind)s for %(subject)s is already met; nothing to record")
+            )
             % {
-                "kind_label": deadline.kind_label.lower(),
+                "kind": deadline.kind_label.lower(),
                 "subject": deadline.subject,
-                "else": f" ({deadline.met_on:%Y-%m-%d})" if deadline.met_on else "",
+                "met_on": f"{deadline.met_on:%Y-%m-%d}" if deadline.met_on else "",
             }
         )
     act = DeadlineAct.objects.create(

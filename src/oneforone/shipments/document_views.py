@@ -225,8 +225,7 @@ def attachments(request: HttpRequest, membership: Membership, number: str) -> Ht
             except (DocumentError, NotAllowed) as error:
                 form.add_error(
                     None,
-                    gettext("%(error)s%(error2)s.")
-                    % {"error": str(error)[:1].upper(), "error2": str(error)[1:]},
+                    f"{str(error)[:1].upper()}{str(error)[1:]}.",
                 )
             else:
                 messages.success(

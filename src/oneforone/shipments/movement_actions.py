@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.core import audit
@@ -83,23 +83,22 @@ def prepare_movement_document(
     taken = notification.movement_documents.aggregate(last=Max("serial"))["last"] or 0
     if taken >= notification.intended_shipments:
         raise CustodyError(
-            gettext(
-                "notification %(number)s allows %(intended_shipments)s shipment%(else)s and all of "
-                "them are used; a new notification is needed"
+            ngettext(
+                "notification %(number)s allows %(count)s shipment and all of them are used; "
+                "a new notification is needed",
+                "notification %(number)s allows %(count)s shipments and all of them are used; "
+                "a new notification is needed",
+                notification.intended_shipments,
             )
-            % {
-                "number": notification.number,
-                "intended_shipments": notification.intended_shipments,
-                "else": "s" if notification.intended_shipments > 1 else "",
-            }
+            % {"number": notification.number, "count": notification.intended_shipments}
         )
     packaging = (packaging_type or (notification.packaging_types or [""])[0]).strip()
     if packaging not in notification.packaging_types:
         raise CustodyError(
-            gettext("packaging type %(none)s is not notified; use one of %(types)s")
+            gettext("packaging type %(packaging)s is not notified; use one of %(types)s")
             % {
-                "none": packaging or "(none)",
-                "types": ", ".join(notification.packaging_types) or "the notified types",
+                "packaging": packaging or gettext("(none)"),
+                "types": ", ".join(notification.packaging_types) or gettext("the notified types"),
             }
         )
     count = packages if packages is not None else consignment.lots.count()
@@ -146,19 +145,28 @@ def battery_fields(*, un_number: str, packing_instruction: str, damaged: bool) -
     if un_number not in BATTERY_UN_NUMBERS:
         raise CustodyError(
             gettext(
-                "UN number %(none)s is not a lithium battery entry; use one of %(battery_un_numbers)s"
+                "UN number %(un_number)s is not a lithium battery entry; use one of %(allowed)s"
             )
-            % {"none": un_number or "(none)", "battery_un_numbers": ", ".join(BATTERY_UN_NUMBERS)}
+            % {
+                "un_number": un_number or gettext("(none)"),
+                "allowed": ", ".join(BATTERY_UN_NUMBERS),
+            }
         )
     allowed = ("P908", "LP904") if damaged else ("P909",)
     instruction = packing_instruction.strip().upper() or allowed[0]
     if instruction not in allowed:
-        state = "damaged or defective" if damaged else "intact"
-        raise CustodyError(
+        message = (
             gettext(
-                "%(state)s batteries for recycling are packed under %(allowed)s, not %(instruction)s"
+                "damaged or defective batteries for recycling are packed under %(allowed)s, "
+                "not %(instruction)s"
             )
-            % {"state": state, "allowed": " or ".join(allowed), "instruction": instruction}
+            if damaged
+            else gettext(
+                "intact batteries for recycling are packed under %(allowed)s, not %(instruction)s"
+            )
+        )
+        raise CustodyError(
+            message % {"allowed": gettext(" or ").join(allowed), "instruction": instruction}
         )
     return {
         "un_number": un_number,
@@ -192,12 +200,14 @@ def _means(code: str, *, on: dt.date) -> str:
             f"{c.code} ({c.label.lower()})" for c in codes_valid_on(CodeList.TRANSPORT, on)
         )
         raise CustodyError(
-            gettext("means of transport %(none)s is not usable on %(on)s (%(error)s); use %(list)s")
+            gettext(
+                "means of transport %(code)s is not usable on %(on)s (%(error)s); use %(valid)s"
+            )
             % {
-                "none": code or "(none)",
+                "code": code or gettext("(none)"),
                 "on": format(on, "%Y-%m-%d"),
                 "error": error,
-                "list": valid or "a code of the means of transport list",
+                "valid": valid or gettext("a code of the means of transport list"),
             }
         ) from error
     return code

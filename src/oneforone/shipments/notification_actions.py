@@ -610,8 +610,8 @@ def record_guarantee(
     reference = reference.strip()
     if not reference or FinancialGuarantee.objects.filter(reference=reference).exists():
         raise NotificationError(
-            gettext("guarantee %(blank)s: enter a new reference")
-            % {"blank": reference or "(blank)"}
+            gettext("guarantee %(reference)s: enter a new reference")
+            % {"reference": reference or gettext("(blank)")}
         )
     guarantee = FinancialGuarantee.objects.create(
         reference=reference,
