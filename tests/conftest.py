@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from factories import World, make_world
 from oneforone.collection.countries import COUNTRIES
@@ -26,6 +28,14 @@ BENCHMARKS = importlib.import_module(
 def _tasks_run_inline(settings: pytest.FixtureRequest) -> None:
     """Background tasks run immediately (after commit) in tests."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_english() -> None:
+    """A page requested in Dutch or French leaves that language active in the thread (Django's
+    LocaleMiddleware activates it and nothing resets it); money and names would follow it into
+    the next test."""
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -349,7 +349,7 @@ def price_caps(request: HttpRequest, membership: Membership) -> HttpResponse:
                         gettext("The cap for %(country_id)s ends on %(valid_until)s.")
                         % {
                             "country_id": cap.country_id,
-                            "valid_until": date_format(end_form.cleaned_data["last_day"], "j M Y"),
+                            "valid_until": date_format(end_form.cleaned_data["last_day"], "j F Y"),
                         },
                     )
                     return redirect("collection-price-caps")

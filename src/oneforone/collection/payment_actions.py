@@ -108,7 +108,7 @@ def pay_collector(*, actor: User, intake: Intake, method: str, reference: str = 
             % {
                 "phones": locked.phones,
                 "code": locked.collector.code,
-                "collected_on": date_format(locked.collected_on, "j M Y"),
+                "collected_on": date_format(locked.collected_on, "j F Y"),
             }
         )
     now = timezone.now()
@@ -363,7 +363,7 @@ def pay_handling_fee(
             gettext(
                 "%(name)s has no %(label)s rate on %(month)s; set one on the fee rates page first"
             )
-            % {"name": organisation.name, "label": label, "month": date_format(month, "j M Y")}
+            % {"name": organisation.name, "label": label, "month": date_format(month, "j F Y")}
         )
     phones = phones_per_hub(organisation, month)
     if not phones:
@@ -441,7 +441,7 @@ def set_handling_fee_rate(
         if valid_from <= current.valid_from:
             raise PaymentError(
                 gettext("a rate from %(valid_from)s exists; a new rate starts after it")
-                % {"valid_from": date_format(current.valid_from, "j M Y")}
+                % {"valid_from": date_format(current.valid_from, "j F Y")}
             )
         if current.valid_until is None or current.valid_until >= valid_from:
             current.valid_until = valid_from - dt.timedelta(days=1)
@@ -580,12 +580,12 @@ def end_price_cap(*, actor: User, cap: PriceCap, last_day: dt.date) -> PriceCap:
     if last_day < cap.valid_from:
         raise PaymentError(
             gettext("the cap starts on %(valid_from)s; it cannot end before that")
-            % {"valid_from": date_format(cap.valid_from, "j M Y")}
+            % {"valid_from": date_format(cap.valid_from, "j F Y")}
         )
     if cap.valid_until is not None and last_day >= cap.valid_until:
         raise PaymentError(
             gettext("the cap ends on %(valid_until)s already")
-            % {"valid_until": date_format(cap.valid_until, "j M Y")}
+            % {"valid_until": date_format(cap.valid_until, "j F Y")}
         )
     cap.valid_until = last_day
     cap.save(update_fields=["valid_until"])
@@ -623,7 +623,7 @@ def record_exchange_rate(
                 "a %(currency)s rate for %(rate_date)s is recorded already; rates are kept as read, so "
                 "record the next day's instead"
             )
-            % {"currency": currency, "rate_date": date_format(rate_date, "j M Y")}
+            % {"currency": currency, "rate_date": date_format(rate_date, "j F Y")}
         )
     try:
         with transaction.atomic():
@@ -636,7 +636,7 @@ def record_exchange_rate(
     except IntegrityError as error:
         raise PaymentError(
             gettext("a %(currency)s rate for %(rate_date)s was just recorded")
-            % {"currency": currency, "rate_date": date_format(rate_date, "j M Y")}
+            % {"currency": currency, "rate_date": date_format(rate_date, "j F Y")}
         ) from error
     audit.record(
         actor=actor,

@@ -407,7 +407,7 @@ def _not_in_future(day: dt.date, what: str) -> None:
     if day > timezone.localdate():
         raise PeopleError(
             gettext("the %(what)s date %(day)s is in the future")
-            % {"what": what, "day": date_format(day, "j M Y")}
+            % {"what": what, "day": date_format(day, "j F Y")}
         )
 
 
