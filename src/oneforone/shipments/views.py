@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -13,7 +13,7 @@ from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -41,6 +41,9 @@ from oneforone.shipments.queries import (
     visible_consignments,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PAGE_SIZE = 50
 
 # Where each step's form posts; reception and treatment are the recycling app's.
@@ -66,12 +69,12 @@ STATE_BADGES: dict[str, str] = {
     ConsignmentState.TREATED: "ok",
 }
 
-SHORT_STATES: dict[str, str] = {
-    ConsignmentState.DRAFT: "packing",
-    ConsignmentState.DISPATCHED: "dispatched",
-    ConsignmentState.IN_TRANSIT: "in transit",
-    ConsignmentState.RECEIVED: "received",
-    ConsignmentState.TREATED: "treated",
+SHORT_STATES: dict[str, StrOrPromise] = {
+    ConsignmentState.DRAFT: pgettext_lazy("consignment state", "packing"),
+    ConsignmentState.DISPATCHED: pgettext_lazy("consignment state", "dispatched"),
+    ConsignmentState.IN_TRANSIT: pgettext_lazy("consignment state", "in transit"),
+    ConsignmentState.RECEIVED: pgettext_lazy("consignment state", "received"),
+    ConsignmentState.TREATED: pgettext_lazy("consignment state", "treated"),
 }
 
 consignment_page = member_of_kind(
