@@ -5,21 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext_lazy
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.collection.hub_actions import MAX_RADIUS_M, MIN_RADIUS_M
 from oneforone.collection.models import Area, Country, FlagKind, FlagResolution, Hub
 
-WEEKDAYS = [
-    (1, "Mon"),
-    (2, "Tue"),
-    (3, "Wed"),
-    (4, "Thu"),
-    (5, "Fri"),
-    (6, "Sat"),
-    (7, "Sun"),
-]
+# ISO weekday numbers with Django's abbreviations, which its catalogues translate (ma, lun.).
+WEEKDAYS = [(number, WEEKDAYS_ABBR[number - 1]) for number in range(1, 8)]
 
 
 class ResolveFlagForm(forms.Form):

@@ -291,7 +291,7 @@ def _hub_flags(hub: Hub) -> list[Flag]:
 
 def _weekdays(days: list[int]) -> str:
     names = dict(WEEKDAYS)
-    return ", ".join(names[d] for d in sorted(days))
+    return ", ".join(str(names[d]) for d in sorted(days))
 
 
 @network_page
