@@ -13,7 +13,7 @@ from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -54,12 +54,20 @@ STEP_URLS: dict[str, str] = {
     CustodyStep.RECEPTION: "recycling-reception",
     CustodyStep.TREATMENT: "recycling-treatment",
 }
-STEP_TITLES: dict[str, str] = {
-    CustodyStep.DISPATCH: "Sign dispatch",
-    CustodyStep.PICKUP: "Sign pick-up",
-    CustodyStep.RECEIPT: "Sign consignee receipt",
-    CustodyStep.RECEPTION: "Record reception",
-    CustodyStep.TREATMENT: "Record treatment completion",
+STEP_TITLES: dict[str, StrOrPromise] = {
+    CustodyStep.DISPATCH: gettext_lazy("Sign dispatch"),
+    CustodyStep.PICKUP: gettext_lazy("Sign pick-up"),
+    CustodyStep.RECEIPT: gettext_lazy("Sign consignee receipt"),
+    CustodyStep.RECEPTION: gettext_lazy("Record reception"),
+    CustodyStep.TREATMENT: gettext_lazy("Record treatment completion"),
+}
+# The step as the object of "Next: ... by ...".
+STEP_NAMES: dict[str, StrOrPromise] = {
+    CustodyStep.DISPATCH: gettext_lazy("dispatch"),
+    CustodyStep.PICKUP: gettext_lazy("pick-up"),
+    CustodyStep.RECEIPT: gettext_lazy("consignee receipt"),
+    CustodyStep.RECEPTION: gettext_lazy("reception"),
+    CustodyStep.TREATMENT: gettext_lazy("treatment completion"),
 }
 STATE_BADGES: dict[str, str] = {
     ConsignmentState.DRAFT: "",
@@ -195,7 +203,7 @@ def render_detail(
             "refused": refused,
             "action_url": reverse(STEP_URLS[step], args=[consignment.reference]) if step else "",
             "read_only": step is not None and not membership.can_write,
-            "waiting_for": (upcoming[1], STEP_TITLES[upcoming[0]].split(" ", 1)[1])
+            "waiting_for": (upcoming[1], STEP_NAMES[upcoming[0]])
             if upcoming and step is None
             else None,
             **movement_context(consignment, membership, posted),
