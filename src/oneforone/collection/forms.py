@@ -134,8 +134,14 @@ class IntakeForm(PaymentFields):
         "note",
     ]
 
-    hub = HubChoice(queryset=Hub.objects.none(), to_field_name="code", empty_label=None)
+    hub = HubChoice(
+        label=gettext_lazy("Hub"),
+        queryset=Hub.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+    )
     collector = CollectorChoice(
+        label=gettext_lazy("Collector"),
         queryset=Collector.objects.none(),
         to_field_name="code",
         empty_label=gettext_lazy("choose the collector's code"),
@@ -149,7 +155,9 @@ class IntakeForm(PaymentFields):
             "the hub's clock; leave empty for now (today) or midday (an earlier day)"
         ),
     )
-    phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
+    phones = forms.IntegerField(
+        label=gettext_lazy("Phones"), min_value=1, widget=forms.NumberInput(attrs=NUMBER)
+    )
     net_weight_kg = forms.DecimalField(
         label=gettext_lazy("Net weight (kg)"),
         max_digits=12,
@@ -159,10 +167,16 @@ class IntakeForm(PaymentFields):
         help_text=gettext_lazy("the phones without their batteries"),
     )
     condition = forms.ChoiceField(
-        choices=Condition.choices, required=False, initial=Condition.WHOLE
+        label=gettext_lazy("Condition"),
+        choices=Condition.choices,
+        required=False,
+        initial=Condition.WHOLE,
     )
     batteries_removed = forms.IntegerField(
-        min_value=0, initial=0, widget=forms.NumberInput(attrs=NUMBER)
+        label=gettext_lazy("Batteries removed"),
+        min_value=0,
+        initial=0,
+        widget=forms.NumberInput(attrs=NUMBER),
     )
     battery_weight_kg = forms.DecimalField(
         label=gettext_lazy("Battery weight (kg)"),
@@ -173,6 +187,7 @@ class IntakeForm(PaymentFields):
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
     price_per_phone = forms.DecimalField(
+        label=gettext_lazy("Price per phone"),
         max_digits=12,
         decimal_places=4,
         min_value=Decimal(0),
@@ -185,11 +200,13 @@ class IntakeForm(PaymentFields):
         help_text=gettext_lazy("where readable: one per line, 15 digits (type or scan)"),
     )
     photos = PhotosField(
+        label=gettext_lazy("Photos"),
         help_text=format_lazy(
             gettext_lazy("of the phones on the scale; up to {count}"), count=MAX_PHOTOS
-        )
+        ),
     )
     note = forms.CharField(
+        label=gettext_lazy("Note"),
         max_length=300,
         required=False,
         help_text=gettext_lazy(
@@ -198,15 +215,30 @@ class IntakeForm(PaymentFields):
         ),
     )
     latitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+        label=gettext_lazy("Latitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        widget=forms.HiddenInput(),
     )
     longitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+        label=gettext_lazy("Longitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        widget=forms.HiddenInput(),
     )
-    gps_accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput())
+    gps_accuracy_m = forms.IntegerField(
+        label=gettext_lazy("Gps accuracy m"),
+        required=False,
+        min_value=0,
+        widget=forms.HiddenInput(),
+    )
     # Made by the page's script when the form is filled: a double tap, or a record queued on the
     # phone while offline and sent again, is recorded once.
-    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput())
+    client_uuid = forms.UUIDField(
+        label=gettext_lazy("Client uuid"), required=False, widget=forms.HiddenInput()
+    )
 
     def __init__(
         self,
@@ -297,10 +329,13 @@ class CorrectionForm(PaymentFields):
     ]
 
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         max_length=300,
         help_text=gettext_lazy("what was wrong, e.g. 'miscounted: 38 phones, not 40'"),
     )
-    phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
+    phones = forms.IntegerField(
+        label=gettext_lazy("Phones"), min_value=1, widget=forms.NumberInput(attrs=NUMBER)
+    )
     net_weight_kg = forms.DecimalField(
         label=gettext_lazy("Net weight (kg)"),
         max_digits=12,
@@ -308,8 +343,10 @@ class CorrectionForm(PaymentFields):
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
-    condition = forms.ChoiceField(choices=Condition.choices)
-    batteries_removed = forms.IntegerField(min_value=0, widget=forms.NumberInput(attrs=NUMBER))
+    condition = forms.ChoiceField(label=gettext_lazy("Condition"), choices=Condition.choices)
+    batteries_removed = forms.IntegerField(
+        label=gettext_lazy("Batteries removed"), min_value=0, widget=forms.NumberInput(attrs=NUMBER)
+    )
     battery_weight_kg = forms.DecimalField(
         label=gettext_lazy("Battery weight (kg)"),
         max_digits=12,
@@ -318,6 +355,7 @@ class CorrectionForm(PaymentFields):
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
     price_per_phone = forms.DecimalField(
+        label=gettext_lazy("Price per phone"),
         max_digits=12,
         decimal_places=4,
         min_value=Decimal(0),
@@ -359,7 +397,9 @@ class CorrectionForm(PaymentFields):
 
 class ReversalForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text=gettext_lazy("why the record is cancelled, e.g. 'entered twice'")
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        help_text=gettext_lazy("why the record is cancelled, e.g. 'entered twice'"),
     )
 
 
@@ -383,6 +423,7 @@ class SealLotForm(forms.Form):
     """Pack checked open intakes of one hub into a lot under the number on its seal."""
 
     intakes = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Intakes"),
         queryset=Intake.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": gettext_lazy("Tick the open intakes that go into this lot.")},
@@ -416,6 +457,7 @@ class ConsignmentForm(forms.Form):
     """Put checked sealed lots of a hub into a consignment for a carrier and a recycler."""
 
     lots = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Lots"),
         queryset=Lot.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
@@ -423,6 +465,7 @@ class ConsignmentForm(forms.Form):
         },
     )
     reference = forms.CharField(
+        label=gettext_lazy("Reference"),
         max_length=40,
         help_text=gettext_lazy("letters, digits, dots, dashes; e.g. GH-ACC-2026-014"),
         validators=[
@@ -433,12 +476,17 @@ class ConsignmentForm(forms.Form):
         ],
     )
     carrier = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label=gettext_lazy("choose the carrier")
+        label=gettext_lazy("Carrier"),
+        queryset=Organisation.objects.none(),
+        empty_label=gettext_lazy("choose the carrier"),
     )
     recycler = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label=gettext_lazy("choose the recycler")
+        label=gettext_lazy("Recycler"),
+        queryset=Organisation.objects.none(),
+        empty_label=gettext_lazy("choose the recycler"),
     )
     notification = forms.ModelChoiceField(
+        label=gettext_lazy("Notification"),
         queryset=Notification.objects.none(),
         required=False,
         empty_label=gettext_lazy("none yet"),

@@ -153,7 +153,9 @@ class PriceCapForm(forms.Form):
 
 
 class EndCapForm(forms.Form):
-    cap = forms.ModelChoiceField(queryset=PriceCap.objects.all(), widget=forms.HiddenInput)
+    cap = forms.ModelChoiceField(
+        label=gettext_lazy("Cap"), queryset=PriceCap.objects.all(), widget=forms.HiddenInput
+    )
     last_day = forms.DateField(
         label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"})
     )

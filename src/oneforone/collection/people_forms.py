@@ -28,10 +28,18 @@ def _today() -> dt.date:
 
 
 class RegisterCollectorForm(forms.Form):
-    hub = forms.ModelChoiceField(queryset=Hub.objects.none(), empty_label=None)
-    name = forms.CharField(max_length=200, help_text=gettext_lazy("As the collector gives it."))
+    hub = forms.ModelChoiceField(
+        label=gettext_lazy("Hub"), queryset=Hub.objects.none(), empty_label=None
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=200,
+        help_text=gettext_lazy("As the collector gives it."),
+    )
     phone = forms.CharField(
-        max_length=40, help_text=gettext_lazy("With the country code, e.g. +233 20 000 0000.")
+        label=gettext_lazy("Phone"),
+        max_length=40,
+        help_text=gettext_lazy("With the country code, e.g. +233 20 000 0000."),
     )
     mobile_money = forms.CharField(
         max_length=60,
@@ -58,6 +66,7 @@ class RegisterCollectorForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         max_length=300,
         required=False,
         help_text=gettext_lazy(
@@ -88,26 +97,37 @@ class EraseForm(ReasonForm):
 
 
 class TrainingForm(forms.Form):
-    topic = forms.ChoiceField(choices=TrainingTopic.choices)
-    trained_on = forms.DateField(widget=DATE, initial=_today)
-    trainer = forms.CharField(max_length=200, help_text=gettext_lazy("Who gave the training."))
+    topic = forms.ChoiceField(label=gettext_lazy("Topic"), choices=TrainingTopic.choices)
+    trained_on = forms.DateField(label=gettext_lazy("Trained on"), widget=DATE, initial=_today)
+    trainer = forms.CharField(
+        label=gettext_lazy("Trainer"),
+        max_length=200,
+        help_text=gettext_lazy("Who gave the training."),
+    )
 
 
 class EquipmentForm(forms.Form):
-    item = forms.ChoiceField(choices=EquipmentItem.choices)
-    quantity = forms.IntegerField(min_value=1, max_value=50, initial=1)
-    issued_on = forms.DateField(widget=DATE, initial=_today)
+    item = forms.ChoiceField(label=gettext_lazy("Item"), choices=EquipmentItem.choices)
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Quantity"), min_value=1, max_value=50, initial=1
+    )
+    issued_on = forms.DateField(label=gettext_lazy("Issued on"), widget=DATE, initial=_today)
 
 
 class ConductForm(forms.Form):
-    version = forms.CharField(max_length=20, initial=CURRENT_CONDUCT_VERSION)
-    acknowledged_on = forms.DateField(widget=DATE, initial=_today)
+    version = forms.CharField(
+        label=gettext_lazy("Version"), max_length=20, initial=CURRENT_CONDUCT_VERSION
+    )
+    acknowledged_on = forms.DateField(
+        label=gettext_lazy("Acknowledged on"), widget=DATE, initial=_today
+    )
 
 
 class IncidentForm(forms.Form):
-    kind = forms.ChoiceField(choices=IncidentKind.choices)
-    occurred_on = forms.DateField(widget=DATE, initial=_today)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=IncidentKind.choices)
+    occurred_on = forms.DateField(label=gettext_lazy("Occurred on"), widget=DATE, initial=_today)
     description = forms.CharField(
+        label=gettext_lazy("Description"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
         help_text=gettext_lazy("What happened and what was done at once."),
@@ -115,8 +135,12 @@ class IncidentForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    incident = forms.ModelChoiceField(queryset=Incident.objects.none(), widget=forms.HiddenInput)
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    incident = forms.ModelChoiceField(
+        label=gettext_lazy("Incident"), queryset=Incident.objects.none(), widget=forms.HiddenInput
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
     closes = forms.BooleanField(required=False, label=gettext_lazy("This closes the incident"))
 
     def __init__(self, *args: Any, incidents: QuerySet[Incident], **kwargs: Any) -> None:
@@ -127,8 +151,8 @@ class FollowUpForm(forms.Form):
 class IdentityForm(ReasonForm):
     """A correction of the person's data; a new consent only when the collector gave one."""
 
-    name = forms.CharField(max_length=200)
-    phone = forms.CharField(max_length=40)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40)
     mobile_money = forms.CharField(
         max_length=60, required=False, label=gettext_lazy("Mobile-money account")
     )
@@ -154,7 +178,9 @@ class IdentityForm(ReasonForm):
 class HubIncidentForm(IncidentForm):
     """An incident at a hub that concerns no single collector (a fire in the store, a break-in)."""
 
-    hub = forms.ModelChoiceField(queryset=Hub.objects.none(), empty_label=None)
+    hub = forms.ModelChoiceField(
+        label=gettext_lazy("Hub"), queryset=Hub.objects.none(), empty_label=None
+    )
 
     field_order = ["hub", "kind", "occurred_on", "description"]
 

@@ -18,6 +18,7 @@ WEEKDAYS = [(number, WEEKDAYS_ABBR[number - 1]) for number in range(1, 8)]
 
 class ResolveFlagForm(forms.Form):
     resolution = forms.ChoiceField(
+        label=gettext_lazy("Resolution"),
         choices=FlagResolution.choices,
         widget=forms.RadioSelect,
         error_messages={
@@ -25,6 +26,7 @@ class ResolveFlagForm(forms.Form):
         },
     )
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=gettext_lazy("What you checked and found, for whoever reads this later."),
@@ -34,13 +36,17 @@ class ResolveFlagForm(forms.Form):
 
 class FlagFilterForm(forms.Form):
     state = forms.ChoiceField(
-        choices=[("open", "Open"), ("resolved", "Resolved"), ("all", "All")], required=False
+        label=gettext_lazy("State"),
+        choices=[("open", "Open"), ("resolved", "Resolved"), ("all", "All")],
+        required=False,
     )
     kind = forms.ChoiceField(
-        choices=[("", gettext_lazy("Any signal")), *FlagKind.choices], required=False
+        label=gettext_lazy("Kind"),
+        choices=[("", gettext_lazy("Any signal")), *FlagKind.choices],
+        required=False,
     )
-    country = forms.ChoiceField(required=False)
-    hub = forms.ChoiceField(required=False)
+    country = forms.ChoiceField(label=gettext_lazy("Country"), required=False)
+    hub = forms.ChoiceField(label=gettext_lazy("Hub"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,6 +77,7 @@ class HubSettingsForm(forms.Form):
         error_messages={"required": gettext_lazy("Tick at least one day the hub buys on.")},
     )
     latitude = forms.DecimalField(
+        label=gettext_lazy("Latitude"),
         max_digits=9,
         decimal_places=6,
         required=False,
@@ -80,6 +87,7 @@ class HubSettingsForm(forms.Form):
         help_text=gettext_lazy("Degrees, e.g. 5.568 (north is positive)."),
     )
     longitude = forms.DecimalField(
+        label=gettext_lazy("Longitude"),
         max_digits=9,
         decimal_places=6,
         required=False,
@@ -119,23 +127,30 @@ class RegisterHubForm(forms.Form):
             "required": gettext_lazy("Choose the collection partner that runs the hub.")
         },
     )
-    name = forms.CharField(max_length=200, help_text=gettext_lazy("e.g. Tamale hub"))
+    name = forms.CharField(
+        label=gettext_lazy("Name"), max_length=200, help_text=gettext_lazy("e.g. Tamale hub")
+    )
     code = forms.SlugField(
+        label=gettext_lazy("Code"),
         max_length=30,
         help_text=gettext_lazy(
             "Short and for good: lower-case letters, digits and dashes, e.g. gh-tamale."
         ),
     )
-    country = forms.ModelChoiceField(queryset=Country.objects.order_by("name"))
-    city = forms.CharField(max_length=100)
-    area = forms.ChoiceField(choices=Area.choices)
+    country = forms.ModelChoiceField(
+        label=gettext_lazy("Country"), queryset=Country.objects.order_by("name")
+    )
+    city = forms.CharField(label=gettext_lazy("City"), max_length=100)
+    area = forms.ChoiceField(label=gettext_lazy("Area"), choices=Area.choices)
     latitude = forms.DecimalField(
+        label=gettext_lazy("Latitude"),
         max_digits=9,
         decimal_places=6,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     longitude = forms.DecimalField(
+        label=gettext_lazy("Longitude"),
         max_digits=9,
         decimal_places=6,
         required=False,

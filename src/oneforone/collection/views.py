@@ -87,9 +87,15 @@ def cap_note(hub: Hub, on: dt.date) -> str:
     """The country's price cap, for the price field, so nobody learns it from a refusal."""
     cap = prices.cap_for(hub.country, on)
     if cap is None or cap.currency != hub.currency:
-        return f"no price cap is set for {hub.country} yet"
-    floor = f", at least {Money(cap.min_per_phone, cap.currency)}" if cap.min_per_phone > 0 else ""
-    return f"at most {Money(cap.max_per_phone, cap.currency)}{floor} a phone ({hub.country} cap)"
+        return gettext("no price cap is set for %(country)s yet") % {"country": hub.country}
+    figures = {
+        "cap": Money(cap.max_per_phone, cap.currency),
+        "floor": Money(cap.min_per_phone, cap.currency),
+        "country": hub.country,
+    }
+    if cap.min_per_phone > 0:
+        return gettext("at most %(cap)s, at least %(floor)s a phone (%(country)s cap)") % figures
+    return gettext("at most %(cap)s a phone (%(country)s cap)") % figures
 
 
 def _collected_at(hub: Hub, data: dict[str, Any]) -> dt.datetime | None:

@@ -19,7 +19,7 @@ __all__ = ["AssayForm", "BatteryReceptionForm", "ReceptionForm", "TreatmentForm"
 
 
 class AssayForm(forms.Form):
-    metal = forms.ChoiceField(choices=AssayMetal.choices)
+    metal = forms.ChoiceField(label=gettext_lazy("Metal"), choices=AssayMetal.choices)
     grade_g_per_t = forms.DecimalField(
         label=gettext_lazy("Grade (g per tonne)"),
         min_value=Decimal(0),
@@ -32,7 +32,7 @@ class AssayForm(forms.Form):
         max_digits=12,
         decimal_places=3,
     )
-    laboratory = forms.CharField(max_length=200)
+    laboratory = forms.CharField(label=gettext_lazy("Laboratory"), max_length=200)
     assayed_on = forms.DateField(
         label=gettext_lazy("Assayed on"), widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -19,7 +19,7 @@ R_CODES = [(f"R{n}", f"R{n}") for n in range(1, 14)]
 
 
 class StateFilterForm(forms.Form):
-    state = forms.ChoiceField(choices=STATE_FILTER, required=False)
+    state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATE_FILTER, required=False)
 
 
 class DispatchForm(forms.Form):

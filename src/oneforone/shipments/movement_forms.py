@@ -96,5 +96,7 @@ class RevisionRequestForm(forms.Form):
 
 
 class RevisionAnswerForm(forms.Form):
-    vote = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    note = forms.CharField(max_length=500, required=False)
+    vote = forms.ChoiceField(
+        label=gettext_lazy("Vote"), choices=[("approve", "Approve"), ("reject", "Reject")]
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False)

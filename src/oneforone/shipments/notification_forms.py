@@ -64,12 +64,17 @@ def kg_field(label: StrOrPromise, *, required: bool = True) -> forms.DecimalFiel
 
 
 class NotificationFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUSES, required=False)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUSES, required=False)
     country = forms.CharField(
-        max_length=2, required=False, help_text=gettext_lazy("country of export")
+        label=gettext_lazy("Country"),
+        max_length=2,
+        required=False,
+        help_text=gettext_lazy("country of export"),
     )
     stream = forms.ChoiceField(
-        choices=[("", gettext_lazy("any stream")), *Stream.choices], required=False
+        label=gettext_lazy("Stream"),
+        choices=[("", gettext_lazy("any stream")), *Stream.choices],
+        required=False,
     )
 
     def clean_country(self) -> str:
@@ -89,7 +94,9 @@ class NotificationCreateForm(forms.Form):
     """The blocks of Annex IA; the codes offered are those valid on the notification date."""
 
     number = forms.CharField(
-        max_length=40, help_text=gettext_lazy("exactly as the authority issued it")
+        label=gettext_lazy("Number"),
+        max_length=40,
+        help_text=gettext_lazy("exactly as the authority issued it"),
     )
     notified_on = date_field(
         "Notified on", help_text=gettext_lazy("codes are checked against this date")
@@ -97,35 +104,55 @@ class NotificationCreateForm(forms.Form):
     notifier = forms.ModelChoiceField(
         queryset=Organisation.objects.none(), label=gettext_lazy("Notifier")
     )
-    stream = forms.ChoiceField(choices=Stream.choices, initial=Stream.PHONES)
-    consignee = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    facility = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    stream = forms.ChoiceField(
+        label=gettext_lazy("Stream"), choices=Stream.choices, initial=Stream.PHONES
+    )
+    consignee = forms.ModelChoiceField(
+        label=gettext_lazy("Consignee"), queryset=Organisation.objects.none()
+    )
+    facility = forms.ModelChoiceField(
+        label=gettext_lazy("Facility"), queryset=Organisation.objects.none()
+    )
     generator_site = forms.CharField(
         max_length=300, label=gettext_lazy("Site and process of generation")
     )
     facility_site = forms.CharField(max_length=300, label=gettext_lazy("Actual site of recovery"))
-    shipment_type = forms.ChoiceField(choices=ShipmentType.choices, initial=ShipmentType.MULTIPLE)
+    shipment_type = forms.ChoiceField(
+        label=gettext_lazy("Shipment type"),
+        choices=ShipmentType.choices,
+        initial=ShipmentType.MULTIPLE,
+    )
     intended_shipments = forms.IntegerField(
         min_value=1, label=gettext_lazy("Intended number of shipments")
     )
     total_quantity_kg = kg_field(gettext_lazy("Total intended quantity (kg)"))
     first_departure = date_field(gettext_lazy("First departure"))
     last_departure = date_field(gettext_lazy("Last departure"))
-    packaging_types = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    packaging_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Packaging types"), widget=forms.CheckboxSelectMultiple
+    )
     operation_code = forms.ChoiceField(label=gettext_lazy("Recovery operation"))
     technology = forms.CharField(
         max_length=300, required=False, label=gettext_lazy("Technology employed")
     )
-    waste_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    physical_characteristics = forms.ChoiceField()
+    waste_description = forms.CharField(
+        label=gettext_lazy("Waste description"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    physical_characteristics = forms.ChoiceField(
+        label=gettext_lazy("Physical characteristics"),
+    )
     basel_code = forms.ChoiceField(label=gettext_lazy("Basel code (Annex VIII/IX)"))
     y_codes = forms.MultipleChoiceField(required=False, label=gettext_lazy("Y codes"))
     h_codes = forms.MultipleChoiceField(required=False, label=gettext_lazy("H codes"))
     ewc_code = forms.ChoiceField(label=gettext_lazy("EU List of Waste code"))
     hs_code = forms.ChoiceField(label=gettext_lazy("HS code"))
     un_number = forms.ChoiceField(required=False, label=gettext_lazy("UN number (batteries)"))
-    carrier = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    means_of_transport = forms.ChoiceField()
+    carrier = forms.ModelChoiceField(
+        label=gettext_lazy("Carrier"), queryset=Organisation.objects.none()
+    )
+    means_of_transport = forms.ChoiceField(
+        label=gettext_lazy("Means of transport"),
+    )
     export_country = forms.CharField(max_length=2, label=gettext_lazy("Country of export"))
     export_authority = forms.CharField(
         max_length=200, label=gettext_lazy("Its competent authority")
@@ -265,13 +292,14 @@ class StopChoiceField(forms.ModelChoiceField):
 
 class ConsentForm(forms.Form):
     route_stop = StopChoiceField(queryset=RouteStop.objects.none(), label=gettext_lazy("Authority"))
-    decision = forms.ChoiceField(choices=WRITTEN_DECISIONS)
+    decision = forms.ChoiceField(label=gettext_lazy("Decision"), choices=WRITTEN_DECISIONS)
     decided_on = date_field(gettext_lazy("Decided on"))
     valid_from = date_field(
         "Valid from", required=False, help_text=gettext_lazy("not for an objection")
     )
     valid_to = date_field(gettext_lazy("Valid to"), required=False)
     conditions = forms.CharField(
+        label=gettext_lazy("Conditions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=gettext_lazy("as the authority set them"),
@@ -302,22 +330,25 @@ class TacitConsentForm(forms.Form):
 
 
 class ContractForm(forms.Form):
-    reference = forms.CharField(max_length=100)
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=100)
     signed_on = date_field(gettext_lazy("Signed on"))
     valid_from = date_field(gettext_lazy("Valid from"))
     valid_to = date_field(gettext_lazy("Valid to"))
 
 
 class GuaranteeForm(forms.Form):
-    reference = forms.CharField(max_length=100)
-    guarantor = forms.CharField(max_length=200, help_text=gettext_lazy("bank or insurer"))
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=100)
+    guarantor = forms.CharField(
+        label=gettext_lazy("Guarantor"), max_length=200, help_text=gettext_lazy("bank or insurer")
+    )
     amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
         max_digits=14,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
     )
-    currency = forms.CharField(max_length=3, initial="EUR")
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
     valid_from = date_field(gettext_lazy("Valid from"))
     valid_to = date_field(gettext_lazy("Valid to"))
     also_covers = forms.ModelMultipleChoiceField(
@@ -343,7 +374,9 @@ class GuaranteeChoiceField(forms.ModelChoiceField):
 
 
 class ReleaseForm(forms.Form):
-    guarantee = GuaranteeChoiceField(queryset=FinancialGuarantee.objects.none())
+    guarantee = GuaranteeChoiceField(
+        label=gettext_lazy("Guarantee"), queryset=FinancialGuarantee.objects.none()
+    )
     released_on = date_field(gettext_lazy("Released on"))
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
@@ -358,8 +391,10 @@ class ChangeForm(forms.Form):
     export and import with their authorities and proposes the border points and the transit
     country (none: a direct route)."""
 
-    kind = forms.ChoiceField(choices=ChangeKind.choices)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ChangeKind.choices)
+    description = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     total_quantity_kg = kg_field(gettext_lazy("New total quantity (kg)"), required=False)
     intended_shipments = forms.IntegerField(
         min_value=1, required=False, label=gettext_lazy("New shipments")
@@ -371,7 +406,7 @@ class ChangeForm(forms.Form):
         required=False,
         label=gettext_lazy("New carrier"),
     )
-    means_of_transport = forms.ChoiceField(required=False)
+    means_of_transport = forms.ChoiceField(label=gettext_lazy("Means of transport"), required=False)
     export_exit_point = forms.CharField(
         required=False, label=gettext_lazy("New exit point (country of export)")
     )
@@ -481,10 +516,12 @@ class ChangeChoiceField(forms.ModelChoiceField):
 
 
 class AnswerForm(forms.Form):
-    change = ChangeChoiceField(queryset=ChangeRequest.objects.none())
-    answer = forms.ChoiceField(choices=ChangeAnswer.choices)
+    change = ChangeChoiceField(label=gettext_lazy("Change"), queryset=ChangeRequest.objects.none())
+    answer = forms.ChoiceField(label=gettext_lazy("Answer"), choices=ChangeAnswer.choices)
     answered_on = date_field(gettext_lazy("Answered on"))
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
