@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from stdnum import imei as stdnum_imei
 
 from oneforone.accounts.models import Membership, User
@@ -58,15 +59,22 @@ def clean_imeis(values: Sequence[str]) -> list[str]:
         try:
             cleaned.append(stdnum_imei.validate(value)[:15])
         except Exception as error:
-            raise CollectionError(f"{value!r} is not a valid IMEI ({error})") from error
+            raise CollectionError(
+                gettext("%(value)s is not a valid IMEI (%(error)s)")
+                % {"value": repr(value), "error": error}
+            ) from error
     return list(dict.fromkeys(cleaned))
 
 
 def _check_collector(hub: Hub, collector: Collector) -> None:
     if collector.hub_id != hub.pk:
-        raise CollectionError(f"collector {collector.code} belongs to another hub")
+        raise CollectionError(
+            gettext("collector %(code)s belongs to another hub") % {"code": collector.code}
+        )
     if not collector.active:
-        raise CollectionError(f"collector {collector.code} is not active at this hub")
+        raise CollectionError(
+            gettext("collector %(code)s is not active at this hub") % {"code": collector.code}
+        )
 
 
 def _check_figures(
@@ -84,19 +92,21 @@ def _check_figures(
     """The checks every version of a purchase record passes, worded for the hub operator."""
     for value in (price_per_phone, net_weight_kg, battery_weight_kg):
         if isinstance(value, float):
-            raise TypeError("prices and weights are Decimals, never floats")
+            raise TypeError(gettext("prices and weights are Decimals, never floats"))
     if collected_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CollectionError("the collection time is in the future")
+        raise CollectionError(gettext("the collection time is in the future"))
     if phones < 1:
-        raise CollectionError("an intake counts at least one phone")
+        raise CollectionError(gettext("an intake counts at least one phone"))
     if net_weight_kg <= 0:
-        raise CollectionError("the net weight must be more than 0 kg")
+        raise CollectionError(gettext("the net weight must be more than 0 kg"))
     if batteries_removed < 0 or battery_weight_kg < 0:
-        raise CollectionError("batteries removed and their weight cannot be negative")
+        raise CollectionError(gettext("batteries removed and their weight cannot be negative"))
     if battery_weight_kg > 0 and batteries_removed == 0:
-        raise CollectionError("a battery weight needs the number of batteries removed")
+        raise CollectionError(gettext("a battery weight needs the number of batteries removed"))
     if condition not in Condition.values:
-        raise CollectionError(f"unknown condition {condition!r}")
+        raise CollectionError(
+            gettext("unknown condition %(condition)s") % {"condition": repr(condition)}
+        )
     on = local_date(hub, collected_at)
     if enforce_cap and (refusal := prices.outside_cap(hub, price_per_phone, on)):
         raise CollectionError(refusal)
@@ -138,12 +148,15 @@ def record_intake(
     require_member(actor, hub.organisation)
     _check_collector(hub, collector)
     if check_currency(currency) != hub.currency:
-        raise CollectionError(f"{hub.name} pays collectors in {hub.currency}, not {currency}")
+        raise CollectionError(
+            gettext("%(name)s pays collectors in %(currency)s, not %(currency2)s")
+            % {"name": hub.name, "currency": hub.currency, "currency2": currency}
+        )
     if collected_at is None:
         if collected_on is None:
             collected_at = timezone.now()
         elif collected_on > local_date(hub, timezone.now()):
-            raise CollectionError("the collection date is in the future")
+            raise CollectionError(gettext("the collection date is in the future"))
         else:
             noon = dt.datetime.combine(collected_on, dt.time(12), hub_timezone(hub))
             collected_at = min(noon, timezone.now())
@@ -160,7 +173,7 @@ def record_intake(
         enforce_cap=enforce_cap,
     )
     if revision < 1:
-        raise CollectionError("a record's revision starts at 1")
+        raise CollectionError(gettext("a record's revision starts at 1"))
     now = timezone.now()
     intake = Intake.objects.create(
         hub=hub,
@@ -239,7 +252,7 @@ def seal_lot(
     )
     if not ids or len(locked) != len(set(ids)):
         raise CollectionError(
-            "choose open intakes of this hub; some are packed already or elsewhere"
+            gettext("choose open intakes of this hub; some are packed already or elsewhere")
         )
     # A record reversed while open, and its reversal, cancel out: neither goes into a lot.
     if (
@@ -247,7 +260,9 @@ def seal_lot(
         .filter(Q(reverses__isnull=False) | Q(reversed_by__isnull=False))
         .exists()
     ):
-        raise CollectionError("a reversed record or a reversal is not packed; leave it out")
+        raise CollectionError(
+            gettext("a reversed record or a reversal is not packed; leave it out")
+        )
     totals = Intake.objects.filter(pk__in=ids).aggregate(
         phones=Sum("phones"),
         weight=Sum("net_weight_kg"),
@@ -256,7 +271,7 @@ def seal_lot(
     )
     if kind == LotKind.BATTERIES:
         if not totals["batteries"] or not totals["battery_weight"]:
-            raise CollectionError("these intakes have no batteries with a weight to pack")
+            raise CollectionError(gettext("these intakes have no batteries with a weight to pack"))
         figures = {
             "phones": 0,
             "batteries": totals["batteries"],
@@ -359,7 +374,8 @@ def revise_intake(
         raise CollectionError(refusal)
     if revision <= intake.revision:
         raise CollectionError(
-            f"an edit of intake {intake.client_uuid} needs a revision above {intake.revision}"
+            gettext("an edit of intake %(client_uuid)s needs a revision above %(revision)s")
+            % {"client_uuid": intake.client_uuid, "revision": intake.revision}
         )
     _check_collector(hub, collector)
     _check_figures(
@@ -464,17 +480,20 @@ def reverse_intake(*, actor: User, intake: Intake, reason: str) -> Intake:
     _require_hub_or_operator(actor, original.hub)
     reason = reason.strip()
     if not reason:
-        raise CollectionError("say why the record is reversed")
+        raise CollectionError(gettext("say why the record is reversed"))
     if original.reverses_id is not None:
-        raise CollectionError("this record is itself a reversal; it cannot be reversed")
+        raise CollectionError(gettext("this record is itself a reversal; it cannot be reversed"))
     if Intake.objects.filter(reverses=original).exists():
-        raise CollectionError("this record has been reversed already")
+        raise CollectionError(gettext("this record has been reversed already"))
     for lot in (original.lot, original.battery_lot):
         consignment = lot.consignment if lot is not None else None
         if lot is not None and consignment is not None and consignment.state != "draft":
             raise CollectionError(
-                f"lot {lot.seal_number} has left the hub in consignment {consignment.reference}; "
-                "its figures can no longer be corrected here, the recycler counts what arrives"
+                gettext(
+                    "lot %(seal_number)s has left the hub in consignment %(reference)s; its figures can no "
+                    "longer be corrected here, the recycler counts what arrives"
+                )
+                % {"seal_number": lot.seal_number, "reference": consignment.reference}
             )
     reversal = Intake.objects.create(
         hub=original.hub,
@@ -603,16 +622,24 @@ def store_photo(*, actor: User, hub: Hub, data: bytes, content_type: str) -> Pho
     require_member(actor, hub.organisation)
     content_type = content_type.split(";")[0].strip().lower()
     if content_type not in PHOTO_TYPES:
-        raise CollectionError(f"a photo must be JPEG, PNG or WebP, not {content_type or 'unknown'}")
+        raise CollectionError(
+            gettext("a photo must be JPEG, PNG or WebP, not %(unknown)s")
+            % {"unknown": content_type or "unknown"}
+        )
     if not data:
-        raise CollectionError("the photo is empty")
+        raise CollectionError(gettext("the photo is empty"))
     if len(data) > MAX_PHOTO_BYTES:
         raise CollectionError(
-            f"the photo is {len(data) // 1024} KB; at most {MAX_PHOTO_BYTES // 1024} KB, "
-            "take it at a lower resolution"
+            gettext(
+                "the photo is %(data)s KB; at most %(max_photo_bytes)s KB, take it at a lower "
+                "resolution"
+            )
+            % {"data": len(data) // 1024, "max_photo_bytes": MAX_PHOTO_BYTES // 1024}
         )
     if not _looks_like(content_type, data):
-        raise CollectionError(f"the file is not a {content_type} image")
+        raise CollectionError(
+            gettext("the file is not a %(content_type)s image") % {"content_type": content_type}
+        )
     digest = hashlib.sha256(data).hexdigest()
     existing = Photo.objects.filter(sha256=digest).first()
     if existing is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import User
 from oneforone.accounts.permissions import require_operator
@@ -26,10 +27,15 @@ def resolve_flag(*, actor: User, flag: Flag, resolution: str, reason: str) -> Fl
     require_operator(actor)
     reason = reason.strip()
     if resolution not in FlagResolution.values:
-        raise FlagError(f"choose one of: {', '.join(FlagResolution.values)}")
+        raise FlagError(
+            gettext("choose one of: %(values)s") % {"values": ", ".join(FlagResolution.values)}
+        )
     if len(reason) < MIN_REASON_LENGTH:
         raise FlagError(
-            f"give a reason of at least {MIN_REASON_LENGTH} characters that someone else can check"
+            gettext(
+                "give a reason of at least %(min_reason_length)s characters that someone else can check"
+            )
+            % {"min_reason_length": MIN_REASON_LENGTH}
         )
     flag = (
         Flag.objects.select_for_update(of=("self",))
@@ -37,11 +43,16 @@ def resolve_flag(*, actor: User, flag: Flag, resolution: str, reason: str) -> Fl
         .get(pk=flag.pk)
     )
     if flag.resolved_at is not None:
-        raise FlagError(f"this flag was resolved already ({flag.get_resolution_display()})")
+        raise FlagError(
+            gettext("this flag was resolved already (%(flag)s)")
+            % {"flag": flag.get_resolution_display()}
+        )
     if resolution == FlagResolution.CORRECTED and not _corrected(flag):
         raise FlagError(
-            "no reversing record cancels this intake yet (or none is packed into this lot): "
-            "record the reversal first, or resolve as explained"
+            gettext(
+                "no reversing record cancels this intake yet (or none is packed into this lot): "
+                "record the reversal first, or resolve as explained"
+            )
         )
     suspended = None
     if resolution == FlagResolution.FRAUD:

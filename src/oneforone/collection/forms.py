@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.collection.models import Collector, Condition, Hub, Intake, Lot, LotKind
@@ -21,9 +23,9 @@ TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 NUMBER = {"inputmode": "numeric", "min": "0"}
 DECIMAL = {"inputmode": "decimal", "min": "0"}
 PAID_WITH = [
-    ("", "Not paid yet"),
-    ("cash", "Cash"),
-    ("mobile_money", "Mobile money"),
+    ("", gettext_lazy("Not paid yet")),
+    ("cash", gettext_lazy("Cash")),
+    ("mobile_money", gettext_lazy("Mobile money")),
 ]
 MAX_PHOTOS = 6
 
@@ -39,7 +41,11 @@ class CollectorChoice(forms.ModelChoiceField):
 
 class HubChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}, {obj.city} (pays in {obj.currency})"
+        return gettext("%(name)s, %(city)s (pays in %(currency)s)") % {
+            "name": obj.name,
+            "city": obj.city,
+            "currency": obj.currency,
+        }
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):
@@ -58,7 +64,9 @@ class PhotosField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         files = data if isinstance(data, list | tuple) else [data] if data else []
         if len(files) > MAX_PHOTOS:
-            raise forms.ValidationError(f"At most {MAX_PHOTOS} photos; leave out the rest.")
+            raise forms.ValidationError(
+                gettext("At most %(count)s photos; leave out the rest.") % {"count": MAX_PHOTOS}
+            )
         return [super(PhotosField, self).clean(file, initial) for file in files]
 
 
@@ -81,12 +89,12 @@ def parse_imeis(text: str) -> list[str]:
 class PaymentFields(forms.Form):
     """How the collector was paid on the spot, if they were."""
 
-    paid_with = forms.ChoiceField(label="Paid", choices=PAID_WITH, required=False)
+    paid_with = forms.ChoiceField(label=gettext_lazy("Paid"), choices=PAID_WITH, required=False)
     payment_reference = forms.CharField(
-        label="Mobile-money reference",
+        label=gettext_lazy("Mobile-money reference"),
         max_length=100,
         required=False,
-        help_text="the transaction ID from the confirmation message",
+        help_text=gettext_lazy("the transaction ID from the confirmation message"),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -97,7 +105,9 @@ class PaymentFields(forms.Form):
         ):
             self.add_error(
                 "payment_reference",
-                "Mobile money needs its transaction reference; copy it from the confirmation SMS.",
+                gettext_lazy(
+                    "Mobile money needs its transaction reference; copy it from the confirmation SMS."
+                ),
             )
         return data
 
@@ -124,36 +134,52 @@ class IntakeForm(PaymentFields):
         "note",
     ]
 
-    hub = HubChoice(queryset=Hub.objects.none(), to_field_name="code", empty_label=None)
+    hub = HubChoice(
+        label=gettext_lazy("Hub"),
+        queryset=Hub.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+    )
     collector = CollectorChoice(
+        label=gettext_lazy("Collector"),
         queryset=Collector.objects.none(),
         to_field_name="code",
-        empty_label="choose the collector's code",
+        empty_label=gettext_lazy("choose the collector's code"),
     )
-    collected_on = forms.DateField(label="Date collected", widget=DATE_INPUT)
+    collected_on = forms.DateField(label=gettext_lazy("Date collected"), widget=DATE_INPUT)
     collected_time = forms.TimeField(
-        label="Time",
+        label=gettext_lazy("Time"),
         required=False,
         widget=TIME_INPUT,
-        help_text="the hub's clock; leave empty for now (today) or midday (an earlier day)",
+        help_text=gettext_lazy(
+            "the hub's clock; leave empty for now (today) or midday (an earlier day)"
+        ),
     )
-    phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
+    phones = forms.IntegerField(
+        label=gettext_lazy("Phones"), min_value=1, widget=forms.NumberInput(attrs=NUMBER)
+    )
     net_weight_kg = forms.DecimalField(
-        label="Net weight (kg)",
+        label=gettext_lazy("Net weight (kg)"),
         max_digits=12,
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
-        help_text="the phones without their batteries",
+        help_text=gettext_lazy("the phones without their batteries"),
     )
     condition = forms.ChoiceField(
-        choices=Condition.choices, required=False, initial=Condition.WHOLE
+        label=gettext_lazy("Condition"),
+        choices=Condition.choices,
+        required=False,
+        initial=Condition.WHOLE,
     )
     batteries_removed = forms.IntegerField(
-        min_value=0, initial=0, widget=forms.NumberInput(attrs=NUMBER)
+        label=gettext_lazy("Batteries removed"),
+        min_value=0,
+        initial=0,
+        widget=forms.NumberInput(attrs=NUMBER),
     )
     battery_weight_kg = forms.DecimalField(
-        label="Battery weight (kg)",
+        label=gettext_lazy("Battery weight (kg)"),
         required=False,
         max_digits=12,
         decimal_places=3,
@@ -161,34 +187,58 @@ class IntakeForm(PaymentFields):
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
     price_per_phone = forms.DecimalField(
+        label=gettext_lazy("Price per phone"),
         max_digits=12,
         decimal_places=4,
         min_value=Decimal(0),
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "any"}),
     )
     imeis = forms.CharField(
-        label="IMEIs",
+        label=gettext_lazy("IMEIs"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "inputmode": "numeric", "autocomplete": "off"}),
-        help_text="where readable: one per line, 15 digits (type or scan)",
+        help_text=gettext_lazy("where readable: one per line, 15 digits (type or scan)"),
     )
-    photos = PhotosField(help_text=f"of the phones on the scale; up to {MAX_PHOTOS}")
+    photos = PhotosField(
+        label=gettext_lazy("Photos"),
+        help_text=format_lazy(
+            gettext_lazy("of the phones on the scale; up to {count}"), count=MAX_PHOTOS
+        ),
+    )
     note = forms.CharField(
+        label=gettext_lazy("Note"),
         max_length=300,
         required=False,
-        help_text="about the phones, not the person: no names or phone numbers (notes are kept "
-        "for good and cannot be erased with a collector's personal data)",
+        help_text=gettext_lazy(
+            "about the phones, not the person: no names or phone numbers (notes are kept "
+            "for good and cannot be erased with a collector's personal data)"
+        ),
     )
     latitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+        label=gettext_lazy("Latitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        widget=forms.HiddenInput(),
     )
     longitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, widget=forms.HiddenInput()
+        label=gettext_lazy("Longitude"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        widget=forms.HiddenInput(),
     )
-    gps_accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput())
+    gps_accuracy_m = forms.IntegerField(
+        label=gettext_lazy("Gps accuracy m"),
+        required=False,
+        min_value=0,
+        widget=forms.HiddenInput(),
+    )
     # Made by the page's script when the form is filled: a double tap, or a record queued on the
     # phone while offline and sent again, is recorded once.
-    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput())
+    client_uuid = forms.UUIDField(
+        label=gettext_lazy("Client uuid"), required=False, widget=forms.HiddenInput()
+    )
 
     def __init__(
         self,
@@ -216,7 +266,9 @@ class IntakeForm(PaymentFields):
             .order_by("code")
         )
         self.fields["collected_on"].initial = timezone.localdate()
-        self.fields["price_per_phone"].label = f"Price per phone ({hub.currency})"
+        self.fields["price_per_phone"].label = gettext("Price per phone (%(currency)s)") % {
+            "currency": hub.currency
+        }
         self.fields["price_per_phone"].help_text = cap_note
         if last_price is not None:
             self.fields["price_per_phone"].initial = format(last_price.normalize(), "f")
@@ -225,7 +277,7 @@ class IntakeForm(PaymentFields):
         collected_on: dt.date = self.cleaned_data["collected_on"]
         if collected_on > timezone.localdate():
             raise forms.ValidationError(
-                "The date is in the future; enter the day the phones came in."
+                gettext_lazy("The date is in the future; enter the day the phones came in.")
             )
         return collected_on
 
@@ -238,20 +290,24 @@ class IntakeForm(PaymentFields):
         if hub is not None and collector is not None and collector.hub_id != hub.pk:
             self.add_error(
                 "collector",
-                f"Collector {collector.code} is registered at another hub; "
-                f"choose a collector of {hub.name}.",
+                gettext(
+                    "Collector %(code)s is registered at another hub; "
+                    "choose a collector of %(hub)s."
+                )
+                % {"code": collector.code, "hub": hub.name},
             )
         phones, batteries = data.get("phones"), data.get("batteries_removed")
         if phones is not None and batteries is not None and batteries > phones:
             self.add_error(
                 "batteries_removed",
-                "More batteries than phones; count the batteries taken out again.",
+                gettext_lazy("More batteries than phones; count the batteries taken out again."),
             )
         data["condition"] = data.get("condition") or Condition.WHOLE
         data["battery_weight_kg"] = data.get("battery_weight_kg") or Decimal(0)
         if data["battery_weight_kg"] > 0 and batteries == 0:
             self.add_error(
-                "batteries_removed", "A battery weight needs the number of batteries taken out."
+                "batteries_removed",
+                gettext_lazy("A battery weight needs the number of batteries taken out."),
             )
         return data
 
@@ -273,33 +329,40 @@ class CorrectionForm(PaymentFields):
     ]
 
     reason = forms.CharField(
-        max_length=300, help_text="what was wrong, e.g. 'miscounted: 38 phones, not 40'"
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        help_text=gettext_lazy("what was wrong, e.g. 'miscounted: 38 phones, not 40'"),
     )
-    phones = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=NUMBER))
+    phones = forms.IntegerField(
+        label=gettext_lazy("Phones"), min_value=1, widget=forms.NumberInput(attrs=NUMBER)
+    )
     net_weight_kg = forms.DecimalField(
-        label="Net weight (kg)",
+        label=gettext_lazy("Net weight (kg)"),
         max_digits=12,
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
-    condition = forms.ChoiceField(choices=Condition.choices)
-    batteries_removed = forms.IntegerField(min_value=0, widget=forms.NumberInput(attrs=NUMBER))
+    condition = forms.ChoiceField(label=gettext_lazy("Condition"), choices=Condition.choices)
+    batteries_removed = forms.IntegerField(
+        label=gettext_lazy("Batteries removed"), min_value=0, widget=forms.NumberInput(attrs=NUMBER)
+    )
     battery_weight_kg = forms.DecimalField(
-        label="Battery weight (kg)",
+        label=gettext_lazy("Battery weight (kg)"),
         max_digits=12,
         decimal_places=3,
         min_value=Decimal(0),
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "0.001"}),
     )
     price_per_phone = forms.DecimalField(
+        label=gettext_lazy("Price per phone"),
         max_digits=12,
         decimal_places=4,
         min_value=Decimal(0),
         widget=forms.NumberInput(attrs={**DECIMAL, "step": "any"}),
     )
     imeis = forms.CharField(
-        label="IMEIs",
+        label=gettext_lazy("IMEIs"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "inputmode": "numeric"}),
     )
@@ -318,8 +381,10 @@ class CorrectionForm(PaymentFields):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["price_per_phone"].label = f"Price per phone ({intake.currency})"
-        self.fields["paid_with"].label = "Paid for the corrected record"
+        self.fields["price_per_phone"].label = gettext("Price per phone (%(currency)s)") % {
+            "currency": intake.currency
+        }
+        self.fields["paid_with"].label = gettext("Paid for the corrected record")
         self.fields[
             "paid_with"
         ].help_text = (
@@ -332,7 +397,9 @@ class CorrectionForm(PaymentFields):
 
 class ReversalForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text="why the record is cancelled, e.g. 'entered twice'"
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        help_text=gettext_lazy("why the record is cancelled, e.g. 'entered twice'"),
     )
 
 
@@ -356,14 +423,15 @@ class SealLotForm(forms.Form):
     """Pack checked open intakes of one hub into a lot under the number on its seal."""
 
     intakes = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Intakes"),
         queryset=Intake.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Tick the open intakes that go into this lot."},
+        error_messages={"required": gettext_lazy("Tick the open intakes that go into this lot.")},
     )
     seal_number = forms.CharField(
         max_length=40,
-        label="Seal number",
-        help_text="the number printed on the seal of the bag or box",
+        label=gettext_lazy("Seal number"),
+        help_text=gettext_lazy("the number printed on the seal of the bag or box"),
     )
 
     def __init__(self, *args: Any, hub: Hub, kind: str = LotKind.PHONES, **kwargs: Any) -> None:
@@ -376,8 +444,11 @@ class SealLotForm(forms.Form):
         seal_number: str = self.cleaned_data["seal_number"].strip()
         if Lot.objects.filter(seal_number=seal_number).exists():
             raise forms.ValidationError(
-                f"Seal number {seal_number} is already used on another lot; check the number on "
-                "the seal, or use a new seal."
+                gettext(
+                    "Seal number %(seal)s is already used on another lot; check the number on "
+                    "the seal, or use a new seal."
+                )
+                % {"seal": seal_number}
             )
         return seal_number
 
@@ -386,30 +457,42 @@ class ConsignmentForm(forms.Form):
     """Put checked sealed lots of a hub into a consignment for a carrier and a recycler."""
 
     lots = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Lots"),
         queryset=Lot.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Tick the sealed lots that travel in this consignment."},
+        error_messages={
+            "required": gettext_lazy("Tick the sealed lots that travel in this consignment.")
+        },
     )
     reference = forms.CharField(
+        label=gettext_lazy("Reference"),
         max_length=40,
-        help_text="letters, digits, dots, dashes; e.g. GH-ACC-2026-014",
+        help_text=gettext_lazy("letters, digits, dots, dashes; e.g. GH-ACC-2026-014"),
         validators=[
             RegexValidator(
-                r"^[A-Za-z0-9][A-Za-z0-9._-]*$", "Use letters, digits, dots and dashes only."
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                gettext_lazy("Use letters, digits, dots and dashes only."),
             )
         ],
     )
     carrier = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label="choose the carrier"
+        label=gettext_lazy("Carrier"),
+        queryset=Organisation.objects.none(),
+        empty_label=gettext_lazy("choose the carrier"),
     )
     recycler = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), empty_label="choose the recycler"
+        label=gettext_lazy("Recycler"),
+        queryset=Organisation.objects.none(),
+        empty_label=gettext_lazy("choose the recycler"),
     )
     notification = forms.ModelChoiceField(
+        label=gettext_lazy("Notification"),
         queryset=Notification.objects.none(),
         required=False,
-        empty_label="none yet",
-        help_text="the consented notification it moves under; it cannot be dispatched without",
+        empty_label=gettext_lazy("none yet"),
+        help_text=gettext_lazy(
+            "the consented notification it moves under; it cannot be dispatched without"
+        ),
     )
 
     def __init__(self, *args: Any, hub: Hub, **kwargs: Any) -> None:
@@ -432,5 +515,5 @@ class ConsignmentForm(forms.Form):
     def clean_reference(self) -> str:
         reference = str(self.cleaned_data["reference"]).strip()
         if reference.lower() == "new":
-            raise forms.ValidationError("Choose a reference other than 'new'.")
+            raise forms.ValidationError(gettext_lazy("Choose a reference other than 'new'."))
         return reference

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed, require_operator
@@ -38,18 +40,22 @@ def register_hub(
     it pays collectors in the country's currency and keeps the default hours until changed."""
     require_operator(actor)
     if organisation.kind != OrganisationKind.COLLECTION_PARTNER:
-        raise HubError(f"{organisation.name} is not a collection partner")
+        raise HubError(
+            gettext("%(name)s is not a collection partner") % {"name": organisation.name}
+        )
     known = Country.objects.filter(code=country).first()
     if known is None:
-        raise HubError(f"{country} is not a country the service collects in")
+        raise HubError(
+            gettext("%(country)s is not a country the service collects in") % {"country": country}
+        )
     if area not in Area.values:
-        raise HubError("the area is urban or rural")
+        raise HubError(gettext("the area is urban or rural"))
     _check_place(latitude, longitude)
     code, name = code.strip().lower(), name.strip()
     if not code or not name:
-        raise HubError("give the hub a code and a name")
+        raise HubError(gettext("give the hub a code and a name"))
     if Hub.objects.filter(code=code).exists():
-        raise HubError(f"the code {code} is taken by another hub")
+        raise HubError(gettext("the code %(code)s is taken by another hub") % {"code": code})
     hub = Hub.objects.create(
         organisation=organisation,
         code=code,
@@ -104,12 +110,20 @@ def change_hub_hours_and_location(
         )
     weekdays = sorted(set(open_weekdays))
     if not weekdays or not set(weekdays) <= set(range(1, 8)):
-        raise HubError("choose at least one weekday the hub buys on (1 Monday ... 7 Sunday)")
+        raise HubError(
+            gettext("choose at least one weekday the hub buys on (1 Monday ... 7 Sunday)")
+        )
     if opens_at >= closes_at:
-        raise HubError("the hub must open before it closes on the same day")
+        raise HubError(gettext("the hub must open before it closes on the same day"))
     _check_place(latitude, longitude)
     if not MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M:
-        raise HubError(f"the radius is between {MIN_RADIUS_M} and {MAX_RADIUS_M:,} metres")
+        raise HubError(
+            gettext("the radius is between %(min_radius_m)s and %(max_radius_m)s metres")
+            % {
+                "min_radius_m": MIN_RADIUS_M,
+                "max_radius_m": number_format(MAX_RADIUS_M, force_grouping=True),
+            }
+        )
     hub = Hub.objects.select_for_update().get(pk=hub.pk)
     before = _settings(hub)
     hub.opens_at, hub.closes_at, hub.open_weekdays = opens_at, closes_at, weekdays
@@ -136,11 +150,11 @@ def change_hub_hours_and_location(
 
 def _check_place(latitude: Decimal | None, longitude: Decimal | None) -> None:
     if (latitude is None) != (longitude is None):
-        raise HubError("give both latitude and longitude, or neither")
+        raise HubError(gettext("give both latitude and longitude, or neither"))
     if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
-        raise HubError("latitude is between -90 and 90 degrees")
+        raise HubError(gettext("latitude is between -90 and 90 degrees"))
     if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
-        raise HubError("longitude is between -180 and 180 degrees")
+        raise HubError(gettext("longitude is between -180 and 180 degrees"))
 
 
 def _settings(hub: Hub) -> dict[str, object]:

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts import actions as account_actions
@@ -119,7 +120,9 @@ def reverse_intake(
             form.add_error(None, explain(error))
         else:
             messages.success(
-                request, f"Reversed: {intake.phones} phones of {intake.collector.code} cancelled."
+                request,
+                gettext("Reversed: %(phones)s phones of %(code)s cancelled.")
+                % {"phones": intake.phones, "code": intake.collector.code},
             )
             return _back(intake)
     return _render(request, membership, intake, reversal_form=form)
@@ -154,8 +157,11 @@ def correct_intake(
         else:
             messages.success(
                 request,
-                f"Corrected: the record is reversed and {correction.corrected.phones} phones are "
-                "recorded anew; pack them with the next lot.",
+                gettext(
+                    "Corrected: the record is reversed and %(phones)s phones are recorded anew; pack them "
+                    "with the next lot."
+                )
+                % {"phones": correction.corrected.phones},
             )
             return _back(correction.corrected)
     return _render(request, membership, intake, correction_form=form)
@@ -195,7 +201,9 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                     raise Http404("No such key")
                 account_actions.revoke_api_key(actor=actor, key=key)
                 messages.success(
-                    request, f"Key {key.display_prefix}… revoked: devices using it stop."
+                    request,
+                    gettext("Key %(display_prefix)s… revoked: devices using it stop.")
+                    % {"display_prefix": key.display_prefix},
                 )
                 return redirect("collection-device-keys")
             name = request.POST.get("name", "").strip()
@@ -207,9 +215,16 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                 actor=actor, organisation=organisation, name=name, scope=ApiKeyScope.WRITE
             )
         except NotAllowed as exc:
-            messages.error(request, f"{exc}. Ask an administrator of {organisation.name}.")
+            messages.error(
+                request,
+                gettext("%(exc)s. Ask an administrator of %(name)s.")
+                % {"exc": exc, "name": organisation.name},
+            )
         except account_actions.ApiKeyRefused as exc:
-            messages.error(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            messages.error(
+                request,
+                f"{str(exc)[:1].upper()}{str(exc)[1:]}.",
+            )
     keys = organisation.api_keys.order_by("revoked_at", "-created_at")
     response = render(
         request,

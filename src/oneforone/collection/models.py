@@ -8,14 +8,15 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 COUNTRY_CHECK = r"^[A-Z]{2}$"
 CURRENCY_CHECK = r"^[A-Z]{3}$"
 
 
 class Area(models.TextChoices):
-    URBAN = "urban", "Urban"
-    RURAL = "rural", "Rural"
+    URBAN = "urban", gettext_lazy("Urban")
+    RURAL = "rural", gettext_lazy("Rural")
 
 
 def list_of_working_weekdays() -> list[int]:
@@ -27,8 +28,12 @@ class Country(models.Model):
 
     code = models.CharField(max_length=2, primary_key=True)
     name = models.CharField(max_length=100)
-    currency = models.CharField(max_length=3, help_text="ISO 4217 currency collectors are paid in")
-    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Africa/Accra")
+    currency = models.CharField(
+        max_length=3, help_text=gettext_lazy("ISO 4217 currency collectors are paid in")
+    )
+    timezone = models.CharField(
+        max_length=64, help_text=gettext_lazy("IANA time zone, e.g. Africa/Accra")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -55,20 +60,22 @@ class Hub(models.Model):
     country = models.CharField(max_length=2)
     city = models.CharField(max_length=100)
     area = models.CharField(max_length=5, choices=Area.choices, default=Area.URBAN)
-    currency = models.CharField(max_length=3, help_text="ISO 4217 currency collectors are paid in")
+    currency = models.CharField(
+        max_length=3, help_text=gettext_lazy("ISO 4217 currency collectors are paid in")
+    )
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     radius_m = models.PositiveIntegerField(
         default=3000,
         db_default=3000,
-        help_text="intakes recorded farther than this from the hub are flagged",
+        help_text=gettext_lazy("intakes recorded farther than this from the hub are flagged"),
     )
     opens_at = models.TimeField(default=dt.time(7, 0), db_default=dt.time(7, 0))
     closes_at = models.TimeField(default=dt.time(19, 0), db_default=dt.time(19, 0))
     open_weekdays = ArrayField(
         models.PositiveSmallIntegerField(),
         default=list_of_working_weekdays,
-        help_text="ISO weekdays the hub buys on: 1 Monday ... 7 Sunday",
+        help_text=gettext_lazy("ISO weekdays the hub buys on: 1 Monday ... 7 Sunday"),
     )
 
     class Meta:
@@ -123,10 +130,10 @@ class CollectorIdentity(models.Model):
 
 
 class PersonalDataPurpose(models.TextChoices):
-    RECORD = "record", "Recorded or changed"
-    VIEW = "view", "Viewed"
-    EXPORT = "export", "Exported"
-    ERASE = "erase", "Erased"
+    RECORD = "record", gettext_lazy("Recorded or changed")
+    VIEW = "view", gettext_lazy("Viewed")
+    EXPORT = "export", gettext_lazy("Exported")
+    ERASE = "erase", gettext_lazy("Erased")
 
 
 class PersonalDataAccess(models.Model):
@@ -156,9 +163,9 @@ class PersonalDataAccess(models.Model):
 
 
 class Condition(models.TextChoices):
-    WHOLE = "whole", "Whole phone"
-    BOARD_MISSING = "board_missing", "Board missing"
-    SCREEN_ONLY = "screen_only", "Screen only"
+    WHOLE = "whole", gettext_lazy("Whole phone")
+    BOARD_MISSING = "board_missing", gettext_lazy("Board missing")
+    SCREEN_ONLY = "screen_only", gettext_lazy("Screen only")
 
 
 class Intake(models.Model):
@@ -168,11 +175,13 @@ class Intake(models.Model):
     collector = models.ForeignKey(Collector, on_delete=models.PROTECT, related_name="intakes")
     client_uuid = models.UUIDField(default=uuid.uuid4, db_default=RandomUUID(), unique=True)
     revision = models.PositiveIntegerField(
-        default=1, db_default=1, help_text="the hub device's edit counter; a sync keeps the highest"
+        default=1,
+        db_default=1,
+        help_text=gettext_lazy("the hub device's edit counter; a sync keeps the highest"),
     )
-    collected_on = models.DateField(help_text="the hub's local date of collected_at")
+    collected_on = models.DateField(help_text=gettext_lazy("the hub's local date of collected_at"))
     collected_at = models.DateTimeField()
-    phones = models.IntegerField(help_text="negative only in a reversing record")
+    phones = models.IntegerField(help_text=gettext_lazy("negative only in a reversing record"))
     net_weight_kg = models.DecimalField(max_digits=12, decimal_places=3)
     batteries_removed = models.IntegerField(default=0, db_default=0)
     battery_weight_kg = models.DecimalField(
@@ -193,7 +202,9 @@ class Intake(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="reversed_by",
-        help_text="the intake this record cancels; its figures are the negated original's",
+        help_text=gettext_lazy(
+            "the intake this record cancels; its figures are the negated original's"
+        ),
     )
     note = models.CharField(max_length=300, blank=True)
     price_per_phone = models.DecimalField(max_digits=12, decimal_places=4)
@@ -247,8 +258,8 @@ class Intake(models.Model):
 
 
 class LotKind(models.TextChoices):
-    PHONES = "phones", "Phones"
-    BATTERIES = "batteries", "Batteries"
+    PHONES = "phones", gettext_lazy("Phones")
+    BATTERIES = "batteries", gettext_lazy("Batteries")
 
 
 class Lot(models.Model):
@@ -390,7 +401,9 @@ class SyncBatch(models.Model):
     )
     records = models.PositiveIntegerField()
     body_sha256 = models.CharField(max_length=64)
-    result = models.JSONField(help_text="per record: uuid, outcome, message; no personal data")
+    result = models.JSONField(
+        help_text=gettext_lazy("per record: uuid, outcome, message; no personal data")
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -403,15 +416,15 @@ class SyncBatch(models.Model):
 
 
 class PaymentKind(models.TextChoices):
-    PURCHASE = "purchase", "Phones bought from a collector"
-    STORAGE_FEE = "storage_fee", "Handling fee: storage"
-    RECORD_KEEPING_FEE = "record_keeping_fee", "Handling fee: record keeping"
+    PURCHASE = "purchase", gettext_lazy("Phones bought from a collector")
+    STORAGE_FEE = "storage_fee", gettext_lazy("Handling fee: storage")
+    RECORD_KEEPING_FEE = "record_keeping_fee", gettext_lazy("Handling fee: record keeping")
 
 
 class PaymentMethod(models.TextChoices):
-    CASH = "cash", "Cash"
-    MOBILE_MONEY = "mobile_money", "Mobile money"
-    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CASH = "cash", gettext_lazy("Cash")
+    MOBILE_MONEY = "mobile_money", gettext_lazy("Mobile money")
+    BANK_TRANSFER = "bank_transfer", gettext_lazy("Bank transfer")
 
 
 class Payment(models.Model):
@@ -438,13 +451,15 @@ class Payment(models.Model):
         Intake, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     period = models.DateField(
-        null=True, blank=True, help_text="a handling fee's month (its first day)"
+        null=True, blank=True, help_text=gettext_lazy("a handling fee's month (its first day)")
     )
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=15, choices=PaymentMethod.choices)
     reference = models.CharField(
-        max_length=100, blank=True, help_text="the mobile-money or bank transaction reference"
+        max_length=100,
+        blank=True,
+        help_text=gettext_lazy("the mobile-money or bank transaction reference"),
     )
     paid_at = models.DateTimeField()
     paid_by = models.ForeignKey(
@@ -502,7 +517,9 @@ class HandlingFeeRate(models.Model):
     per_phone = models.DecimalField(max_digits=12, decimal_places=4)
     currency = models.CharField(max_length=3)
     valid_from = models.DateField()
-    valid_until = models.DateField(null=True, blank=True, help_text="last day; open if empty")
+    valid_until = models.DateField(
+        null=True, blank=True, help_text=gettext_lazy("last day; open if empty")
+    )
 
     class Meta:
         ordering = ["organisation", "kind", "-valid_from"]
@@ -529,14 +546,18 @@ class PriceCap(models.Model):
 
     country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="price_caps")
     valid_from = models.DateField()
-    valid_until = models.DateField(null=True, blank=True, help_text="last day; open if empty")
+    valid_until = models.DateField(
+        null=True, blank=True, help_text=gettext_lazy("last day; open if empty")
+    )
     max_per_phone = models.DecimalField(max_digits=12, decimal_places=4)
     min_per_phone = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     currency = models.CharField(max_length=3)
     second_hand_value = models.DecimalField(
         max_digits=12,
         decimal_places=4,
-        help_text="what a working basic phone sells for second-hand; the cap stays below it",
+        help_text=gettext_lazy(
+            "what a working basic phone sells for second-hand; the cap stays below it"
+        ),
     )
     source = models.CharField(max_length=300)
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -611,11 +632,11 @@ class ConductAcknowledgement(models.Model):
 
 
 class TrainingTopic(models.TextChoices):
-    SAFE_HANDLING = "safe_handling", "Safe handling of broken phones"
-    BATTERY_REMOVAL = "battery_removal", "Taking batteries out safely"
-    FIRST_AID = "first_aid", "First aid"
-    FAIR_BUYING = "fair_buying", "Buying only dead phones, fair prices"
-    RECORD_KEEPING = "record_keeping", "Record keeping"
+    SAFE_HANDLING = "safe_handling", gettext_lazy("Safe handling of broken phones")
+    BATTERY_REMOVAL = "battery_removal", gettext_lazy("Taking batteries out safely")
+    FIRST_AID = "first_aid", gettext_lazy("First aid")
+    FAIR_BUYING = "fair_buying", gettext_lazy("Buying only dead phones, fair prices")
+    RECORD_KEEPING = "record_keeping", gettext_lazy("Record keeping")
 
 
 class Training(models.Model):
@@ -641,12 +662,12 @@ class Training(models.Model):
 
 
 class EquipmentItem(models.TextChoices):
-    GLOVES = "gloves", "Cut-resistant gloves"
-    GOGGLES = "goggles", "Safety goggles"
-    MASK = "mask", "Dust mask"
-    BOOTS = "boots", "Safety boots"
-    BATTERY_BOX = "battery_box", "Fire-safe battery box"
-    FIRST_AID_KIT = "first_aid_kit", "First-aid kit"
+    GLOVES = "gloves", gettext_lazy("Cut-resistant gloves")
+    GOGGLES = "goggles", gettext_lazy("Safety goggles")
+    MASK = "mask", gettext_lazy("Dust mask")
+    BOOTS = "boots", gettext_lazy("Safety boots")
+    BATTERY_BOX = "battery_box", gettext_lazy("Fire-safe battery box")
+    FIRST_AID_KIT = "first_aid_kit", gettext_lazy("First-aid kit")
 
 
 class EquipmentIssue(models.Model):
@@ -675,11 +696,11 @@ class EquipmentIssue(models.Model):
 
 
 class IncidentKind(models.TextChoices):
-    INJURY = "injury", "Injury"
-    FIRE = "fire", "Battery fire or smoke"
-    THEFT = "theft", "Theft or robbery"
-    HARASSMENT = "harassment", "Harassment or threat"
-    OTHER = "other", "Other"
+    INJURY = "injury", gettext_lazy("Injury")
+    FIRE = "fire", gettext_lazy("Battery fire or smoke")
+    THEFT = "theft", gettext_lazy("Theft or robbery")
+    HARASSMENT = "harassment", gettext_lazy("Harassment or threat")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class Incident(models.Model):
@@ -728,19 +749,25 @@ class IncidentFollowUp(models.Model):
 
 
 class FlagKind(models.TextChoices):
-    WEIGHT_PER_PHONE_HUB = "weight_per_phone_hub", "Weight per phone far from the hub's norm"
-    WEIGHT_PER_PHONE_LOT = "weight_per_phone_lot", "Lot weight per phone far from the stream's"
-    VOLUME_JUMP = "volume_jump", "Collector's volume jumps against their history"
-    DUPLICATE_IMEI = "duplicate_imei", "Same IMEI collected twice"
-    PRICE_OUTSIDE_CAP = "price_outside_cap", "Price outside the country's cap"
-    OUTSIDE_HOURS = "outside_hours", "Recorded outside the hub's opening hours"
-    FAR_FROM_HUB = "far_from_hub", "Recorded far from the hub"
+    WEIGHT_PER_PHONE_HUB = (
+        "weight_per_phone_hub",
+        gettext_lazy("Weight per phone far from the hub's norm"),
+    )
+    WEIGHT_PER_PHONE_LOT = (
+        "weight_per_phone_lot",
+        gettext_lazy("Lot weight per phone far from the stream's"),
+    )
+    VOLUME_JUMP = "volume_jump", gettext_lazy("Collector's volume jumps against their history")
+    DUPLICATE_IMEI = "duplicate_imei", gettext_lazy("Same IMEI collected twice")
+    PRICE_OUTSIDE_CAP = "price_outside_cap", gettext_lazy("Price outside the country's cap")
+    OUTSIDE_HOURS = "outside_hours", gettext_lazy("Recorded outside the hub's opening hours")
+    FAR_FROM_HUB = "far_from_hub", gettext_lazy("Recorded far from the hub")
 
 
 class FlagResolution(models.TextChoices):
-    EXPLAINED = "explained", "Explained: the record stands"
-    CORRECTED = "corrected", "Corrected by a reversing record"
-    FRAUD = "fraud", "Confirmed fraud: collector suspended"
+    EXPLAINED = "explained", gettext_lazy("Explained: the record stands")
+    CORRECTED = "corrected", gettext_lazy("Corrected by a reversing record")
+    FRAUD = "fraud", gettext_lazy("Confirmed fraud: collector suspended")
 
 
 class Flag(models.Model):

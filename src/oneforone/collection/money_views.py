@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -67,7 +69,9 @@ def is_operator(membership: Membership) -> bool:
 
 def _require_operator_post(membership: Membership) -> None:
     if not is_operator(membership):
-        raise PermissionDenied("Only operator staff change this; collection partners read it.")
+        raise PermissionDenied(
+            gettext("Only operator staff change this; collection partners read it.")
+        )
 
 
 # --- the hub's payments --------------------------------------------------------------------------
@@ -141,11 +145,27 @@ def pay(request: HttpRequest, membership: Membership) -> HttpResponse:
             if made:
                 messages.success(
                     request,
-                    f"Paid {total} for {len(made)} intake{'s' if len(made) != 1 else ''}"
-                    f"{f' to {collector.code}' if collector else ''}.",
+                    (
+                        ngettext(
+                            "Paid %(total)s for %(count)s intake to %(code)s.",
+                            "Paid %(total)s for %(count)s intakes to %(code)s.",
+                            len(made),
+                        )
+                        if collector
+                        else ngettext(
+                            "Paid %(total)s for %(count)s intake.",
+                            "Paid %(total)s for %(count)s intakes.",
+                            len(made),
+                        )
+                    )
+                    % {
+                        "total": total,
+                        "count": len(made),
+                        "code": collector.code if collector else "",
+                    },
                 )
             else:
-                messages.info(request, "Nothing was due; no payment was recorded.")
+                messages.info(request, gettext("Nothing was due; no payment was recorded."))
             return redirect(f"{reverse('collection-payments')}?hub={hub.code}")
     return _render_payments(request, membership, hub, hubs, pay_form=form, status=400)
 
@@ -164,17 +184,25 @@ def reverse_payment(request: HttpRequest, membership: Membership, payment_id: in
         back = f"{reverse('collection-payments')}?hub={payment.hub.code}"
     form = ReverseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing was reversed: say why; the reason stays in the ledger.")
+        messages.error(
+            request, gettext("Nothing was reversed: say why; the reason stays in the ledger.")
+        )
         return redirect(back)
     try:
         reversals = payment_actions.reverse_payment(
             actor=membership.user, payment=payment, reason=form.cleaned_data["reason"]
         )
     except (CollectionError, NotAllowed) as error:
-        messages.error(request, f"Nothing was reversed: {explain(error)}")
+        messages.error(
+            request, gettext("Nothing was reversed: %(error)s") % {"error": explain(error)}
+        )
     else:
         total = Money(sum((r.amount for r in reversals), Decimal(0)), payment.currency)
-        messages.success(request, f"Reversed: {total} recorded against the original payment.")
+        messages.success(
+            request,
+            gettext("Reversed: %(total)s recorded against the original payment.")
+            % {"total": total},
+        )
     return redirect(back)
 
 
@@ -317,7 +345,12 @@ def price_caps(request: HttpRequest, membership: Membership) -> HttpResponse:
                     end_form.add_error(None, explain(error))
                 else:
                     messages.success(
-                        request, f"The cap for {cap.country_id} ends on {cap.valid_until:%d %b %Y}."
+                        request,
+                        gettext("The cap for %(country_id)s ends on %(valid_until)s.")
+                        % {
+                            "country_id": cap.country_id,
+                            "valid_until": date_format(end_form.cleaned_data["last_day"], "j F Y"),
+                        },
                     )
                     return redirect("collection-price-caps")
         else:
@@ -328,7 +361,7 @@ def price_caps(request: HttpRequest, membership: Membership) -> HttpResponse:
                 except (CollectionError, NotAllowed) as error:
                     form.add_error(None, explain(error))
                 else:
-                    messages.success(request, f"Price cap set: {cap}.")
+                    messages.success(request, gettext("Price cap set: %(cap)s.") % {"cap": cap})
                     return redirect("collection-price-caps")
     caps = PriceCap.objects.select_related("country").order_by("country__name", "-valid_from")
     if not is_operator(membership):
@@ -366,7 +399,11 @@ def fee_rates(request: HttpRequest, membership: Membership) -> HttpResponse:
                 except (CollectionError, NotAllowed, ValueError) as error:
                     rate_form.add_error(None, explain(error))
                 else:
-                    messages.success(request, f"Rate set for {rate.organisation.name}: {rate}.")
+                    messages.success(
+                        request,
+                        gettext("Rate set for %(name)s: %(rate)s.")
+                        % {"name": rate.organisation.name, "rate": rate},
+                    )
                     return redirect("collection-fee-rates")
         else:
             fee_form = HandlingFeeForm(request.POST)
@@ -381,8 +418,12 @@ def fee_rates(request: HttpRequest, membership: Membership) -> HttpResponse:
                     total = Money(sum((r.amount for r in rows), Decimal(0)), rows[0].currency)
                     messages.success(
                         request,
-                        f"Paid {total} to {fee_form.cleaned_data['organisation'].name} for "
-                        f"{fee_form.cleaned_data['period']:%B %Y}.",
+                        gettext("Paid %(total)s to %(name)s for %(period)s.")
+                        % {
+                            "total": total,
+                            "name": fee_form.cleaned_data["organisation"].name,
+                            "period": date_format(fee_form.cleaned_data["period"], "F Y"),
+                        },
                     )
                     return redirect("collection-fee-rates")
     rates = HandlingFeeRate.objects.select_related("organisation")
@@ -428,7 +469,11 @@ def exchange_rates(request: HttpRequest, membership: Membership) -> HttpResponse
             except (CollectionError, NotAllowed, ValueError) as error:
                 form.add_error(None, explain(error))
             else:
-                messages.success(request, f"Recorded: {rate} ({rate.source}).")
+                messages.success(
+                    request,
+                    gettext("Recorded: %(rate)s (%(source)s).")
+                    % {"rate": rate, "source": rate.source},
+                )
                 return redirect("collection-exchange-rates")
     latest = ExchangeRate.objects.order_by("currency", "-rate_date").distinct("currency")
     return render(

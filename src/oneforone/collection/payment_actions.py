@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member, require_operator
@@ -46,17 +48,23 @@ class PaymentError(CollectionError):
 def require_decimal(value: object, what: str) -> Decimal:
     """Money and rates are Decimals; a float would carry binary rounding into the ledger."""
     if isinstance(value, float) or not isinstance(value, Decimal | int):
-        raise TypeError(f"{what} must be a Decimal, never a float (got {type(value).__name__})")
+        raise TypeError(
+            gettext("%(what)s must be a Decimal, never a float (got %(name)s)")
+            % {"what": what, "name": type(value).__name__}
+        )
     return Decimal(value)
 
 
 def _check_method(method: str, reference: str) -> str:
     if method not in PaymentMethod.values:
-        raise PaymentError(f"unknown payment method {method!r}")
+        raise PaymentError(gettext("unknown payment method %(method)s") % {"method": repr(method)})
     if method != PaymentMethod.CASH and not reference.strip():
         raise PaymentError(
-            f"a {PaymentMethod(method).label.lower()} payment needs its transaction reference; "
-            "copy it from the confirmation message"
+            gettext(
+                "a %(label)s payment needs its transaction reference; copy it from the confirmation "
+                "message"
+            )
+            % {"label": PaymentMethod(method).label.lower()}
         )
     return method
 
@@ -93,8 +101,15 @@ def pay_collector(*, actor: User, intake: Intake, method: str, reference: str = 
     owed = payments.outstanding(locked)
     if owed <= 0:
         raise PaymentError(
-            f"the intake of {locked.phones} phones from {locked.collector.code} on "
-            f"{locked.collected_on:%d %b %Y} is paid already; nothing is owed"
+            gettext(
+                "the intake of %(phones)s phones from %(code)s on %(collected_on)s is paid already; "
+                "nothing is owed"
+            )
+            % {
+                "phones": locked.phones,
+                "code": locked.collector.code,
+                "collected_on": date_format(locked.collected_on, "j F Y"),
+            }
         )
     now = timezone.now()
     payment = payments.purchase_payment(
@@ -139,7 +154,9 @@ def pay_all_due(
     require_member(actor, hub.organisation)
     _check_method(method, reference)
     if collector is not None and collector.hub_id != hub.pk:
-        raise PaymentError(f"collector {collector.code} belongs to another hub")
+        raise PaymentError(
+            gettext("collector %(code)s belongs to another hub") % {"code": collector.code}
+        )
     intakes = Intake.objects.select_for_update(of=("self",)).filter(
         hub=hub, reverses__isnull=True, reversed_by__isnull=True
     )
@@ -200,9 +217,11 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> list[Payme
     staff, and as a whole: every hub's row of that fee is reversed together."""
     reason = reason.strip()
     if not reason:
-        raise PaymentError("say why the payment is reversed; the reason stays in the ledger")
+        raise PaymentError(
+            gettext("say why the payment is reversed; the reason stays in the ledger")
+        )
     if payment.reverses_id is not None:
-        raise PaymentError("this row is itself a reversal; record a new payment instead")
+        raise PaymentError(gettext("this row is itself a reversal; record a new payment instead"))
     if payment.kind == PaymentKind.PURCHASE:
         require_member(actor, payment.payer)
         originals = [payment]
@@ -222,7 +241,7 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> list[Payme
         .order_by("id")
     )
     if not locked:
-        raise PaymentError("this payment is reversed already")
+        raise PaymentError(gettext("this payment is reversed already"))
     now = timezone.now()
     try:
         with transaction.atomic():  # a reversal committed meanwhile: the unique key refuses
@@ -248,7 +267,9 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> list[Payme
                 for original in locked
             ]
     except IntegrityError as error:
-        raise PaymentError("this payment was reversed a moment ago; reload the page") from error
+        raise PaymentError(
+            gettext("this payment was reversed a moment ago; reload the page")
+        ) from error
     audit.record(
         actor=actor,
         code="collection.payment.reversed",
@@ -308,14 +329,17 @@ def pay_handling_fee(
     organisation, kind and month, unless the earlier one was reversed."""
     payer = _operator_organisation(actor)
     if organisation.kind != OrganisationKind.COLLECTION_PARTNER:
-        raise PaymentError(f"{organisation.name} is not a collection partner")
+        raise PaymentError(
+            gettext("%(name)s is not a collection partner") % {"name": organisation.name}
+        )
     if kind not in FEE_KINDS:
-        raise PaymentError(f"{kind!r} is not a handling fee")
+        raise PaymentError(gettext("%(kind)s is not a handling fee") % {"kind": repr(kind)})
     _check_method(method, reference)
     month = first_of_month(period)
     if month >= first_of_month(timezone.localdate()):
         raise PaymentError(
-            f"{month:%B %Y} is not over yet; a month's handling fee is paid once it has ended"
+            gettext("%(month)s is not over yet; a month's handling fee is paid once it has ended")
+            % {"month": date_format(month, "F Y")}
         )
     advisory_xact_lock(_HANDLING_FEE_LOCK)
     label = PaymentKind(kind).label.lower()
@@ -327,18 +351,26 @@ def pay_handling_fee(
         reversed_by__isnull=True,
     ).exists():
         raise PaymentError(
-            f"the {label} for {organisation.name} in {month:%B %Y} is paid already; reverse it "
-            "first if it was wrong"
+            gettext(
+                "the %(label)s for %(name)s in %(month)s is paid already; reverse it first if it was "
+                "wrong"
+            )
+            % {"label": label, "name": organisation.name, "month": date_format(month, "F Y")}
         )
     rate = fee_rate_for(organisation, kind, month)
     if rate is None:
         raise PaymentError(
-            f"{organisation.name} has no {label} rate on {month:%d %b %Y}; set one on the fee "
-            "rates page first"
+            gettext(
+                "%(name)s has no %(label)s rate on %(month)s; set one on the fee rates page first"
+            )
+            % {"name": organisation.name, "label": label, "month": date_format(month, "j F Y")}
         )
     phones = phones_per_hub(organisation, month)
     if not phones:
-        raise PaymentError(f"{organisation.name}'s hubs collected no phones in {month:%B %Y}")
+        raise PaymentError(
+            gettext("%(name)s's hubs collected no phones in %(month)s")
+            % {"name": organisation.name, "month": date_format(month, "F Y")}
+        )
     now = timezone.now()
     hubs = Hub.objects.in_bulk(list(phones))
     rows = [
@@ -391,11 +423,13 @@ def set_handling_fee_rate(
     _operator_organisation(actor)
     per_phone = require_decimal(per_phone, "the rate per phone")
     if organisation.kind != OrganisationKind.COLLECTION_PARTNER:
-        raise PaymentError(f"{organisation.name} is not a collection partner")
+        raise PaymentError(
+            gettext("%(name)s is not a collection partner") % {"name": organisation.name}
+        )
     if kind not in FEE_KINDS:
-        raise PaymentError(f"{kind!r} is not a handling fee")
+        raise PaymentError(gettext("%(kind)s is not a handling fee") % {"kind": repr(kind)})
     if per_phone <= 0:
-        raise PaymentError("the rate per phone must be more than 0")
+        raise PaymentError(gettext("the rate per phone must be more than 0"))
     currency = check_currency(currency)
     current = (
         HandlingFeeRate.objects.select_for_update()
@@ -406,7 +440,8 @@ def set_handling_fee_rate(
     if current is not None:
         if valid_from <= current.valid_from:
             raise PaymentError(
-                f"a rate from {current.valid_from:%d %b %Y} exists; a new rate starts after it"
+                gettext("a rate from %(valid_from)s exists; a new rate starts after it")
+                % {"valid_from": date_format(current.valid_from, "j F Y")}
             )
         if current.valid_until is None or current.valid_until >= valid_from:
             current.valid_until = valid_from - dt.timedelta(days=1)
@@ -468,23 +503,34 @@ def set_price_cap(
     second_hand_value = require_decimal(second_hand_value, "the second-hand value")
     currency = country.currency
     if not source.strip():
-        raise PaymentError("name the source of the second-hand value (a market survey, a date)")
+        raise PaymentError(
+            gettext("name the source of the second-hand value (a market survey, a date)")
+        )
     if max_per_phone <= 0:
-        raise PaymentError("the cap must be more than 0")
+        raise PaymentError(gettext("the cap must be more than 0"))
     if max_per_phone >= second_hand_value:
         raise PaymentError(
-            f"the cap of {Money(max_per_phone, currency)} is not below the second-hand value of "
-            f"{Money(second_hand_value, currency)}: hubs would buy working phones; set it lower"
+            gettext(
+                "the cap of %(amount)s is not below the second-hand value of %(currency)s: hubs would "
+                "buy working phones; set it lower"
+            )
+            % {
+                "amount": Money(max_per_phone, currency),
+                "currency": Money(second_hand_value, currency),
+            }
         )
     if not Decimal(0) <= min_per_phone <= max_per_phone:
-        raise PaymentError("the fair-pay floor must be between 0 and the cap")
+        raise PaymentError(gettext("the fair-pay floor must be between 0 and the cap"))
     if valid_until is not None and valid_until < valid_from:
-        raise PaymentError("the last day comes before the first")
+        raise PaymentError(gettext("the last day comes before the first"))
     overlap = _overlapping_cap(country.code, valid_from, valid_until)
     if overlap is not None:
         raise PaymentError(
-            f"the cap for {country.name} from {_period(overlap)} covers part of this period; "
-            "end that cap first, or start this one after it"
+            gettext(
+                "the cap for %(name)s from %(overlap)s covers part of this period; end that cap first, "
+                "or start this one after it"
+            )
+            % {"name": country.name, "overlap": _period(overlap)}
         )
     try:
         with transaction.atomic():
@@ -502,8 +548,11 @@ def set_price_cap(
             )
     except DatabaseError as error:  # another cap committed in between: the trigger refused
         raise PaymentError(
-            f"another price cap for {country.name} now covers part of this period; reload the "
-            "page and check the caps"
+            gettext(
+                "another price cap for %(name)s now covers part of this period; reload the page and "
+                "check the caps"
+            )
+            % {"name": country.name}
         ) from error
     audit.record(
         actor=actor,
@@ -530,10 +579,14 @@ def end_price_cap(*, actor: User, cap: PriceCap, last_day: dt.date) -> PriceCap:
     cap = PriceCap.objects.select_for_update().get(pk=cap.pk)
     if last_day < cap.valid_from:
         raise PaymentError(
-            f"the cap starts on {cap.valid_from:%d %b %Y}; it cannot end before that"
+            gettext("the cap starts on %(valid_from)s; it cannot end before that")
+            % {"valid_from": date_format(cap.valid_from, "j F Y")}
         )
     if cap.valid_until is not None and last_day >= cap.valid_until:
-        raise PaymentError(f"the cap ends on {cap.valid_until:%d %b %Y} already")
+        raise PaymentError(
+            gettext("the cap ends on %(valid_until)s already")
+            % {"valid_until": date_format(cap.valid_until, "j F Y")}
+        )
     cap.valid_until = last_day
     cap.save(update_fields=["valid_until"])
     audit.record(
@@ -557,15 +610,20 @@ def record_exchange_rate(
     units_per_eur = require_decimal(units_per_eur, "the rate")
     currency = check_currency(currency)
     if currency == "EUR":
-        raise PaymentError("amounts in EUR need no exchange rate")
+        raise PaymentError(gettext("amounts in EUR need no exchange rate"))
     if units_per_eur <= 0:
-        raise PaymentError("the rate must be more than 0")
+        raise PaymentError(gettext("the rate must be more than 0"))
     if not source.strip():
-        raise PaymentError("name the source of the rate (e.g. a central bank's reference rate)")
+        raise PaymentError(
+            gettext("name the source of the rate (e.g. a central bank's reference rate)")
+        )
     if ExchangeRate.objects.filter(currency=currency, rate_date=rate_date).exists():
         raise PaymentError(
-            f"a {currency} rate for {rate_date:%d %b %Y} is recorded already; rates are kept as "
-            "read, so record the next day's instead"
+            gettext(
+                "a %(currency)s rate for %(rate_date)s is recorded already; rates are kept as read, so "
+                "record the next day's instead"
+            )
+            % {"currency": currency, "rate_date": date_format(rate_date, "j F Y")}
         )
     try:
         with transaction.atomic():
@@ -577,7 +635,8 @@ def record_exchange_rate(
             )
     except IntegrityError as error:
         raise PaymentError(
-            f"a {currency} rate for {rate_date:%d %b %Y} was just recorded"
+            gettext("a %(currency)s rate for %(rate_date)s was just recorded")
+            % {"currency": currency, "rate_date": date_format(rate_date, "j F Y")}
         ) from error
     audit.record(
         actor=actor,

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
@@ -56,9 +58,11 @@ def register_collector(
     """A new collector at a hub: a code for every record, the person encrypted apart from it."""
     membership = require_member(actor, hub.organisation)
     if not person.name.strip() or not person.phone.strip():
-        raise PeopleError("a collector needs a name and a phone number")
+        raise PeopleError(gettext("a collector needs a name and a phone number"))
     if not consent_version.strip():
-        raise PeopleError("record which version of the consent text the collector agreed to")
+        raise PeopleError(
+            gettext("record which version of the consent text the collector agreed to")
+        )
     client_uuid = client_uuid or uuid.uuid4()
     collector = Collector.objects.create(
         hub=hub, code=code or code_for(hub, client_uuid), client_uuid=client_uuid
@@ -147,7 +151,7 @@ def _log_access(
     """One row of the access log (append-only, so a reason must not name the person) and the
     matching audit event (hash-chained: it carries no free text)."""
     if person is not None and mentions_person(reason, person):
-        raise PeopleError("write the reason without the collector's name or number")
+        raise PeopleError(gettext("write the reason without the collector's name or number"))
     access = PersonalDataAccess.objects.create(
         collector=collector,
         purpose=purpose,
@@ -206,7 +210,10 @@ def mentions_person(text: str, person: personal_data.Person) -> bool:
 
 def _alive(collector: Collector) -> None:
     if collector.erased_at is not None:
-        raise PeopleError(f"collector {collector.code} has been erased; the person is gone")
+        raise PeopleError(
+            gettext("collector %(code)s has been erased; the person is gone")
+            % {"code": collector.code}
+        )
 
 
 # --- personal data -----------------------------------------------------------------------------
@@ -227,19 +234,23 @@ def update_identity(
     _alive(collector)
     organisation, reason = _personal_data_access(actor, collector, reason, write=True)
     if not person.name.strip() or not person.phone.strip():
-        raise PeopleError("a collector needs a name and a phone number")
+        raise PeopleError(gettext("a collector needs a name and a phone number"))
     identity = CollectorIdentity.objects.select_for_update().filter(collector=collector).first()
     if identity is None:
-        raise PeopleError(f"collector {collector.code} has no personal data to change")
+        raise PeopleError(
+            gettext("collector %(code)s has no personal data to change") % {"code": collector.code}
+        )
     before = person_of(collector)
     if before is not None and mentions_person(reason, before):
-        raise PeopleError("write the reason without the collector's name or number")
+        raise PeopleError(gettext("write the reason without the collector's name or number"))
     identity.name_encrypted = personal_data.encrypt(person.name.strip())
     identity.phone_encrypted = personal_data.encrypt(person.phone.strip())
     identity.mobile_money_encrypted = personal_data.encrypt(person.mobile_money.strip())
     if consent_version is not None:
         if not consent_version.strip() or consent_given_on is None:
-            raise PeopleError("a new consent needs the version of the text and the date given")
+            raise PeopleError(
+                gettext("a new consent needs the version of the text and the date given")
+            )
         identity.consent_version = consent_version.strip()
         identity.consent_given_on = consent_given_on
     identity.updated_at = timezone.now()
@@ -261,7 +272,9 @@ def reveal_identity(*, actor: User, collector: Collector, reason: str) -> person
     organisation, reason = _personal_data_access(actor, collector, reason, write=False)
     person = person_of(collector)
     if person is None:
-        raise PeopleError(f"collector {collector.code} has no personal data on record")
+        raise PeopleError(
+            gettext("collector %(code)s has no personal data on record") % {"code": collector.code}
+        )
     _log_access(
         actor=actor,
         collector=collector,
@@ -392,7 +405,10 @@ def set_collector_active(*, actor: User, collector: Collector, active: bool) -> 
 
 def _not_in_future(day: dt.date, what: str) -> None:
     if day > timezone.localdate():
-        raise PeopleError(f"the {what} date {day:%d %b %Y} is in the future")
+        raise PeopleError(
+            gettext("the %(what)s date %(day)s is in the future")
+            % {"what": what, "day": date_format(day, "j F Y")}
+        )
 
 
 @transaction.atomic
@@ -403,10 +419,13 @@ def acknowledge_conduct(
     _alive(collector)
     version = version.strip()
     if not version:
-        raise PeopleError("say which version of the code of conduct was acknowledged")
+        raise PeopleError(gettext("say which version of the code of conduct was acknowledged"))
     _not_in_future(acknowledged_on, "acknowledgement")
     if ConductAcknowledgement.objects.filter(collector=collector, version=version).exists():
-        raise PeopleError(f"{collector.code} has acknowledged version {version} already")
+        raise PeopleError(
+            gettext("%(code)s has acknowledged version %(version)s already")
+            % {"code": collector.code, "version": version}
+        )
     acknowledgement = ConductAcknowledgement.objects.create(
         collector=collector,
         version=version,
@@ -431,9 +450,9 @@ def record_training(
     _require_hub_writer(actor, collector.hub)
     _alive(collector)
     if topic not in TrainingTopic.values:
-        raise PeopleError(f"unknown training topic {topic!r}")
+        raise PeopleError(gettext("unknown training topic %(topic)s") % {"topic": repr(topic)})
     if not trainer.strip():
-        raise PeopleError("name the trainer or the organisation that gave the training")
+        raise PeopleError(gettext("name the trainer or the organisation that gave the training"))
     _not_in_future(trained_on, "training")
     training = Training.objects.create(
         collector=collector,
@@ -460,9 +479,9 @@ def issue_equipment(
     _require_hub_writer(actor, collector.hub)
     _alive(collector)
     if item not in EquipmentItem.values:
-        raise PeopleError(f"unknown equipment {item!r}")
+        raise PeopleError(gettext("unknown equipment %(item)s") % {"item": repr(item)})
     if quantity < 1:
-        raise PeopleError("hand out at least one")
+        raise PeopleError(gettext("hand out at least one"))
     _not_in_future(issued_on, "issue")
     issue = EquipmentIssue.objects.create(
         collector=collector,
@@ -496,11 +515,13 @@ def report_incident(
     description stays out of the audit log: it may name people and must be erasable."""
     _require_hub_writer(actor, hub)
     if collector is not None and collector.hub_id != hub.pk:
-        raise PeopleError(f"collector {collector.code} works for another hub")
+        raise PeopleError(
+            gettext("collector %(code)s works for another hub") % {"code": collector.code}
+        )
     if kind not in IncidentKind.values:
-        raise PeopleError(f"unknown kind of incident {kind!r}")
+        raise PeopleError(gettext("unknown kind of incident %(kind)s") % {"kind": repr(kind)})
     if not description.strip():
-        raise PeopleError("describe what happened")
+        raise PeopleError(gettext("describe what happened"))
     _not_in_future(occurred_on, "incident")
     incident = Incident.objects.create(
         hub=hub,
@@ -534,9 +555,11 @@ def follow_up_incident(
     incident = Incident.objects.select_for_update().select_related("hub").get(pk=incident.pk)
     _require_hub_writer(actor, incident.hub)
     if incident.closed_at is not None:
-        raise PeopleError("the incident is closed; report a new one if something else happened")
+        raise PeopleError(
+            gettext("the incident is closed; report a new one if something else happened")
+        )
     if not note.strip():
-        raise PeopleError("write what was done or decided")
+        raise PeopleError(gettext("write what was done or decided"))
     now = timezone.now()
     follow_up = IncidentFollowUp.objects.create(
         incident=incident, note=note.strip(), closes=closes, by=actor, at=now

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.collection.models import (
     Collector,
@@ -27,21 +28,33 @@ def _today() -> dt.date:
 
 
 class RegisterCollectorForm(forms.Form):
-    hub = forms.ModelChoiceField(queryset=Hub.objects.none(), empty_label=None)
-    name = forms.CharField(max_length=200, help_text="As the collector gives it.")
+    hub = forms.ModelChoiceField(
+        label=gettext_lazy("Hub"), queryset=Hub.objects.none(), empty_label=None
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=200,
+        help_text=gettext_lazy("As the collector gives it."),
+    )
     phone = forms.CharField(
-        max_length=40, help_text="With the country code, e.g. +233 20 000 0000."
+        label=gettext_lazy("Phone"),
+        max_length=40,
+        help_text=gettext_lazy("With the country code, e.g. +233 20 000 0000."),
     )
     mobile_money = forms.CharField(
         max_length=60,
         required=False,
-        label="Mobile-money account",
-        help_text="Leave empty if the collector is paid in cash.",
+        label=gettext_lazy("Mobile-money account"),
+        help_text=gettext_lazy("Leave empty if the collector is paid in cash."),
     )
     consent_version = forms.CharField(
-        max_length=20, label="Consent text version", help_text="Printed at the foot of the form."
+        max_length=20,
+        label=gettext_lazy("Consent text version"),
+        help_text=gettext_lazy("Printed at the foot of the form."),
     )
-    consent_given_on = forms.DateField(widget=DATE, initial=_today, label="Consent given on")
+    consent_given_on = forms.DateField(
+        widget=DATE, initial=_today, label=gettext_lazy("Consent given on")
+    )
 
     def __init__(self, *args: Any, hubs: QuerySet[Hub], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,15 +66,19 @@ class RegisterCollectorForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         max_length=300,
         required=False,
-        help_text="Why you need it; kept in the access log. Do not write the person's name.",
+        help_text=gettext_lazy(
+            "Why you need it; kept in the access log. Do not write the person's name."
+        ),
     )
 
 
 class EraseForm(ReasonForm):
     confirm_code = forms.CharField(
-        max_length=30, label="Type the collector's code to confirm", help_text=""
+        max_length=30,
+        label=gettext_lazy("Type the collector's code to confirm"),
     )
 
     def __init__(self, *args: Any, collector: Collector, **kwargs: Any) -> None:
@@ -72,42 +89,58 @@ class EraseForm(ReasonForm):
         code: str = self.cleaned_data["confirm_code"].strip()
         if code.upper() != self.collector.code.upper():
             raise forms.ValidationError(
-                f"Type {self.collector.code} exactly to confirm; nothing was erased."
+                gettext("Type %(code)s exactly to confirm; nothing was erased.")
+                % {"code": self.collector.code}
             )
         return code
 
 
 class TrainingForm(forms.Form):
-    topic = forms.ChoiceField(choices=TrainingTopic.choices)
-    trained_on = forms.DateField(widget=DATE, initial=_today)
-    trainer = forms.CharField(max_length=200, help_text="Who gave the training.")
+    topic = forms.ChoiceField(label=gettext_lazy("Topic"), choices=TrainingTopic.choices)
+    trained_on = forms.DateField(label=gettext_lazy("Trained on"), widget=DATE, initial=_today)
+    trainer = forms.CharField(
+        label=gettext_lazy("Trainer"),
+        max_length=200,
+        help_text=gettext_lazy("Who gave the training."),
+    )
 
 
 class EquipmentForm(forms.Form):
-    item = forms.ChoiceField(choices=EquipmentItem.choices)
-    quantity = forms.IntegerField(min_value=1, max_value=50, initial=1)
-    issued_on = forms.DateField(widget=DATE, initial=_today)
+    item = forms.ChoiceField(label=gettext_lazy("Item"), choices=EquipmentItem.choices)
+    quantity = forms.IntegerField(
+        label=gettext_lazy("Quantity"), min_value=1, max_value=50, initial=1
+    )
+    issued_on = forms.DateField(label=gettext_lazy("Issued on"), widget=DATE, initial=_today)
 
 
 class ConductForm(forms.Form):
-    version = forms.CharField(max_length=20, initial=CURRENT_CONDUCT_VERSION)
-    acknowledged_on = forms.DateField(widget=DATE, initial=_today)
+    version = forms.CharField(
+        label=gettext_lazy("Version"), max_length=20, initial=CURRENT_CONDUCT_VERSION
+    )
+    acknowledged_on = forms.DateField(
+        label=gettext_lazy("Acknowledged on"), widget=DATE, initial=_today
+    )
 
 
 class IncidentForm(forms.Form):
-    kind = forms.ChoiceField(choices=IncidentKind.choices)
-    occurred_on = forms.DateField(widget=DATE, initial=_today)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=IncidentKind.choices)
+    occurred_on = forms.DateField(label=gettext_lazy("Occurred on"), widget=DATE, initial=_today)
     description = forms.CharField(
+        label=gettext_lazy("Description"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text="What happened and what was done at once.",
+        help_text=gettext_lazy("What happened and what was done at once."),
     )
 
 
 class FollowUpForm(forms.Form):
-    incident = forms.ModelChoiceField(queryset=Incident.objects.none(), widget=forms.HiddenInput)
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    closes = forms.BooleanField(required=False, label="This closes the incident")
+    incident = forms.ModelChoiceField(
+        label=gettext_lazy("Incident"), queryset=Incident.objects.none(), widget=forms.HiddenInput
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+    closes = forms.BooleanField(required=False, label=gettext_lazy("This closes the incident"))
 
     def __init__(self, *args: Any, incidents: QuerySet[Incident], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,28 +150,36 @@ class FollowUpForm(forms.Form):
 class IdentityForm(ReasonForm):
     """A correction of the person's data; a new consent only when the collector gave one."""
 
-    name = forms.CharField(max_length=200)
-    phone = forms.CharField(max_length=40)
-    mobile_money = forms.CharField(max_length=60, required=False, label="Mobile-money account")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40)
+    mobile_money = forms.CharField(
+        max_length=60, required=False, label=gettext_lazy("Mobile-money account")
+    )
     consent_version = forms.CharField(
         max_length=20,
         required=False,
-        label="New consent text version",
-        help_text="Only if the collector agreed to a new version today; else leave empty.",
+        label=gettext_lazy("New consent text version"),
+        help_text=gettext_lazy(
+            "Only if the collector agreed to a new version today; else leave empty."
+        ),
     )
-    consent_given_on = forms.DateField(widget=DATE, required=False, label="New consent given on")
+    consent_given_on = forms.DateField(
+        widget=DATE, required=False, label=gettext_lazy("New consent given on")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("consent_version") and not data.get("consent_given_on"):
-            self.add_error("consent_given_on", "Give the date of the new consent.")
+            self.add_error("consent_given_on", gettext_lazy("Give the date of the new consent."))
         return data
 
 
 class HubIncidentForm(IncidentForm):
     """An incident at a hub that concerns no single collector (a fire in the store, a break-in)."""
 
-    hub = forms.ModelChoiceField(queryset=Hub.objects.none(), empty_label=None)
+    hub = forms.ModelChoiceField(
+        label=gettext_lazy("Hub"), queryset=Hub.objects.none(), empty_label=None
+    )
 
     field_order = ["hub", "kind", "occurred_on", "description"]
 

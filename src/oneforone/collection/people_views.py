@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -130,7 +131,9 @@ def register(request: HttpRequest, membership: Membership) -> HttpResponse:
         except (PeopleError, NotAllowed) as error:
             form.add_error(None, _refusal(error))
         else:
-            messages.success(request, f"Registered collector {collector.code}.")
+            messages.success(
+                request, gettext("Registered collector %(code)s.") % {"code": collector.code}
+            )
             return redirect("collection-collector", code=collector.code)
     return render(request, "collection/people/register.html", {"form": form})
 
@@ -253,7 +256,9 @@ def correct(request: HttpRequest, membership: Membership, code: str) -> HttpResp
         except (PeopleError, NotAllowed) as error:
             form.add_error(None, _refusal(error))
         else:
-            messages.success(request, f"Corrected the personal data of {target.code}.")
+            messages.success(
+                request, gettext("Corrected the personal data of %(code)s.") % {"code": target.code}
+            )
             return redirect("collection-collector", code=target.code)
     return render_detail(
         request, membership, target, status=400, bound={"identity_form": form}, correcting=True
@@ -298,8 +303,11 @@ def erase(request: HttpRequest, membership: Membership, code: str) -> HttpRespon
         else:
             messages.success(
                 request,
-                f"Erased the person behind {target.code}; {scrubbed} text(s) naming them were "
-                "replaced. Every intake and payment stays under the code.",
+                gettext(
+                    "Erased the person behind %(code)s; %(scrubbed)s text(s) naming them were replaced. "
+                    "Every intake and payment stays under the code."
+                )
+                % {"code": target.code, "scrubbed": scrubbed},
             )
             return redirect("collection-collector", code=target.code)
     return render_detail(request, membership, target, status=400, bound={"erase_form": form})
@@ -397,7 +405,11 @@ def set_active(request: HttpRequest, membership: Membership, code: str) -> HttpR
     except (PeopleError, NotAllowed) as error:
         messages.error(request, _refusal(error))
     else:
-        messages.success(request, f"{target.code} is {'active' if active else 'inactive'}.")
+        messages.success(
+            request,
+            (gettext("%(code)s is active.") if active else gettext("%(code)s is inactive."))
+            % {"code": target.code},
+        )
     return redirect("collection-collector", code=target.code)
 
 
@@ -481,7 +493,9 @@ def hub_incident(request: HttpRequest, membership: Membership) -> HttpResponse:
         except (PeopleError, NotAllowed) as error:
             form.add_error(None, _refusal(error))
         else:
-            messages.success(request, f"Incident at {data['hub'].name} reported.")
+            messages.success(
+                request, gettext("Incident at %(name)s reported.") % {"name": data["hub"].name}
+            )
             return redirect("collection-safe-work")
     return render_safe_work(request, membership, status=400, bound={"incident_form": form})
 
@@ -503,6 +517,6 @@ def incident_follow_up(request: HttpRequest, membership: Membership) -> HttpResp
         except (PeopleError, NotAllowed) as error:
             form.add_error(None, _refusal(error))
         else:
-            messages.success(request, "Follow-up recorded.")
+            messages.success(request, gettext("Follow-up recorded."))
             return redirect("collection-safe-work")
     return render_safe_work(request, membership, status=400, bound={"follow_up_form": form})

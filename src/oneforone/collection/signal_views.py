@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -144,8 +145,11 @@ def register_hub(request: HttpRequest, membership: Membership) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Registered {hub.name}; it pays collectors in {hub.currency}. "
-                "Set its hours and location next.",
+                gettext(
+                    "Registered %(name)s; it pays collectors in %(currency)s. Set its hours and location "
+                    "next."
+                )
+                % {"name": hub.name, "currency": hub.currency},
             )
             return redirect("collection-hub-settings", code=hub.code)
     return render(
@@ -223,7 +227,8 @@ def resolve(request: HttpRequest, membership: Membership, pk: int) -> HttpRespon
         else:
             messages.success(
                 request,
-                f"Flag resolved: {flag.get_kind_display()} at {flag.hub.name}.",
+                gettext("Flag resolved: %(flag)s at %(name)s.")
+                % {"flag": flag.get_kind_display(), "name": flag.hub.name},
             )
             query = request.GET.urlencode()
             return redirect(f"{reverse('collection-flags')}{'?' if query else ''}{query}")
@@ -286,14 +291,16 @@ def _hub_flags(hub: Hub) -> list[Flag]:
 
 def _weekdays(days: list[int]) -> str:
     names = dict(WEEKDAYS)
-    return ", ".join(names[d] for d in sorted(days))
+    return ", ".join(str(names[d]) for d in sorted(days))
 
 
 @network_page
 def hub_settings(request: HttpRequest, membership: Membership, code: str) -> HttpResponse:
     hub = _visible_hub(membership, code)
     if not hub_actions.may_change_hub(membership.user, hub):
-        raise PermissionDenied("Only an administrator of the hub's organisation or the operator.")
+        raise PermissionDenied(
+            gettext("Only an administrator of the hub's organisation or the operator.")
+        )
     if request.method == "POST":
         form = HubSettingsForm(request.POST)
         if form.is_valid():
@@ -304,7 +311,10 @@ def hub_settings(request: HttpRequest, membership: Membership, code: str) -> Htt
             except (hub_actions.HubError, NotAllowed) as error:
                 form.add_error(None, explain(error))
             else:
-                messages.success(request, f"Saved the hours and location of {hub.name}.")
+                messages.success(
+                    request,
+                    gettext("Saved the hours and location of %(name)s.") % {"name": hub.name},
+                )
                 return redirect("collection-hub", code=hub.code)
     else:
         form = HubSettingsForm.for_hub(hub)

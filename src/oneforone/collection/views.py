@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -86,9 +87,15 @@ def cap_note(hub: Hub, on: dt.date) -> str:
     """The country's price cap, for the price field, so nobody learns it from a refusal."""
     cap = prices.cap_for(hub.country, on)
     if cap is None or cap.currency != hub.currency:
-        return f"no price cap is set for {hub.country} yet"
-    floor = f", at least {Money(cap.min_per_phone, cap.currency)}" if cap.min_per_phone > 0 else ""
-    return f"at most {Money(cap.max_per_phone, cap.currency)}{floor} a phone ({hub.country} cap)"
+        return gettext("no price cap is set for %(country)s yet") % {"country": hub.country}
+    figures = {
+        "cap": Money(cap.max_per_phone, cap.currency),
+        "floor": Money(cap.min_per_phone, cap.currency),
+        "country": hub.country,
+    }
+    if cap.min_per_phone > 0:
+        return gettext("at most %(cap)s, at least %(floor)s a phone (%(country)s cap)") % figures
+    return gettext("at most %(cap)s a phone (%(country)s cap)") % figures
 
 
 def _collected_at(hub: Hub, data: dict[str, Any]) -> dt.datetime | None:
@@ -139,8 +146,8 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
             if sent_before is not None:
                 messages.success(
                     request,
-                    f"Already recorded: {sent_before.phones} phones from "
-                    f"{sent_before.collector.code}; nothing was added.",
+                    gettext("Already recorded: %(phones)s phones from %(code)s; nothing was added.")
+                    % {"phones": sent_before.phones, "code": sent_before.collector.code},
                 )
                 return redirect(_hub_url("collection-intake", hub))
             try:
@@ -176,12 +183,17 @@ def intake(request: HttpRequest, membership: Membership) -> HttpResponse:
                     raise
                 return redirect(_hub_url("collection-intake", hub))
             else:
-                paid = "paid" if data["paid_with"] else "to pay"
+                paid = gettext("paid") if data["paid_with"] else gettext("to pay")
                 messages.success(
                     request,
                     (
-                        f"Recorded {recorded.phones} phones from {recorded.collector.code}: "
-                        f"{Money(recorded.amount_paid, recorded.currency)} {paid}."
+                        gettext("Recorded %(phones)s phones from %(code)s: %(amount)s %(paid)s.")
+                        % {
+                            "phones": recorded.phones,
+                            "code": recorded.collector.code,
+                            "amount": Money(recorded.amount_paid, recorded.currency),
+                            "paid": paid,
+                        }
                     ),
                 )
                 return redirect(_hub_url("collection-intake", hub))
@@ -298,17 +310,26 @@ def seal_lot(request: HttpRequest, membership: Membership) -> HttpResponse:
         except IntegrityError:
             form.add_error(
                 "seal_number",
-                f"Seal number {seal_number} is already used on another "
-                "lot; check the number on the seal, or use a new seal.",
+                gettext(
+                    "Seal number %(seal_number)s is already used on another lot; check the number on the "
+                    "seal, or use a new seal."
+                )
+                % {"seal_number": seal_number},
             )
         else:
             count = (
-                f"{lot.batteries} batteries"
+                gettext("%(count)s batteries") % {"count": lot.batteries}
                 if kind == LotKind.BATTERIES
-                else f"{lot.phones} phones"
+                else gettext("%(count)s phones") % {"count": lot.phones}
             )
             messages.success(
-                request, f"Sealed lot {lot.seal_number}: {count}, {lot.net_weight_kg} kg."
+                request,
+                gettext("Sealed lot %(seal_number)s: %(count)s, %(net_weight_kg)s kg.")
+                % {
+                    "seal_number": lot.seal_number,
+                    "count": count,
+                    "net_weight_kg": lot.net_weight_kg,
+                },
             )
             return redirect(_hub_url("collection-lots", hub))
     if kind == LotKind.BATTERIES:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel.numbers import format_currency, get_currency_precision, is_currency
+from django.utils.translation import get_language
+
+BABEL_LOCALES = frozenset({"en", "nl", "fr"})
 
 
 class CurrencyError(ValueError):
@@ -27,6 +30,12 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_EVEN)
 
 
+def active_locale() -> str:
+    """The babel locale of the active Django language (en, nl or fr); English outside a request."""
+    language = (get_language() or "en").split("-")[0].lower()
+    return language if language in BABEL_LOCALES else "en"
+
+
 @dataclass(frozen=True)
 class Money:
     amount: Decimal
@@ -37,4 +46,6 @@ class Money:
         object.__setattr__(self, "amount", quantize(self.amount, self.currency))
 
     def __str__(self) -> str:
-        return format_currency(self.amount, self.currency, locale="en")
+        """The amount as people read it in the active language: € 1.234,56 in Dutch, 1 234,56 € in
+        French (a plain `amount currency` is the machine form: use the fields for stored values)."""
+        return format_currency(self.amount, self.currency, locale=active_locale())

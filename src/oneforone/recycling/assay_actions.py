@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import User
 from oneforone.accounts.permissions import require_member
@@ -38,21 +39,29 @@ def record_assay(
     require_member(actor, consignment.recycler)
     if consignment.state not in (ConsignmentState.RECEIVED, ConsignmentState.TREATED):
         raise AssayError(
-            f"{consignment.reference} is {consignment.get_state_display().lower()}: assay a "
-            "consignment after its reception"
+            gettext("%(reference)s is %(state)s: assay a consignment after its reception")
+            % {
+                "reference": consignment.reference,
+                "state": consignment.get_state_display().lower(),
+            }
         )
     if consignment.stream != Stream.PHONES:
-        raise AssayError("assays are recorded for phone consignments, not battery consignments")
+        raise AssayError(
+            gettext("assays are recorded for phone consignments, not battery consignments")
+        )
     if metal not in AssayMetal.values:
-        raise AssayError(f"unknown metal {metal!r}: use one of {', '.join(AssayMetal.values)}")
+        raise AssayError(
+            gettext("unknown metal %(metal)s: use one of %(values)s")
+            % {"metal": repr(metal), "values": ", ".join(AssayMetal.values)}
+        )
     if grade_g_per_t < 0:
-        raise AssayError("a grade is zero or more grams per tonne")
+        raise AssayError(gettext("a grade is zero or more grams per tonne"))
     if sample_mass_kg <= 0:
-        raise AssayError("give the mass of the assayed sample in kg (more than zero)")
+        raise AssayError(gettext("give the mass of the assayed sample in kg (more than zero)"))
     if not laboratory.strip():
-        raise AssayError("name the laboratory that made the assay")
+        raise AssayError(gettext("name the laboratory that made the assay"))
     if assayed_on > timezone.localdate():
-        raise AssayError("an assay cannot be dated in the future")
+        raise AssayError(gettext("an assay cannot be dated in the future"))
     assay = LotAssay.objects.create(
         consignment=consignment,
         metal=metal,

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
@@ -30,8 +31,15 @@ def assays(request: HttpRequest, membership: Membership, reference: str) -> Http
         else:
             messages.success(
                 request,
-                f"Assay recorded: {assay.metal} {assay.grade_g_per_t} g/t "
-                f"({assay.laboratory}). The batch's impact figures are computed again with it.",
+                gettext(
+                    "Assay recorded: %(metal)s %(grade_g_per_t)s g/t (%(laboratory)s). The batch's impact "
+                    "figures are computed again with it."
+                )
+                % {
+                    "metal": assay.metal,
+                    "grade_g_per_t": assay.grade_g_per_t,
+                    "laboratory": assay.laboratory,
+                },
             )
             return redirect(reverse("recycling-assays", args=[consignment.reference]))
     return render(

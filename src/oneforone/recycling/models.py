@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from oneforone.shipments.models import Stream
 
@@ -9,9 +10,9 @@ from oneforone.shipments.models import Stream
 class FacilityDecision(models.TextChoices):
     """The facility's decision on a received shipment (block 19 of the movement document)."""
 
-    ACCEPTED = "accepted", "Accepted"
-    PARTIALLY_REFUSED = "partially_refused", "Partially refused"
-    REFUSED = "refused", "Refused"
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    PARTIALLY_REFUSED = "partially_refused", gettext_lazy("Partially refused")
+    REFUSED = "refused", gettext_lazy("Refused")
 
 
 class Reception(models.Model):
@@ -25,13 +26,13 @@ class Reception(models.Model):
         max_length=20,
         choices=Stream.choices,
         default=Stream.PHONES,
-        help_text="the consignment's stream (a trigger keeps them equal)",
+        help_text=gettext_lazy("the consignment's stream (a trigger keeps them equal)"),
     )
     counted_phones = models.PositiveIntegerField(
-        null=True, blank=True, help_text="phones only; empty for batteries"
+        null=True, blank=True, help_text=gettext_lazy("phones only; empty for batteries")
     )
     packages = models.PositiveIntegerField(
-        null=True, blank=True, help_text="packages received; required for batteries"
+        null=True, blank=True, help_text=gettext_lazy("packages received; required for batteries")
     )
     net_weight_kg = models.DecimalField(max_digits=12, decimal_places=3)
     received_at = models.DateTimeField()
@@ -41,7 +42,7 @@ class Reception(models.Model):
     flags = models.JSONField(
         default=list,
         blank=True,
-        help_text="reconciliation findings, e.g. count or weight out of tolerance",
+        help_text=gettext_lazy("reconciliation findings, e.g. count or weight out of tolerance"),
     )
     decision = models.CharField(
         max_length=20, choices=FacilityDecision.choices, default=FacilityDecision.ACCEPTED
@@ -102,7 +103,7 @@ class TreatmentCompletion(models.Model):
     )
     reception = models.OneToOneField(Reception, on_delete=models.PROTECT, related_name="treatment")
     operation = models.CharField(
-        max_length=3, default="R4", help_text="Basel/EU recovery operation"
+        max_length=3, default="R4", help_text=gettext_lazy("Basel/EU recovery operation")
     )
     completed_on = models.DateField()
     recorded_by = models.ForeignKey(
@@ -125,11 +126,11 @@ class TreatmentCompletion(models.Model):
 class AssayMetal(models.TextChoices):
     """The metals a lot assay may report; the methodology says which it uses."""
 
-    AU = "Au", "Gold"
-    AG = "Ag", "Silver"
-    PD = "Pd", "Palladium"
-    CU = "Cu", "Copper"
-    CO = "Co", "Cobalt"
+    AU = "Au", gettext_lazy("Gold")
+    AG = "Ag", gettext_lazy("Silver")
+    PD = "Pd", gettext_lazy("Palladium")
+    CU = "Cu", gettext_lazy("Copper")
+    CO = "Co", gettext_lazy("Cobalt")
 
 
 class LotAssay(models.Model):
@@ -144,7 +145,9 @@ class LotAssay(models.Model):
     )
     metal = models.CharField(max_length=2, choices=AssayMetal.choices)
     grade_g_per_t = models.DecimalField(
-        max_digits=14, decimal_places=4, help_text="grams of the metal per tonne of material"
+        max_digits=14,
+        decimal_places=4,
+        help_text=gettext_lazy("grams of the metal per tonne of material"),
     )
     sample_mass_kg = models.DecimalField(max_digits=12, decimal_places=3)
     laboratory = models.CharField(max_length=200)

@@ -10,6 +10,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -57,10 +58,16 @@ def reception(request: HttpRequest, membership: Membership, reference: str) -> H
             )
             if recorded.flags:
                 messages.warning(
-                    request, f"{text} Flagged for review: {'; '.join(recorded.flags)}."
+                    request,
+                    gettext("%(text)s Flagged for review: %(flags)s.")
+                    % {"text": text, "flags": "; ".join(recorded.flags)},
                 )
             else:
-                messages.success(request, f"{text} The reception reconciles with the dispatch.")
+                messages.success(
+                    request,
+                    gettext("%(text)s The reception reconciles with the dispatch.")
+                    % {"text": text},
+                )
             return redirect(reverse("shipments-detail", args=[consignment.reference]))
     return render_detail(request, membership, consignment, form=form)
 
@@ -83,8 +90,11 @@ def treatment(request: HttpRequest, membership: Membership, reference: str) -> H
         except IntegrityError as error:
             form.add_error(
                 None,
-                f"The registry refused to issue units for this treatment ({error}). "
-                "Nothing was recorded; contact the operator.",
+                gettext(
+                    "The registry refused to issue units for this treatment (%(error)s). Nothing was "
+                    "recorded; contact the operator."
+                )
+                % {"error": error},
             )
         else:
             text = (
@@ -96,6 +106,10 @@ def treatment(request: HttpRequest, membership: Membership, reference: str) -> H
             except ObjectDoesNotExist:
                 messages.success(request, text)
             else:
-                messages.success(request, f"{text} {batch.quantity} units issued: {batch.block}.")
+                messages.success(
+                    request,
+                    gettext("%(text)s %(quantity)s units issued: %(block)s.")
+                    % {"text": text, "quantity": batch.quantity, "block": batch.block},
+                )
             return redirect(reverse("shipments-detail", args=[consignment.reference]))
     return render_detail(request, membership, consignment, form=form)

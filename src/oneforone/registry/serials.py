@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from babel import Locale
 from stdnum.iso7064 import mod_37_36
 
+from oneforone.core.money import active_locale
+
 PREFIX = "O4O"
 NUMBER_DIGITS = 10
 MAX_NUMBER = 10**NUMBER_DIGITS - 1
@@ -45,10 +47,15 @@ def _user_assigned(code: str) -> bool:
     return code in {"AA", "ZZ"} or code[0] == "X" or (code[0] == "Q" and code[1] >= "M")
 
 
-@functools.cache
 def country_name(code: str) -> str:
-    """The English name of an ISO 3166 country code (the code itself if babel has none)."""
-    return str(Locale("en").territories.get(code, code))
+    """The name of an ISO 3166 country code in the active language (the code itself if babel has
+    none); stored and exported values keep the code."""
+    return _country_name(code, active_locale())
+
+
+@functools.cache
+def _country_name(code: str, locale: str) -> str:
+    return str(Locale(locale).territories.get(code, code))
 
 
 def countries() -> frozenset[str]:

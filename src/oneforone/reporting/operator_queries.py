@@ -282,7 +282,7 @@ def compliance(operator: Organisation, today: dt.date) -> Compliance:
             InTransit(
                 consignment.reference,
                 consignment.state,
-                states[consignment.state],
+                str(states[consignment.state]),
                 consignment.origin_hub.name,
                 consignment.phones_dispatched,
                 dispatched_on,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import require_member
@@ -44,33 +45,50 @@ def create_consignment(
     `batteries`) with their dangerous-goods data."""
     require_member(actor, hub.organisation)
     if carrier.kind != OrganisationKind.CARRIER or recycler.kind != OrganisationKind.RECYCLER:
-        raise CustodyError("choose a carrier and a recycler organisation")
+        raise CustodyError(gettext("choose a carrier and a recycler organisation"))
     stream = stream or (notification.stream if notification is not None else Stream.PHONES)
     if notification is not None and notification.notifier_id != hub.organisation_id:
         raise CustodyError(
-            f"notification {notification.number} was notified by {notification.notifier.name}; "
-            "choose one of your own organisation's notifications"
+            gettext(
+                "notification %(number)s was notified by %(name)s; choose one of your own "
+                "organisation's notifications"
+            )
+            % {"number": notification.number, "name": notification.notifier.name}
         )
     if notification is not None and notification.stream != stream:
         raise CustodyError(
-            f"notification {notification.number} covers "
-            f"{notification.get_stream_display().lower()}; choose a notification of this "
-            "consignment's stream"
+            gettext(
+                "notification %(number)s covers %(notification)s; choose a notification of this "
+                "consignment's stream"
+            )
+            % {
+                "number": notification.number,
+                "notification": notification.get_stream_display().lower(),
+            }
         )
     ids = [lot.pk for lot in lots]
     locked = Lot.objects.select_for_update().filter(pk__in=ids, hub=hub, consignment__isnull=True)
     if not ids or locked.count() != len(set(ids)):
-        raise CustodyError("choose sealed lots of this hub that are not in a consignment yet")
+        raise CustodyError(
+            gettext("choose sealed lots of this hub that are not in a consignment yet")
+        )
     # Batteries travel on their own, as dangerous goods; phones and batteries never mix.
     stray = sorted(locked.exclude(kind=stream).values_list("seal_number", flat=True))
     if stray:
-        carried = "phone" if stream == Stream.PHONES else "battery"
-        raise CustodyError(
-            f"lot{'s' if len(stray) > 1 else ''} {', '.join(stray)} hold"
-            f"{'' if len(stray) > 1 else 's'} "
-            f"{'batteries' if stream == Stream.PHONES else 'phones'}; a {carried} consignment "
-            f"carries {carried} lots only"
+        message = (
+            ngettext(
+                "lot %(lots)s holds batteries; a phone consignment carries phone lots only",
+                "lots %(lots)s hold batteries; a phone consignment carries phone lots only",
+                len(stray),
+            )
+            if stream == Stream.PHONES
+            else ngettext(
+                "lot %(lots)s holds phones; a battery consignment carries battery lots only",
+                "lots %(lots)s hold phones; a battery consignment carries battery lots only",
+                len(stray),
+            )
         )
+        raise CustodyError(message % {"lots": ", ".join(stray)})
     dangerous_goods = (
         movement_actions.battery_fields(
             un_number=un_number, packing_instruction=packing_instruction, damaged=damaged
@@ -125,13 +143,18 @@ def sign_dispatch(
     notification = _pass_dispatch_gate(consignment, departure_on or timezone.localdate())
     if flagged := open_flags_on_lots(consignment.lots.all()):
         raise CustodyError(
-            f"lot{'s' if len(flagged) > 1 else ''} {', '.join(flagged)} carr"
-            f"{'y' if len(flagged) > 1 else 'ies'} open plausibility flags; the operator must "
-            "resolve them (collection flags queue) before the consignment is dispatched"
+            ngettext(
+                "lot %(lots)s carries open plausibility flags; the operator must resolve them "
+                "(collection flags queue) before the consignment is dispatched",
+                "lots %(lots)s carry open plausibility flags; the operator must resolve them "
+                "(collection flags queue) before the consignment is dispatched",
+                len(flagged),
+            )
+            % {"lots": ", ".join(flagged)}
         )
     totals = consignment.lots.aggregate(phones=Sum("phones"), weight=Sum("net_weight_kg"))
     if not totals["weight"]:
-        raise CustodyError("a consignment needs at least one sealed lot before dispatch")
+        raise CustodyError(gettext("a consignment needs at least one sealed lot before dispatch"))
     consignment.phones_dispatched = totals["phones"]
     consignment.net_weight_kg_dispatched = totals["weight"]
     consignment.container_number = container_number.strip()
@@ -198,7 +221,7 @@ def sign_pickup(
     """The carrier takes custody of the consignment as dispatched: carrier leg 1."""
     consignment = custody.lock(consignment)
     if not vehicle.strip():
-        raise CustodyError("enter the vehicle plate or the vessel and voyage")
+        raise CustodyError(gettext("enter the vehicle plate or the vessel and voyage"))
     movement_actions.check_first_carrier(consignment)
     transferred_on = transferred_on or timezone.localdate()
     means = movement_actions.first_leg_means(consignment, means_of_transport, on=transferred_on)

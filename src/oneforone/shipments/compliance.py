@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.models import (
@@ -60,7 +62,10 @@ def _consent_conditions(notification: Notification, departure_on: dt.date) -> li
     latest = current_consents(notification)
     conditions = []
     for stop in notification.route.all():
-        name = f"Consent of {stop.competent_authority} ({stop.country})"
+        name = gettext("Consent of %(authority)s (%(country)s)") % {
+            "authority": stop.competent_authority,
+            "country": stop.country,
+        }
         consent = latest.get(stop.pk)
         if consent is None:
             conditions.append(
@@ -104,7 +109,7 @@ def _departure_window(notification: Notification, departure_on: dt.date) -> Gate
             f"departure {first:%Y-%m-%d} to last departure {last:%Y-%m-%d}; request a change "
             "of dates or ship under another notification"
         )
-    return GateCondition("Departure within the notified period", refusal)
+    return GateCondition(gettext("Departure within the notified period"), refusal)
 
 
 def _contract(notification: Notification, departure_on: dt.date) -> GateCondition:
@@ -118,7 +123,7 @@ def _contract(notification: Notification, departure_on: dt.date) -> GateConditio
         f"{notification.consignee.name} is in force on {departure_on:%Y-%m-%d}; record the "
         "signed contract (or its extension)"
     )
-    return GateCondition("Contract notifier-consignee in force", refusal)
+    return GateCondition(gettext("Contract notifier-consignee in force"), refusal)
 
 
 def _guarantee(notification: Notification, departure_on: dt.date) -> GateCondition:
@@ -136,7 +141,7 @@ def _guarantee(notification: Notification, departure_on: dt.date) -> GateConditi
             f"no financial guarantee covering notification {notification.number} is effective "
             f"on {departure_on:%Y-%m-%d}{why}; record a guarantee valid on that day"
         )
-    return GateCondition("Financial guarantee effective", refusal)
+    return GateCondition(gettext("Financial guarantee effective"), refusal)
 
 
 def _already_dispatched(
@@ -162,7 +167,8 @@ def _ceilings(notification: Notification, consignment: Consignment) -> list[Gate
     count, shipped_kg = _already_dispatched(notification, consignment)
     ceiling = notification.intended_shipments
     shipments = GateCondition(
-        f"Shipments: {count} of {ceiling} dispatched",
+        gettext("Shipments: %(count)s of %(ceiling)s dispatched")
+        % {"count": count, "ceiling": ceiling},
         ""
         if count < ceiling
         else f"the shipment ceiling is reached: {count} of {ceiling} shipments under "
@@ -173,7 +179,11 @@ def _ceilings(notification: Notification, consignment: Consignment) -> list[Gate
     total = notification.total_quantity_kg
     after = shipped_kg + weight
     quantity = GateCondition(
-        f"Quantity: {shipped_kg:,.3f} of {total:,.3f} kg shipped",
+        gettext("Quantity: %(shipped)s of %(total)s kg shipped")
+        % {
+            "shipped": number_format(shipped_kg, 3, force_grouping=True),
+            "total": number_format(total, 3, force_grouping=True),
+        },
         ""
         if after <= total
         else f"the quantity ceiling would be exceeded: {shipped_kg:,.3f} kg shipped already "
@@ -197,7 +207,7 @@ def _open_changes(notification: Notification) -> GateCondition:
             f"a change of notification {notification.number} awaits the authorities' answer: "
             f"{kinds}; record their answer, or withdraw the change, before dispatch"
         )
-    return GateCondition("No change request awaiting an answer", refusal)
+    return GateCondition(gettext("No change request awaiting an answer"), refusal)
 
 
 def _carrier(notification: Notification, consignment: Consignment) -> GateCondition:
@@ -210,7 +220,7 @@ def _carrier(notification: Notification, consignment: Consignment) -> GateCondit
         f"{notification.number} (notified: {names}); choose a notified carrier or request a "
         "change of carrier"
     )
-    return GateCondition("Carrier named in the notification", refusal)
+    return GateCondition(gettext("Carrier named in the notification"), refusal)
 
 
 def gate_conditions(consignment: Consignment, *, departure_on: dt.date) -> list[GateCondition]:
@@ -225,7 +235,7 @@ def gate_conditions(consignment: Consignment, *, departure_on: dt.date) -> list[
                 "consignment under one",
             )
         ]
-    stream = GateCondition("Notification of this waste stream")
+    stream = GateCondition(gettext("Notification of this waste stream"))
     if notification.stream != consignment.stream:
         stream = GateCondition(
             stream.name,

@@ -9,6 +9,7 @@ import json
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
@@ -40,7 +41,8 @@ def plan_departure(*, actor: User, consignment: Consignment, departure_on: dt.da
     custody.require_state(consignment, ConsignmentState.DRAFT)
     if departure_on < timezone.localdate():
         raise CustodyError(
-            f"the planned departure {departure_on:%Y-%m-%d} is in the past; choose today or later"
+            gettext("the planned departure %(departure_on)s is in the past; choose today or later")
+            % {"departure_on": format(departure_on, "%Y-%m-%d")}
         )
     previous = consignment.planned_departure
     consignment.planned_departure = departure_on
@@ -80,11 +82,16 @@ def record_deadline_met(
     """Record the act that meets a deadline (e.g. the pre-shipment information was sent)."""
     today = timezone.localdate()
     if done_on > today:
-        raise DeadlineError(f"{done_on:%Y-%m-%d} is in the future; record the act once it is done")
+        raise DeadlineError(
+            gettext("%(done_on)s is in the future; record the act once it is done")
+            % {"done_on": format(done_on, "%Y-%m-%d")}
+        )
     deadline = find_deadline(kind, subject_key, today=today)
     if deadline is None:
         raise DeadlineError(
-            "there is no such deadline on record; reload the deadlines page and choose it again"
+            gettext(
+                "there is no such deadline on record; reload the deadlines page and choose it again"
+            )
         )
     _require_responsible(actor, deadline)
     subject = deadline.consignment or deadline.notification
@@ -96,8 +103,16 @@ def record_deadline_met(
         or DeadlineAct.objects.filter(kind=deadline.act_kind, subject_key=subject_key).exists()
     ):
         raise DeadlineError(
-            f"{deadline.kind_label.lower()} for {deadline.subject} is already met"
-            f"{f' ({deadline.met_on:%Y-%m-%d})' if deadline.met_on else ''}; nothing to record"
+            (
+                gettext("%(kind)s for %(subject)s is already met (%(met_on)s); nothing to record")
+                if deadline.met_on
+                else gettext("%(kind)s for %(subject)s is already met; nothing to record")
+            )
+            % {
+                "kind": deadline.kind_label.lower(),
+                "subject": deadline.subject,
+                "met_on": f"{deadline.met_on:%Y-%m-%d}" if deadline.met_on else "",
+            }
         )
     act = DeadlineAct.objects.create(
         kind=deadline.act_kind,

@@ -5,39 +5,43 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class DeadlineKind(models.TextChoices):
-    PRE_SHIPMENT_INFORMATION = "pre_shipment_information", "Pre-shipment information"
-    RECEIPT_CONFIRMATION = "receipt_confirmation", "Confirmation of receipt"
-    COMPLETION_CERTIFICATE = "completion_certificate", "Certificate of completed recovery"
+    PRE_SHIPMENT_INFORMATION = "pre_shipment_information", gettext_lazy("Pre-shipment information")
+    RECEIPT_CONFIRMATION = "receipt_confirmation", gettext_lazy("Confirmation of receipt")
+    COMPLETION_CERTIFICATE = (
+        "completion_certificate",
+        gettext_lazy("Certificate of completed recovery"),
+    )
     COMPLETION_CERTIFICATE_OUTER = (
         "completion_certificate_outer",
         "Certificate of completed recovery (outer limit after receipt)",
     )
-    CONSENT_EXPIRY = "consent_expiry", "Consent expiry"
-    GUARANTEE_EXPIRY = "guarantee_expiry", "Financial guarantee expiry"
-    TAKE_BACK = "take_back", "Take-back after a failed shipment"
-    CHANGE_ANSWER = "change_answer", "Answer to a significant change"
+    CONSENT_EXPIRY = "consent_expiry", gettext_lazy("Consent expiry")
+    GUARANTEE_EXPIRY = "guarantee_expiry", gettext_lazy("Financial guarantee expiry")
+    TAKE_BACK = "take_back", gettext_lazy("Take-back after a failed shipment")
+    CHANGE_ANSWER = "change_answer", gettext_lazy("Answer to a significant change")
 
 
 class PeriodUnit(models.TextChoices):
-    WORKING_DAYS = "working_days", "working days"
-    CALENDAR_DAYS = "calendar_days", "calendar days"
+    WORKING_DAYS = "working_days", gettext_lazy("working days")
+    CALENDAR_DAYS = "calendar_days", gettext_lazy("calendar days")
 
 
 class Direction(models.TextChoices):
-    BEFORE = "before", "before"
-    AFTER = "after", "after"
+    BEFORE = "before", gettext_lazy("before")
+    AFTER = "after", gettext_lazy("after")
 
 
 class CalendarOf(models.TextChoices):
     """Whose public holidays count when the period is in working days."""
 
-    EXPORT = "export", "country of export"
-    IMPORT = "import", "country of import"
-    TRANSIT = "transit", "first country of transit"
-    FACILITY = "facility", "the facility's country"
+    EXPORT = "export", gettext_lazy("country of export")
+    IMPORT = "import", gettext_lazy("country of import")
+    TRANSIT = "transit", gettext_lazy("first country of transit")
+    FACILITY = "facility", gettext_lazy("the facility's country")
 
 
 class DeadlineRule(models.Model):
@@ -56,7 +60,7 @@ class DeadlineRule(models.Model):
     operations = models.CharField(
         max_length=40,
         blank=True,
-        help_text="R codes of the facility, space separated, e.g. R12 R13",
+        help_text=gettext_lazy("R codes of the facility, space separated, e.g. R12 R13"),
     )
     legal_source = models.CharField(max_length=300)
     note = models.CharField(max_length=300, blank=True)
@@ -115,7 +119,9 @@ class DeadlineAct(models.Model):
     take-back done, renewal filed...); append-only, a mistake is corrected by a new act."""
 
     kind = models.CharField(max_length=32, choices=DeadlineKind.choices)
-    subject_key = models.CharField(max_length=80, help_text="the deadline's subject, e.g. c:12")
+    subject_key = models.CharField(
+        max_length=80, help_text=gettext_lazy("the deadline's subject, e.g. c:12")
+    )
     consignment = models.ForeignKey(
         "shipments.Consignment",
         on_delete=models.PROTECT,
@@ -159,8 +165,8 @@ class DeadlineAct(models.Model):
 
 
 class ReminderStage(models.TextChoices):
-    DUE_SOON = "due_soon", "due soon"
-    OVERDUE = "overdue", "overdue"
+    DUE_SOON = "due_soon", gettext_lazy("due soon")
+    OVERDUE = "overdue", gettext_lazy("overdue")
 
 
 class DeadlineReminder(models.Model):

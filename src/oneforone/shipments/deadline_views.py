@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -138,7 +139,9 @@ def departure(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = PlanDepartureForm(request.POST)
     back = reverse("shipments-deadlines") + "#plan"
     if not form.is_valid():
-        messages.error(request, "Nothing was planned. Choose the day the consignment leaves.")
+        messages.error(
+            request, gettext("Nothing was planned. Choose the day the consignment leaves.")
+        )
         return redirect(back)
     consignment = consignment_for(membership.organisation, form.cleaned_data["reference"])
     try:
@@ -148,12 +151,20 @@ def departure(request: HttpRequest, membership: Membership) -> HttpResponse:
             departure_on=form.cleaned_data["departure_on"],
         )
     except (CustodyError, NotAllowed) as error:
-        messages.error(request, f"Nothing was planned. {explain(error)}")
+        messages.error(
+            request, gettext("Nothing was planned. %(error)s") % {"error": explain(error)}
+        )
     else:
         messages.success(
             request,
-            f"{consignment.reference} leaves on {consignment.planned_departure:%Y-%m-%d}; its "
-            "pre-shipment information is now listed below with its due date.",
+            gettext(
+                "%(reference)s leaves on %(planned_departure)s; its pre-shipment information is now "
+                "listed below with its due date."
+            )
+            % {
+                "reference": consignment.reference,
+                "planned_departure": format(consignment.planned_departure, "%Y-%m-%d"),
+            },
         )
     return redirect(back)
 
@@ -171,7 +182,11 @@ def deadline_met(request: HttpRequest, membership: Membership) -> HttpResponse:
     back = reverse("shipments-deadlines")
     if not form.is_valid():
         problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        messages.error(request, f"Nothing was recorded ({problems}). Fill in the date it was done.")
+        messages.error(
+            request,
+            gettext("Nothing was recorded (%(problems)s). Fill in the date it was done.")
+            % {"problems": problems},
+        )
         return redirect(back)
     try:
         act = record_deadline_met(
@@ -182,9 +197,13 @@ def deadline_met(request: HttpRequest, membership: Membership) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except (DeadlineError, NotAllowed) as error:
-        messages.error(request, f"Nothing was recorded. {explain(error)}")
+        messages.error(
+            request, gettext("Nothing was recorded. %(error)s") % {"error": explain(error)}
+        )
     else:
         messages.success(
-            request, f"{act.get_kind_display()} recorded as done on {act.done_on:%Y-%m-%d}."
+            request,
+            gettext("%(act)s recorded as done on %(done_on)s.")
+            % {"act": act.get_kind_display(), "done_on": format(act.done_on, "%Y-%m-%d")},
         )
     return redirect(back)

@@ -106,7 +106,7 @@ class Deadline:
 
     @property
     def kind_label(self) -> str:
-        return DeadlineKind(self.kind).label
+        return str(DeadlineKind(self.kind).label)
 
     @property
     def met_late(self) -> bool:

@@ -10,6 +10,8 @@ from typing import IO
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import OrganisationKind, User
 from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
@@ -45,7 +47,7 @@ def content_type_of(data: bytes) -> str:
     for signature, content_type in SIGNATURES:
         if data.startswith(signature):
             return content_type
-    raise DocumentError("attach a PDF, PNG or JPEG file; this file is none of these")
+    raise DocumentError(gettext("attach a PDF, PNG or JPEG file; this file is none of these"))
 
 
 def require_party(actor: User, notification: Notification) -> None:
@@ -76,19 +78,22 @@ def attach_document(
     require_party(actor, notification)
     if movement_document is not None and movement_document.notification_id != notification.pk:
         raise DocumentError(
-            f"movement document {movement_document.serial} belongs to another notification; "
-            "attach it there"
+            gettext("movement document %(serial)s belongs to another notification; attach it there")
+            % {"serial": movement_document.serial}
         )
     title = title.strip()
     if not title:
-        raise DocumentError("give the attachment a title, e.g. 'signed movement document'")
+        raise DocumentError(gettext("give the attachment a title, e.g. 'signed movement document'"))
     limit = max_attachment_bytes()
     data = file.read(limit + 1)
     if not data:
-        raise DocumentError("the file is empty; choose the scan again")
+        raise DocumentError(gettext("the file is empty; choose the scan again"))
     if len(data) > limit:
         raise DocumentError(
-            f"the file is larger than {limit:,} bytes; scan at a lower resolution or split it"
+            gettext(
+                "the file is larger than %(limit)s bytes; scan at a lower resolution or split it"
+            )
+            % {"limit": number_format(limit, force_grouping=True)}
         )
     name = (filename or getattr(file, "name", "") or "attachment").rsplit("/", 1)[-1]
     attachment = Attachment.objects.create(
@@ -157,7 +162,7 @@ def delete_expired_documents(*, actor: User, today: dt.date) -> Deleted:
     refuses it)."""
     require_operator(actor)
     if today > timezone.localdate():
-        raise DocumentError("retention is counted up to today at most; give today's date")
+        raise DocumentError(gettext("retention is counted up to today at most; give today's date"))
     share_retention_with_database()
     deleted = Deleted()
     for attachment in Attachment.objects.select_related(

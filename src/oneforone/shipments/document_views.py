@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
@@ -49,7 +50,7 @@ class ValidOnForm(forms.Form):
         help_text="the date of the document you are filling in",
     )
     code_list = forms.ChoiceField(
-        choices=[("", "all lists"), *CodeList.choices],
+        choices=[("", gettext("all lists")), *CodeList.choices],
         required=False,
         label="List",
         widget=forms.Select(attrs={"style": "width:100%"}),
@@ -222,11 +223,15 @@ def attachments(request: HttpRequest, membership: Membership, number: str) -> Ht
                     file=form.cleaned_data["file"],
                 )
             except (DocumentError, NotAllowed) as error:
-                form.add_error(None, f"{str(error)[:1].upper()}{str(error)[1:]}.")
+                form.add_error(
+                    None,
+                    f"{str(error)[:1].upper()}{str(error)[1:]}.",
+                )
             else:
                 messages.success(
                     request,
-                    f"Attached {attachment.filename}; its SHA-256 is {attachment.sha256}.",
+                    gettext("Attached %(filename)s; its SHA-256 is %(sha256)s.")
+                    % {"filename": attachment.filename, "sha256": attachment.sha256},
                 )
                 return redirect(reverse("shipments-attachments", args=[notification.number]))
         status = 400

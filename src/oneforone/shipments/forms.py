@@ -8,17 +8,18 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MinValueValidator
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from oneforone.recycling.models import FacilityDecision
 from oneforone.shipments.models import ConsignmentState, CustodyStep
 from oneforone.shipments.movement_forms import ConsigneeReceiptForm
 
-STATE_FILTER = [("", "all states"), *ConsignmentState.choices]
+STATE_FILTER = [("", gettext_lazy("all states")), *ConsignmentState.choices]
 R_CODES = [(f"R{n}", f"R{n}") for n in range(1, 14)]
 
 
 class StateFilterForm(forms.Form):
-    state = forms.ChoiceField(choices=STATE_FILTER, required=False)
+    state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATE_FILTER, required=False)
 
 
 class DispatchForm(forms.Form):
@@ -27,18 +28,20 @@ class DispatchForm(forms.Form):
     container_number = forms.CharField(
         max_length=20,
         required=False,
-        label="Container number",
-        help_text="if the lots travel in a container, e.g. MSKU1234565",
+        label=gettext_lazy("Container number"),
+        help_text=gettext_lazy("if the lots travel in a container, e.g. MSKU1234565"),
     )
     packages = forms.IntegerField(
         min_value=1,
         required=False,
-        label="Number of packages",
-        help_text="under a notification; the number of sealed lots if empty",
+        label=gettext_lazy("Number of packages"),
+        help_text=gettext_lazy("under a notification; the number of sealed lots if empty"),
     )
     confirm = forms.BooleanField(
-        label="I checked the seals of the lots listed above and hand them to the carrier.",
-        error_messages={"required": "Tick the box to confirm you checked the seals."},
+        label=gettext_lazy(
+            "I checked the seals of the lots listed above and hand them to the carrier."
+        ),
+        error_messages={"required": gettext_lazy("Tick the box to confirm you checked the seals.")},
     )
 
     def clean_container_number(self) -> str:
@@ -50,12 +53,12 @@ class PickupForm(forms.Form):
 
     vehicle = forms.CharField(
         max_length=60,
-        label="Vehicle or vessel",
-        help_text="truck plate number, or vessel name and voyage",
+        label=gettext_lazy("Vehicle or vessel"),
+        help_text=gettext_lazy("truck plate number, or vessel name and voyage"),
     )
     confirm = forms.BooleanField(
-        label="I took over the sealed lots listed above, seals intact.",
-        error_messages={"required": "Tick the box to confirm the seals are intact."},
+        label=gettext_lazy("I took over the sealed lots listed above, seals intact."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm the seals are intact.")},
     )
 
 
@@ -64,13 +67,13 @@ class ReceptionForm(forms.Form):
 
     counted_phones = forms.IntegerField(
         min_value=1,
-        label="Phones counted",
+        label=gettext_lazy("Phones counted"),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1"}),
     )
     net_weight_kg = forms.DecimalField(
         max_digits=12,
         decimal_places=3,
-        label="Net weight (kg)",
+        label=gettext_lazy("Net weight (kg)"),
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "min": "0", "step": "0.001"}),
     )
@@ -79,23 +82,26 @@ class ReceptionForm(forms.Form):
         choices=FacilityDecision.choices,
         initial=FacilityDecision.ACCEPTED,
         required=False,
-        label="Decision",
+        label=gettext_lazy("Decision"),
     )
     refused_phones = forms.IntegerField(
-        min_value=0, required=False, label="Phones refused", help_text="when partially refused"
+        min_value=0,
+        required=False,
+        label=gettext_lazy("Phones refused"),
+        help_text=gettext_lazy("when partially refused"),
     )
     refused_weight_kg = forms.DecimalField(
         max_digits=12,
         decimal_places=3,
         min_value=0,
         required=False,
-        label="Weight refused (kg)",
-        help_text="when partially refused",
+        label=gettext_lazy("Weight refused (kg)"),
+        help_text=gettext_lazy("when partially refused"),
     )
     refusal_reason = forms.CharField(
         max_length=1000,
         required=False,
-        label="Reason for the refusal",
+        label=gettext_lazy("Reason for the refusal"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -109,7 +115,7 @@ class BatteryReceptionForm(forms.Form):
     net_weight_kg = ReceptionForm.base_fields["net_weight_kg"]
     packages = forms.IntegerField(
         min_value=1,
-        label="Packages received",
+        label=gettext_lazy("Packages received"),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1"}),
     )
     decision = ReceptionForm.base_fields["decision"]
@@ -129,14 +135,14 @@ class TreatmentForm(forms.Form):
     """The recycler certifies that the received phones were treated."""
 
     completed_on = forms.DateField(
-        label="Treatment completed on",
+        label=gettext_lazy("Treatment completed on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     operation = forms.ChoiceField(
         choices=R_CODES,
         initial="R4",
-        label="Recovery operation",
-        help_text="R4: recycling/reclamation of metals",
+        label=gettext_lazy("Recovery operation"),
+        help_text=gettext_lazy("R4: recycling/reclamation of metals"),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -146,7 +152,9 @@ class TreatmentForm(forms.Form):
     def clean_completed_on(self) -> dt.date:
         completed_on: dt.date = self.cleaned_data["completed_on"]
         if completed_on > timezone.localdate():
-            raise forms.ValidationError("The date is in the future; enter the day treatment ended.")
+            raise forms.ValidationError(
+                gettext_lazy("The date is in the future; enter the day treatment ended.")
+            )
         return completed_on
 
 

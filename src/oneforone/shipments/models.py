@@ -2,21 +2,22 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class Stream(models.TextChoices):
     """What a notification or a consignment carries; batteries travel on their own."""
 
-    PHONES = "phones", "Discarded phones without batteries"
-    BATTERIES = "batteries", "Batteries removed from phones"
+    PHONES = "phones", gettext_lazy("Discarded phones without batteries")
+    BATTERIES = "batteries", gettext_lazy("Batteries removed from phones")
 
 
 class ConsignmentState(models.TextChoices):
-    DRAFT = "draft", "Being packed at the hub"
-    DISPATCHED = "dispatched", "Dispatched by the hub"
-    IN_TRANSIT = "in_transit", "In the carrier's custody"
-    RECEIVED = "received", "Received and counted by the recycler"
-    TREATED = "treated", "Treatment completed"
+    DRAFT = "draft", gettext_lazy("Being packed at the hub")
+    DISPATCHED = "dispatched", gettext_lazy("Dispatched by the hub")
+    IN_TRANSIT = "in_transit", gettext_lazy("In the carrier's custody")
+    RECEIVED = "received", gettext_lazy("Received and counted by the recycler")
+    TREATED = "treated", gettext_lazy("Treatment completed")
 
 
 # The only moves the database accepts (see the trigger in migration 0002).
@@ -57,10 +58,14 @@ class Consignment(models.Model):
         blank=True,
     )
     stream = models.CharField(max_length=10, choices=Stream.choices, default=Stream.PHONES)
-    un_number = models.CharField(max_length=10, blank=True, help_text="e.g. UN3480")
+    un_number = models.CharField(max_length=10, blank=True, help_text=gettext_lazy("e.g. UN3480"))
     dangerous_goods_class = models.CharField(max_length=4, blank=True)
-    packing_instruction = models.CharField(max_length=10, blank=True, help_text="e.g. P909")
-    damaged = models.BooleanField(default=False, help_text="damaged or defective batteries")
+    packing_instruction = models.CharField(
+        max_length=10, blank=True, help_text=gettext_lazy("e.g. P909")
+    )
+    damaged = models.BooleanField(
+        default=False, help_text=gettext_lazy("damaged or defective batteries")
+    )
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -108,12 +113,12 @@ class Consignment(models.Model):
 
 
 class CustodyStep(models.TextChoices):
-    DISPATCH = "dispatch", "Hub dispatch"
-    PICKUP = "pickup", "Carrier pick-up"
-    HANDOVER = "handover", "Handover to the next carrier"
-    RECEIPT = "receipt", "Consignee receipt"
-    RECEPTION = "reception", "Recycler reception"
-    TREATMENT = "treatment", "Treatment completion"
+    DISPATCH = "dispatch", gettext_lazy("Hub dispatch")
+    PICKUP = "pickup", gettext_lazy("Carrier pick-up")
+    HANDOVER = "handover", gettext_lazy("Handover to the next carrier")
+    RECEIPT = "receipt", gettext_lazy("Consignee receipt")
+    RECEPTION = "reception", gettext_lazy("Recycler reception")
+    TREATMENT = "treatment", gettext_lazy("Treatment completion")
 
 
 class CustodySignature(models.Model):
@@ -159,16 +164,16 @@ class CustodySignature(models.Model):
 class CodeList(models.TextChoices):
     """The dated code lists a notification or movement document draws its codes from."""
 
-    BASEL = "basel", "Basel Annex VIII/IX/II and Y codes"
-    HAZARD = "hazard", "Basel H codes (hazardous characteristics)"
-    OPERATION = "operation", "Recovery (R) and disposal (D) operations"
-    EWC = "ewc", "EU List of Waste"
-    HS = "hs", "Harmonised System (customs)"
-    UN_NUMBER = "un_number", "UN numbers (dangerous goods)"
-    PACKING_INSTRUCTION = "packing_instruction", "ADR/IMDG packing instructions"
-    PACKAGING = "packaging", "Packaging types"
-    PHYSICAL = "physical", "Physical characteristics"
-    TRANSPORT = "transport", "Means of transport"
+    BASEL = "basel", gettext_lazy("Basel Annex VIII/IX/II and Y codes")
+    HAZARD = "hazard", gettext_lazy("Basel H codes (hazardous characteristics)")
+    OPERATION = "operation", gettext_lazy("Recovery (R) and disposal (D) operations")
+    EWC = "ewc", gettext_lazy("EU List of Waste")
+    HS = "hs", gettext_lazy("Harmonised System (customs)")
+    UN_NUMBER = "un_number", gettext_lazy("UN numbers (dangerous goods)")
+    PACKING_INSTRUCTION = "packing_instruction", gettext_lazy("ADR/IMDG packing instructions")
+    PACKAGING = "packaging", gettext_lazy("Packaging types")
+    PHYSICAL = "physical", gettext_lazy("Physical characteristics")
+    TRANSPORT = "transport", gettext_lazy("Means of transport")
 
 
 class Code(models.Model):
@@ -209,15 +214,17 @@ class Code(models.Model):
 
 
 class ShipmentType(models.TextChoices):
-    SINGLE = "single", "Single shipment"
-    MULTIPLE = "multiple", "Multiple shipments"
+    SINGLE = "single", gettext_lazy("Single shipment")
+    MULTIPLE = "multiple", gettext_lazy("Multiple shipments")
 
 
 class Notification(models.Model):
     """A notification of transboundary shipments (Annex IA of Regulation (EU) 2024/1157), by its
     numbered blocks. The number is the one the authority of export issued, stored as issued."""
 
-    number = models.CharField(max_length=40, unique=True, help_text="as issued (block 1)")
+    number = models.CharField(
+        max_length=40, unique=True, help_text=gettext_lazy("as issued (block 1)")
+    )
     stream = models.CharField(max_length=10, choices=Stream.choices, default=Stream.PHONES)
     # Blocks 1-2: notifier and consignee; 10-11: generator and facility.
     notifier = models.ForeignKey(
@@ -229,20 +236,24 @@ class Notification(models.Model):
     generator = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
     )
-    generator_site = models.CharField(max_length=300, help_text="site and process of generation")
+    generator_site = models.CharField(
+        max_length=300, help_text=gettext_lazy("site and process of generation")
+    )
     facility = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
     )
-    facility_site = models.CharField(max_length=300, help_text="actual site of recovery")
+    facility_site = models.CharField(
+        max_length=300, help_text=gettext_lazy("actual site of recovery")
+    )
     # Blocks 3-7: shipments, quantity, dates, packaging.
     shipment_type = models.CharField(max_length=8, choices=ShipmentType.choices)
     intended_shipments = models.PositiveIntegerField()
     total_quantity_kg = models.DecimalField(max_digits=14, decimal_places=3)
     first_departure = models.DateField()
     last_departure = models.DateField()
-    packaging_types = models.JSONField(default=list, help_text="packaging type codes")
+    packaging_types = models.JSONField(default=list, help_text=gettext_lazy("packaging type codes"))
     # Blocks 11-14: operation and waste description and codes.
-    operation_code = models.CharField(max_length=4, help_text="R code")
+    operation_code = models.CharField(max_length=4, help_text=gettext_lazy("R code"))
     technology = models.CharField(max_length=300, blank=True)
     waste_description = models.TextField()
     physical_characteristics = models.CharField(max_length=4)
@@ -286,9 +297,9 @@ class Notification(models.Model):
 
 
 class RouteRole(models.TextChoices):
-    EXPORT = "export", "State of export"
-    TRANSIT = "transit", "State of transit"
-    IMPORT = "import", "State of import"
+    EXPORT = "export", gettext_lazy("State of export")
+    TRANSIT = "transit", gettext_lazy("State of transit")
+    IMPORT = "import", gettext_lazy("State of import")
 
 
 class RouteStop(models.Model):
@@ -298,7 +309,7 @@ class RouteStop(models.Model):
     notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="route")
     sequence = models.PositiveSmallIntegerField()
     role = models.CharField(max_length=8, choices=RouteRole.choices)
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    country = models.CharField(max_length=2, help_text=gettext_lazy("ISO 3166-1 alpha-2"))
     competent_authority = models.CharField(max_length=200)
     entry_point = models.CharField(max_length=200, blank=True)
     exit_point = models.CharField(max_length=200, blank=True)
@@ -327,7 +338,7 @@ class NotifiedCarrier(models.Model):
     )
     sequence = models.PositiveSmallIntegerField()
     carrier = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
-    means_of_transport = models.CharField(max_length=4, help_text="transport code")
+    means_of_transport = models.CharField(max_length=4, help_text=gettext_lazy("transport code"))
 
     class Meta:
         ordering = ["notification", "sequence"]
@@ -342,10 +353,10 @@ class NotifiedCarrier(models.Model):
 
 
 class Decision(models.TextChoices):
-    CONSENT = "consent", "Consent"
-    CONDITIONS = "conditions", "Consent with conditions"
-    OBJECTION = "objection", "Objection"
-    TACIT = "tacit", "Tacit consent (no objection within the legal period)"
+    CONSENT = "consent", gettext_lazy("Consent")
+    CONDITIONS = "conditions", gettext_lazy("Consent with conditions")
+    OBJECTION = "objection", gettext_lazy("Objection")
+    TACIT = "tacit", gettext_lazy("Tacit consent (no objection within the legal period)")
 
 
 class Consent(models.Model):
@@ -446,16 +457,16 @@ class FinancialGuarantee(models.Model):
 
 
 class ChangeKind(models.TextChoices):
-    QUANTITY = "quantity", "Quantity"
-    ROUTE = "route", "Route"
-    DATES = "dates", "Dates"
-    CARRIER = "carrier", "Carrier"
+    QUANTITY = "quantity", gettext_lazy("Quantity")
+    ROUTE = "route", gettext_lazy("Route")
+    DATES = "dates", gettext_lazy("Dates")
+    CARRIER = "carrier", gettext_lazy("Carrier")
 
 
 class ChangeAnswer(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted by the authorities"
-    REFUSED = "refused", "Refused by the authorities"
-    WITHDRAWN = "withdrawn", "Withdrawn by the notifier"
+    ACCEPTED = "accepted", gettext_lazy("Accepted by the authorities")
+    REFUSED = "refused", gettext_lazy("Refused by the authorities")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn by the notifier")
 
 
 class ChangeRequest(models.Model):
@@ -505,7 +516,7 @@ class MovementDocument(models.Model):
     notification = models.ForeignKey(
         Notification, on_delete=models.PROTECT, related_name="movement_documents"
     )
-    serial = models.PositiveIntegerField(help_text="n of n/N")
+    serial = models.PositiveIntegerField(help_text=gettext_lazy("n of n/N"))
     actual_quantity_kg = models.DecimalField(max_digits=14, decimal_places=3)
     actual_departure = models.DateField()
     packaging_type = models.CharField(max_length=4)
@@ -586,8 +597,12 @@ class CarrierLeg(models.Model):
     )
     sequence = models.PositiveSmallIntegerField()
     carrier = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
-    means_of_transport = models.CharField(max_length=4, help_text="R road, S sea, T rail, A air")
-    vehicle = models.CharField(max_length=60, help_text="plate number, or vessel and voyage")
+    means_of_transport = models.CharField(
+        max_length=4, help_text=gettext_lazy("R road, S sea, T rail, A air")
+    )
+    vehicle = models.CharField(
+        max_length=60, help_text=gettext_lazy("plate number, or vessel and voyage")
+    )
     transferred_on = models.DateField()
     signature = models.OneToOneField(
         CustodySignature, on_delete=models.PROTECT, related_name="carrier_leg"
@@ -612,9 +627,9 @@ class CarrierLeg(models.Model):
 
 
 class RevisionStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the other parties"
-    APPROVED = "approved", "Approved and applied"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", gettext_lazy("Waiting for the other parties")
+    APPROVED = "approved", gettext_lazy("Approved and applied")
+    REJECTED = "rejected", gettext_lazy("Rejected")
 
 
 class RevisionRequest(models.Model):
@@ -624,7 +639,9 @@ class RevisionRequest(models.Model):
     consignment = models.ForeignKey(
         Consignment, on_delete=models.PROTECT, related_name="revision_requests"
     )
-    target = models.CharField(max_length=20, help_text="consignment, movement_document or leg")
+    target = models.CharField(
+        max_length=20, help_text=gettext_lazy("consignment, movement_document or leg")
+    )
     target_id = models.PositiveBigIntegerField()
     field = models.CharField(max_length=40)
     old_value = models.CharField(max_length=200)
@@ -660,8 +677,8 @@ class RevisionRequest(models.Model):
 
 
 class RevisionVote(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
+    APPROVE = "approve", gettext_lazy("Approve")
+    REJECT = "reject", gettext_lazy("Reject")
 
 
 class RevisionAnswer(models.Model):

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.core import audit
@@ -60,33 +61,49 @@ def prepare_movement_document(
         notification is None or notification.stream != Stream.BATTERIES
     ):
         raise CustodyError(
-            "batteries travel only under a notification for batteries; attach a batteries "
-            "notification to the consignment before dispatch"
+            gettext(
+                "batteries travel only under a notification for batteries; attach a batteries "
+                "notification to the consignment before dispatch"
+            )
         )
     if notification is None:
         return sealed
     if notification.stream != consignment.stream:
         raise CustodyError(
-            f"notification {notification.number} covers {notification.get_stream_display()}, "
-            f"but the consignment carries {consignment.get_stream_display().lower()}; attach a "
-            "notification for this stream"
+            gettext(
+                "notification %(number)s covers %(notification)s, but the consignment carries "
+                "%(consignment)s; attach a notification for this stream"
+            )
+            % {
+                "number": notification.number,
+                "notification": notification.get_stream_display(),
+                "consignment": consignment.get_stream_display().lower(),
+            }
         )
     taken = notification.movement_documents.aggregate(last=Max("serial"))["last"] or 0
     if taken >= notification.intended_shipments:
         raise CustodyError(
-            f"notification {notification.number} allows {notification.intended_shipments} "
-            f"shipment{'s' if notification.intended_shipments > 1 else ''} and all of them are "
-            "used; a new notification is needed"
+            ngettext(
+                "notification %(number)s allows %(count)s shipment and all of them are used; "
+                "a new notification is needed",
+                "notification %(number)s allows %(count)s shipments and all of them are used; "
+                "a new notification is needed",
+                notification.intended_shipments,
+            )
+            % {"number": notification.number, "count": notification.intended_shipments}
         )
     packaging = (packaging_type or (notification.packaging_types or [""])[0]).strip()
     if packaging not in notification.packaging_types:
         raise CustodyError(
-            f"packaging type {packaging or '(none)'} is not notified; use one of "
-            f"{', '.join(notification.packaging_types) or 'the notified types'}"
+            gettext("packaging type %(packaging)s is not notified; use one of %(types)s")
+            % {
+                "packaging": packaging or gettext("(none)"),
+                "types": ", ".join(notification.packaging_types) or gettext("the notified types"),
+            }
         )
     count = packages if packages is not None else consignment.lots.count()
     if count < 1:
-        raise CustodyError("enter the number of packages (at least 1)")
+        raise CustodyError(gettext("enter the number of packages (at least 1)"))
     assert consignment.net_weight_kg_dispatched is not None
     document = MovementDocument.objects.create(
         consignment=consignment,
@@ -127,16 +144,29 @@ def battery_fields(*, un_number: str, packing_instruction: str, damaged: bool) -
     un_number = un_number.strip().upper().replace(" ", "")
     if un_number not in BATTERY_UN_NUMBERS:
         raise CustodyError(
-            f"UN number {un_number or '(none)'} is not a lithium battery entry; use one of "
-            f"{', '.join(BATTERY_UN_NUMBERS)}"
+            gettext(
+                "UN number %(un_number)s is not a lithium battery entry; use one of %(allowed)s"
+            )
+            % {
+                "un_number": un_number or gettext("(none)"),
+                "allowed": ", ".join(BATTERY_UN_NUMBERS),
+            }
         )
     allowed = ("P908", "LP904") if damaged else ("P909",)
     instruction = packing_instruction.strip().upper() or allowed[0]
     if instruction not in allowed:
-        state = "damaged or defective" if damaged else "intact"
+        message = (
+            gettext(
+                "damaged or defective batteries for recycling are packed under %(allowed)s, "
+                "not %(instruction)s"
+            )
+            if damaged
+            else gettext(
+                "intact batteries for recycling are packed under %(allowed)s, not %(instruction)s"
+            )
+        )
         raise CustodyError(
-            f"{state} batteries for recycling are packed under {' or '.join(allowed)}, "
-            f"not {instruction}"
+            message % {"allowed": gettext(" or ").join(allowed), "instruction": instruction}
         )
     return {
         "un_number": un_number,
@@ -170,8 +200,15 @@ def _means(code: str, *, on: dt.date) -> str:
             f"{c.code} ({c.label.lower()})" for c in codes_valid_on(CodeList.TRANSPORT, on)
         )
         raise CustodyError(
-            f"means of transport {code or '(none)'} is not usable on {on:%Y-%m-%d} ({error}); "
-            f"use {valid or 'a code of the means of transport list'}"
+            gettext(
+                "means of transport %(code)s is not usable on %(on)s (%(error)s); use %(valid)s"
+            )
+            % {
+                "code": code or gettext("(none)"),
+                "on": format(on, "%Y-%m-%d"),
+                "error": error,
+                "valid": valid or gettext("a code of the means of transport list"),
+            }
         ) from error
     return code
 
@@ -190,8 +227,11 @@ def check_first_carrier(consignment: Consignment) -> None:
     carriers = notified_carriers(consignment)
     if carriers and consignment.carrier_id not in {c.carrier_id for c in carriers}:
         raise CustodyError(
-            f"{consignment.carrier.name} is not a carrier of notification "
-            f"{consignment.notification}; a change request must add it first"
+            gettext(
+                "%(name)s is not a carrier of notification %(notification)s; a change request must add "
+                "it first"
+            )
+            % {"name": consignment.carrier.name, "notification": consignment.notification}
         )
 
 
@@ -255,20 +295,27 @@ def sign_carrier_handover(
     consignment = custody.lock(consignment)
     custody.require_state(consignment, ConsignmentState.IN_TRANSIT)
     if not vehicle.strip():
-        raise CustodyError("enter the vehicle plate or the vessel and voyage")
+        raise CustodyError(gettext("enter the vehicle plate or the vessel and voyage"))
     if transferred_on > timezone.localdate():
-        raise CustodyError("the transfer date is in the future; enter the day of the handover")
+        raise CustodyError(
+            gettext("the transfer date is in the future; enter the day of the handover")
+        )
     means = _means(means_of_transport, on=transferred_on)
     last = consignment.legs.order_by("-sequence").first()
     if last is None:
-        raise CustodyError("the first carrier has not signed the pick-up yet")
+        raise CustodyError(gettext("the first carrier has not signed the pick-up yet"))
     if transferred_on < last.transferred_on:
         raise CustodyError(
-            f"the transfer date is before leg {last.sequence} started "
-            f"({last.transferred_on:%Y-%m-%d}); enter the day of the handover"
+            gettext(
+                "the transfer date is before leg %(sequence)s started (%(transferred_on)s); enter the "
+                "day of the handover"
+            )
+            % {"sequence": last.sequence, "transferred_on": format(last.transferred_on, "%Y-%m-%d")}
         )
     if ConsigneeReceipt.objects.filter(consignment=consignment).exists():
-        raise CustodyError("the consignee already signed its receipt; no further carrier leg")
+        raise CustodyError(
+            gettext("the consignee already signed its receipt; no further carrier leg")
+        )
     carrier = next_carrier(consignment, actor)
     if carrier is None:
         raise CustodyError(
@@ -360,17 +407,20 @@ def receipt_unaudited(
     """Sign the consignee's receipt of a locked consignment; the calling action audits it."""
     custody.require_state(consignment, ConsignmentState.IN_TRANSIT)
     if quantity_kg <= 0:
-        raise CustodyError("enter the quantity received in kg (more than 0)")
+        raise CustodyError(gettext("enter the quantity received in kg (more than 0)"))
     if received_on > timezone.localdate():
-        raise CustodyError("the date received is in the future; enter the day it arrived")
+        raise CustodyError(gettext("the date received is in the future; enter the day it arrived"))
     last = consignment.legs.order_by("-sequence").first()
     if last is not None and received_on < last.transferred_on:
         raise CustodyError(
-            f"the date received is before the last carrier took over "
-            f"({last.transferred_on:%Y-%m-%d}); enter the day it arrived"
+            gettext(
+                "the date received is before the last carrier took over (%(transferred_on)s); enter "
+                "the day it arrived"
+            )
+            % {"transferred_on": format(last.transferred_on, "%Y-%m-%d")}
         )
     if ConsigneeReceipt.objects.filter(consignment=consignment).exists():
-        raise CustodyError("the consignee already signed its receipt")
+        raise CustodyError(gettext("the consignee already signed its receipt"))
     consignee = consignee_of(consignment)
     signature = custody.sign(
         actor=actor,
@@ -403,8 +453,11 @@ def receipt_before_reception(
     consignee = consignee_of(consignment)
     if consignee.pk != consignment.recycler_id:
         raise CustodyError(
-            f"the consignee ({consignee.name}) signs its receipt of the shipment before the "
-            "facility records its reception"
+            gettext(
+                "the consignee (%(name)s) signs its receipt of the shipment before the facility "
+                "records its reception"
+            )
+            % {"name": consignee.name}
         )
     return receipt_unaudited(
         actor=actor,

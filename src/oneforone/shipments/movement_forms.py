@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MinValueValidator
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from oneforone.shipments.codes import codes_valid_on
 from oneforone.shipments.models import CodeList
@@ -18,7 +19,9 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 def _not_future(day: dt.date) -> dt.date:
     if day > timezone.localdate():
-        raise forms.ValidationError("The date is in the future; enter the day it happened.")
+        raise forms.ValidationError(
+            gettext_lazy("The date is in the future; enter the day it happened.")
+        )
     return day
 
 
@@ -26,7 +29,9 @@ class HandoverForm(forms.Form):
     """The next carrier takes over the consignment from the previous one."""
 
     vehicle = forms.CharField(
-        max_length=60, label="Vehicle or vessel", help_text="plate number, or vessel and voyage"
+        max_length=60,
+        label=gettext_lazy("Vehicle or vessel"),
+        help_text=gettext_lazy("plate number, or vessel and voyage"),
     )
     means_of_transport = forms.ChoiceField(
         choices=lambda: [
@@ -34,12 +39,12 @@ class HandoverForm(forms.Form):
             for c in codes_valid_on(CodeList.TRANSPORT, timezone.localdate())
         ],
         initial="S",
-        label="Means of transport",
+        label=gettext_lazy("Means of transport"),
     )
-    transferred_on = forms.DateField(label="Date of transfer", widget=DATE_INPUT)
+    transferred_on = forms.DateField(label=gettext_lazy("Date of transfer"), widget=DATE_INPUT)
     confirm = forms.BooleanField(
-        label="I took over the sealed lots, seals intact.",
-        error_messages={"required": "Tick the box to confirm the seals are intact."},
+        label=gettext_lazy("I took over the sealed lots, seals intact."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm the seals are intact.")},
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -53,11 +58,11 @@ class HandoverForm(forms.Form):
 class ConsigneeReceiptForm(forms.Form):
     """The consignee signs that the shipment arrived."""
 
-    received_on = forms.DateField(label="Received on", widget=DATE_INPUT)
+    received_on = forms.DateField(label=gettext_lazy("Received on"), widget=DATE_INPUT)
     quantity_kg = forms.DecimalField(
         max_digits=14,
         decimal_places=3,
-        label="Quantity received (kg)",
+        label=gettext_lazy("Quantity received (kg)"),
         validators=[MinValueValidator(Decimal("0.001"))],
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "min": "0", "step": "0.001"}),
     )
@@ -73,16 +78,25 @@ class ConsigneeReceiptForm(forms.Form):
 class RevisionRequestForm(forms.Form):
     """Ask the other parties to approve a change to a sealed field."""
 
-    field = forms.ChoiceField(choices=FIELD_CHOICES, label="Field")
+    field = forms.ChoiceField(choices=FIELD_CHOICES, label=gettext_lazy("Field"))
     leg = forms.IntegerField(
-        min_value=1, required=False, label="Carrier leg", help_text="for a leg's field; 1 if empty"
+        min_value=1,
+        required=False,
+        label=gettext_lazy("Carrier leg"),
+        help_text=gettext_lazy("for a leg's field; 1 if empty"),
     )
-    new_value = forms.CharField(max_length=200, label="New value", help_text="dates as YYYY-MM-DD")
+    new_value = forms.CharField(
+        max_length=200,
+        label=gettext_lazy("New value"),
+        help_text=gettext_lazy("dates as YYYY-MM-DD"),
+    )
     reason = forms.CharField(
-        max_length=1000, label="Reason", widget=forms.Textarea(attrs={"rows": 2})
+        max_length=1000, label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class RevisionAnswerForm(forms.Form):
-    vote = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    note = forms.CharField(max_length=500, required=False)
+    vote = forms.ChoiceField(
+        label=gettext_lazy("Vote"), choices=[("approve", "Approve"), ("reject", "Reject")]
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False)

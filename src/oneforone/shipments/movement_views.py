@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -60,8 +61,14 @@ def handover(request: HttpRequest, membership: Membership, reference: str) -> Ht
         else:
             messages.success(
                 request,
-                f"Handover signed: leg {leg.sequence} of {consignment.reference} is in the "
-                f"custody of {leg.carrier.name}.",
+                gettext(
+                    "Handover signed: leg %(sequence)s of %(reference)s is in the custody of %(name)s."
+                )
+                % {
+                    "sequence": leg.sequence,
+                    "reference": consignment.reference,
+                    "name": leg.carrier.name,
+                },
             )
             return _back(consignment)
     return _refused(request, membership, consignment, form)
@@ -85,7 +92,7 @@ def receipt(request: HttpRequest, membership: Membership, reference: str) -> Htt
         else:
             messages.success(
                 request,
-                "Receipt signed. The facility records its reception and decision next.",
+                gettext("Receipt signed. The facility records its reception and decision next."),
             )
             return _back(consignment)
     return _refused(request, membership, consignment, form)
@@ -111,8 +118,11 @@ def request_revision(request: HttpRequest, membership: Membership, reference: st
         else:
             messages.success(
                 request,
-                f"Revision requested: {revision.old_value} → {revision.new_value}. It applies "
-                "when every other party approves.",
+                gettext(
+                    "Revision requested: %(old_value)s → %(new_value)s. It applies when every other party "
+                    "approves."
+                )
+                % {"old_value": revision.old_value, "new_value": revision.new_value},
             )
             return _back(consignment)
     return _refused(request, membership, consignment, form)

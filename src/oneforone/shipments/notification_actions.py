@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed, require_member
@@ -161,12 +162,15 @@ def number_pattern(country: str) -> str | None:
 
 def _check_number(number: str, export_country: str) -> None:
     if not number:
-        raise NotificationError("enter the notification number as the authority issued it")
+        raise NotificationError(gettext("enter the notification number as the authority issued it"))
     pattern = number_pattern(export_country)
     if pattern and not re.fullmatch(pattern, number):
         raise NotificationError(
-            f"notification number {number} does not look like one issued in {export_country} "
-            f"(expected {pattern}); copy it exactly from the authority's acknowledgement"
+            gettext(
+                "notification number %(number)s does not look like one issued in %(export_country)s "
+                "(expected %(pattern)s); copy it exactly from the authority's acknowledgement"
+            )
+            % {"number": number, "export_country": export_country, "pattern": pattern}
         )
 
 
@@ -174,18 +178,27 @@ def _check_route(route: Sequence[StopBlock]) -> None:
     roles = [stop.role for stop in route]
     if len(roles) < 2 or roles[0] != RouteRole.EXPORT or roles[-1] != RouteRole.IMPORT:
         raise NotificationError(
-            "the route starts with the country of export and ends with the country of import"
+            gettext(
+                "the route starts with the country of export and ends with the country of import"
+            )
         )
     if any(role != RouteRole.TRANSIT for role in roles[1:-1]):
-        raise NotificationError("every country between export and import is a transit country")
+        raise NotificationError(
+            gettext("every country between export and import is a transit country")
+        )
     for stop in route:
         if not re.fullmatch(r"[A-Z]{2}", stop.country):
-            raise NotificationError(f"{stop.country!r} is not a two-letter ISO country code")
+            raise NotificationError(
+                gettext("%(country)s is not a two-letter ISO country code")
+                % {"country": repr(stop.country)}
+            )
         if not stop.competent_authority.strip():
-            raise NotificationError(f"name the competent authority of {stop.country}")
+            raise NotificationError(
+                gettext("name the competent authority of %(country)s") % {"country": stop.country}
+            )
     countries = [stop.country for stop in route]
     if len(set(countries)) != len(countries):
-        raise NotificationError("each country appears once on the route")
+        raise NotificationError(gettext("each country appears once on the route"))
 
 
 def _check_codes(blocks: NotificationBlocks) -> None:
@@ -218,16 +231,22 @@ def _check_codes(blocks: NotificationBlocks) -> None:
 
 def _check_terms(blocks: NotificationBlocks) -> None:
     if blocks.shipment_type == ShipmentType.SINGLE and blocks.intended_shipments != 1:
-        raise NotificationError("a single-shipment notification covers exactly one shipment")
+        raise NotificationError(
+            gettext("a single-shipment notification covers exactly one shipment")
+        )
     if blocks.intended_shipments < 1 or blocks.total_quantity_kg <= 0:
-        raise NotificationError("the intended shipments and the total quantity must be positive")
+        raise NotificationError(
+            gettext("the intended shipments and the total quantity must be positive")
+        )
     if blocks.last_departure < blocks.first_departure:
-        raise NotificationError("the last departure cannot be before the first departure")
+        raise NotificationError(gettext("the last departure cannot be before the first departure"))
     if not blocks.carriers:
-        raise NotificationError("name at least one carrier")
+        raise NotificationError(gettext("name at least one carrier"))
     for item in blocks.carriers:
         if item.carrier.kind != OrganisationKind.CARRIER:
-            raise NotificationError(f"{item.carrier.name} is not a carrier organisation")
+            raise NotificationError(
+                gettext("%(name)s is not a carrier organisation") % {"name": item.carrier.name}
+            )
 
 
 def _blocks_data(blocks: NotificationBlocks) -> dict[str, Any]:
@@ -254,7 +273,10 @@ def create_notification(*, actor: User, blocks: NotificationBlocks) -> Notificat
     _check_terms(blocks)
     _check_codes(blocks)
     if Notification.objects.filter(number=number).exists():
-        raise NotificationError(f"notification {number} is recorded already; open it instead")
+        raise NotificationError(
+            gettext("notification %(number)s is recorded already; open it instead")
+            % {"number": number}
+        )
     notification = Notification.objects.create(
         number=number,
         stream=blocks.stream,
@@ -317,7 +339,10 @@ def lock_notification(notification: Notification) -> Notification:
 
 def _not_in_future(day: dt.date, what: str) -> None:
     if day > timezone.localdate():
-        raise NotificationError(f"the {what} date {day:%Y-%m-%d} is in the future")
+        raise NotificationError(
+            gettext("the %(what)s date %(day)s is in the future")
+            % {"what": what, "day": format(day, "%Y-%m-%d")}
+        )
 
 
 @transaction.atomic
@@ -329,14 +354,17 @@ def acknowledge_notification(
     notification = lock_notification(notification)
     if notification.acknowledged_on is not None:
         raise NotificationError(
-            f"notification {notification.number} was acknowledged on "
-            f"{notification.acknowledged_on:%Y-%m-%d} already"
+            gettext("notification %(number)s was acknowledged on %(acknowledged_on)s already")
+            % {
+                "number": notification.number,
+                "acknowledged_on": format(notification.acknowledged_on, "%Y-%m-%d"),
+            }
         )
     _not_in_future(acknowledged_on, "acknowledgement")
     if acknowledged_on < notification.notified_on:
         raise NotificationError(
-            f"the acknowledgement cannot be before the notification "
-            f"({notification.notified_on:%Y-%m-%d})"
+            gettext("the acknowledgement cannot be before the notification (%(notified_on)s)")
+            % {"notified_on": format(notification.notified_on, "%Y-%m-%d")}
         )
     notification.acknowledged_on = acknowledged_on
     notification.save(update_fields=["acknowledged_on"])
@@ -353,15 +381,16 @@ def acknowledge_notification(
 def _require_stop(notification: Notification, route_stop: RouteStop) -> None:
     if route_stop.notification_id != notification.pk:
         raise NotificationError(
-            f"{route_stop.competent_authority} is not on the route of {notification.number}"
+            gettext("%(competent_authority)s is not on the route of %(number)s")
+            % {"competent_authority": route_stop.competent_authority, "number": notification.number}
         )
 
 
 def _require_validity(valid_from: dt.date | None, valid_to: dt.date | None) -> None:
     if valid_from is None or valid_to is None:
-        raise NotificationError("enter the period the consent is valid for (from and to)")
+        raise NotificationError(gettext("enter the period the consent is valid for (from and to)"))
     if valid_to < valid_from:
-        raise NotificationError("the consent's validity ends before it starts")
+        raise NotificationError(gettext("the consent's validity ends before it starts"))
 
 
 @transaction.atomic
@@ -383,15 +412,20 @@ def record_consent(
     _require_stop(notification, route_stop)
     _not_in_future(decided_on, "decision")
     if decision == Decision.TACIT:
-        raise NotificationError("record a tacit consent with its own form, once the period ends")
+        raise NotificationError(
+            gettext("record a tacit consent with its own form, once the period ends")
+        )
     if decision not in Decision.values:
-        raise NotificationError(f"{decision} is not a decision; choose consent or objection")
+        raise NotificationError(
+            gettext("%(decision)s is not a decision; choose consent or objection")
+            % {"decision": decision}
+        )
     if decision == Decision.OBJECTION:
         valid_from = valid_to = None
     else:
         _require_validity(valid_from, valid_to)
     if decision == Decision.CONDITIONS and not conditions.strip():
-        raise NotificationError("copy the authority's conditions into the consent")
+        raise NotificationError(gettext("copy the authority's conditions into the consent"))
     consent = Consent.objects.create(
         notification=notification,
         route_stop=route_stop,
@@ -463,21 +497,35 @@ def record_tacit_consent(
     days = tacit_consent_days(route_stop)
     if days is None:
         raise NotificationError(
-            f"{authority} is the {route_stop.get_role_display().lower()}: only a written "
-            "consent counts; tacit consent applies to transit authorities"
+            gettext(
+                "%(authority)s is the %(route_stop)s: only a written consent counts; tacit consent "
+                "applies to transit authorities"
+            )
+            % {"authority": authority, "route_stop": route_stop.get_role_display().lower()}
         )
     if notification.acknowledged_on is None:
         raise NotificationError(
-            "record the acknowledgement first: the period for tacit consent runs from it"
+            gettext("record the acknowledgement first: the period for tacit consent runs from it")
         )
     if route_stop.consents.exists():
-        raise NotificationError(f"{authority} has decided already; tacit consent cannot apply")
+        raise NotificationError(
+            gettext("%(authority)s has decided already; tacit consent cannot apply")
+            % {"authority": authority}
+        )
     possible_on = notification.acknowledged_on + dt.timedelta(days=days)
     if on < possible_on:
         raise NotificationError(
-            f"tacit consent of {authority} is possible from {possible_on:%Y-%m-%d}, {days} days "
-            f"after the acknowledgement of {notification.acknowledged_on:%Y-%m-%d} "
-            f"({TACIT_CONSENT_SOURCES[days]})"
+            gettext(
+                "tacit consent of %(authority)s is possible from %(possible_on)s, %(days)s days after "
+                "the acknowledgement of %(acknowledged_on)s (%(days2)s)"
+            )
+            % {
+                "authority": authority,
+                "possible_on": format(possible_on, "%Y-%m-%d"),
+                "days": days,
+                "acknowledged_on": format(notification.acknowledged_on, "%Y-%m-%d"),
+                "days2": TACIT_CONSENT_SOURCES[days],
+            }
         )
     consent = Consent.objects.create(
         notification=notification,
@@ -507,10 +555,10 @@ def record_contract(
     """The contract between notifier and consignee for the recovery of the notified waste."""
     require_notifier_or_operator(actor, notification.notifier)
     if not reference.strip():
-        raise NotificationError("enter the contract's reference")
+        raise NotificationError(gettext("enter the contract's reference"))
     _not_in_future(signed_on, "signature")
     if valid_to < valid_from:
-        raise NotificationError("the contract's validity ends before it starts")
+        raise NotificationError(gettext("the contract's validity ends before it starts"))
     contract = Contract.objects.create(
         notification=notification,
         reference=reference.strip(),
@@ -549,19 +597,22 @@ def record_guarantee(
 ) -> FinancialGuarantee:
     """A guarantee or insurance covering one or more notifications."""
     if not notifications:
-        raise NotificationError("choose the notifications the guarantee covers")
+        raise NotificationError(gettext("choose the notifications the guarantee covers"))
     for notification in notifications:
         require_notifier_or_operator(actor, notification.notifier)
     if not isinstance(amount, Decimal) or amount <= 0:
-        raise NotificationError("enter the guaranteed amount as a positive figure")
+        raise NotificationError(gettext("enter the guaranteed amount as a positive figure"))
     currency = currency.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise NotificationError("enter the currency as its three-letter code, e.g. EUR")
+        raise NotificationError(gettext("enter the currency as its three-letter code, e.g. EUR"))
     if valid_to < valid_from:
-        raise NotificationError("the guarantee's validity ends before it starts")
+        raise NotificationError(gettext("the guarantee's validity ends before it starts"))
     reference = reference.strip()
     if not reference or FinancialGuarantee.objects.filter(reference=reference).exists():
-        raise NotificationError(f"guarantee {reference or '(blank)'}: enter a new reference")
+        raise NotificationError(
+            gettext("guarantee %(reference)s: enter a new reference")
+            % {"reference": reference or gettext("(blank)")}
+        )
     guarantee = FinancialGuarantee.objects.create(
         reference=reference,
         guarantor=guarantor.strip(),
@@ -601,7 +652,11 @@ def release_guarantee(
         require_notifier_or_operator(actor, notification.notifier)
     if guarantee.released_on is not None:
         raise NotificationError(
-            f"guarantee {guarantee.reference} was released on {guarantee.released_on:%Y-%m-%d}"
+            gettext("guarantee %(reference)s was released on %(released_on)s")
+            % {
+                "reference": guarantee.reference,
+                "released_on": format(guarantee.released_on, "%Y-%m-%d"),
+            }
         )
     _not_in_future(released_on, "release")
     guarantee.released_on = released_on
@@ -620,7 +675,9 @@ def _parse_date(value: object, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as error:
-        raise NotificationError(f"{name} must be a date (YYYY-MM-DD)") from error
+        raise NotificationError(
+            gettext("%(name)s must be a date (YYYY-MM-DD)") % {"name": name}
+        ) from error
 
 
 def _check_proposed(notification: Notification, kind: str, proposed: Mapping[str, Any]) -> None:
@@ -628,26 +685,31 @@ def _check_proposed(notification: Notification, kind: str, proposed: Mapping[str
     allowed = CHANGE_FIELDS[kind]
     if not proposed or not set(proposed) <= allowed:
         raise NotificationError(
-            f"a {kind} change proposes {', '.join(sorted(allowed))}; nothing else"
+            gettext("a %(kind)s change proposes %(allowed)s; nothing else")
+            % {"kind": kind, "allowed": ", ".join(sorted(allowed))}
         )
     if "total_quantity_kg" in proposed:
         try:
             quantity = Decimal(str(proposed["total_quantity_kg"]))
         except InvalidOperation as error:
-            raise NotificationError("the proposed quantity must be a number of kg") from error
+            raise NotificationError(
+                gettext("the proposed quantity must be a number of kg")
+            ) from error
         if quantity <= 0:
-            raise NotificationError("the proposed quantity must be positive")
+            raise NotificationError(gettext("the proposed quantity must be positive"))
     if "intended_shipments" in proposed:
         shipments = int(proposed["intended_shipments"])
         if shipments < 1 or (notification.shipment_type == ShipmentType.SINGLE and shipments > 1):
             raise NotificationError(
-                "the proposed number of shipments does not fit the notification"
+                gettext("the proposed number of shipments does not fit the notification")
             )
     if kind == ChangeKind.DATES:
         first = _parse_date(proposed.get("first_departure", notification.first_departure), "first")
         last = _parse_date(proposed.get("last_departure", notification.last_departure), "last")
         if last < first:
-            raise NotificationError("the proposed last departure is before the first departure")
+            raise NotificationError(
+                gettext("the proposed last departure is before the first departure")
+            )
     if kind == ChangeKind.CARRIER:
         _proposed_carriers(notification, proposed["carriers"])
     if kind == ChangeKind.ROUTE:
@@ -656,14 +718,19 @@ def _check_proposed(notification: Notification, kind: str, proposed: Mapping[str
 
 def _proposed_carriers(notification: Notification, items: object) -> list[CarrierBlock]:
     if not isinstance(items, list) or not items:
-        raise NotificationError("propose the carriers as a list of carrier and means of transport")
+        raise NotificationError(
+            gettext("propose the carriers as a list of carrier and means of transport")
+        )
     carriers = []
     for item in items:
         carrier = Organisation.objects.filter(
             pk=item.get("carrier"), kind=OrganisationKind.CARRIER
         ).first()
         if carrier is None:
-            raise NotificationError(f"carrier {item.get('carrier')} is not a carrier organisation")
+            raise NotificationError(
+                gettext("carrier %(carrier)s is not a carrier organisation")
+                % {"carrier": item.get("carrier")}
+            )
         code = str(item.get("means_of_transport", ""))
         try:
             require_code(CodeList.TRANSPORT, code, on=timezone.localdate())
@@ -675,11 +742,13 @@ def _proposed_carriers(notification: Notification, items: object) -> list[Carrie
 
 def _proposed_route(items: object) -> list[StopBlock]:
     if not isinstance(items, list):
-        raise NotificationError("propose the route as the list of its countries in order")
+        raise NotificationError(gettext("propose the route as the list of its countries in order"))
     try:
         return [StopBlock(**item) for item in items]
     except TypeError as error:
-        raise NotificationError(f"a proposed route stop is incomplete: {error}") from error
+        raise NotificationError(
+            gettext("a proposed route stop is incomplete: %(error)s") % {"error": error}
+        ) from error
 
 
 @transaction.atomic
@@ -695,9 +764,12 @@ def request_change(
     require_notifier_or_operator(actor, notification.notifier)
     notification = lock_notification(notification)
     if kind not in ChangeKind.values:
-        raise NotificationError(f"{kind} is not a kind of change; choose {', '.join(ChangeKind)}")
+        raise NotificationError(
+            gettext("%(kind)s is not a kind of change; choose %(changekind)s")
+            % {"kind": kind, "changekind": ", ".join(ChangeKind)}
+        )
     if not description.strip():
-        raise NotificationError("describe the change as it was sent to the authorities")
+        raise NotificationError(gettext("describe the change as it was sent to the authorities"))
     _check_proposed(notification, kind, proposed)
     change = ChangeRequest.objects.create(
         notification=notification,
@@ -732,10 +804,13 @@ def answer_change(
     change = ChangeRequest.objects.select_for_update().get(pk=change.pk)
     if change.answer:
         raise NotificationError(
-            f"this change was answered on {change.answered_on:%Y-%m-%d} ({change.answer})"
+            gettext("this change was answered on %(answered_on)s (%(answer)s)")
+            % {"answered_on": format(change.answered_on, "%Y-%m-%d"), "answer": change.answer}
         )
     if answer not in ChangeAnswer.values:
-        raise NotificationError(f"choose an answer: {', '.join(ChangeAnswer.values)}")
+        raise NotificationError(
+            gettext("choose an answer: %(values)s") % {"values": ", ".join(ChangeAnswer.values)}
+        )
     _not_in_future(answered_on, "answer")
     if answer == ChangeAnswer.ACCEPTED:
         _apply_change(notification, change)
@@ -784,8 +859,11 @@ def _replace_route(notification: Notification, route: Sequence[StopBlock]) -> No
         if country not in wanted:
             if stop.consents.exists():
                 raise NotificationError(
-                    f"{stop.competent_authority} ({country}) decided on this notification; "
-                    "a route without it needs a new notification"
+                    gettext(
+                        "%(competent_authority)s (%(country)s) decided on this notification; a route without "
+                        "it needs a new notification"
+                    )
+                    % {"competent_authority": stop.competent_authority, "country": country}
                 )
             stop.delete()
     # Renumber in two passes: the sequence is unique per notification.

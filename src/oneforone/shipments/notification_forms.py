@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import MinValueValidator
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.shipments.codes import codes_valid_on
@@ -27,17 +28,22 @@ from oneforone.shipments.models import (
     Stream,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 STATUSES = [
-    ("", "any status"),
-    ("pending", "awaiting consent"),
-    ("objected", "objected"),
-    ("consented", "consented"),
-    ("ended", "period ended"),
+    ("", gettext_lazy("any status")),
+    ("pending", gettext_lazy("awaiting consent")),
+    ("objected", gettext_lazy("objected")),
+    ("consented", gettext_lazy("consented")),
+    ("ended", gettext_lazy("period ended")),
 ]
 WRITTEN_DECISIONS = [(d.value, d.label) for d in Decision if d != Decision.TACIT]
 
 
-def date_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
+def date_field(
+    label: StrOrPromise, *, required: bool = True, help_text: StrOrPromise = ""
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
@@ -46,7 +52,7 @@ def date_field(label: str, *, required: bool = True, help_text: str = "") -> for
     )
 
 
-def kg_field(label: str, *, required: bool = True) -> forms.DecimalField:
+def kg_field(label: StrOrPromise, *, required: bool = True) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=required,
@@ -58,9 +64,18 @@ def kg_field(label: str, *, required: bool = True) -> forms.DecimalField:
 
 
 class NotificationFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUSES, required=False)
-    country = forms.CharField(max_length=2, required=False, help_text="country of export")
-    stream = forms.ChoiceField(choices=[("", "any stream"), *Stream.choices], required=False)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUSES, required=False)
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        max_length=2,
+        required=False,
+        help_text=gettext_lazy("country of export"),
+    )
+    stream = forms.ChoiceField(
+        label=gettext_lazy("Stream"),
+        choices=[("", gettext_lazy("any stream")), *Stream.choices],
+        required=False,
+    )
 
     def clean_country(self) -> str:
         return str(self.cleaned_data["country"]).strip().upper()
@@ -78,46 +93,94 @@ def _y_only(choices: list[Any]) -> list[Any]:
 class NotificationCreateForm(forms.Form):
     """The blocks of Annex IA; the codes offered are those valid on the notification date."""
 
-    number = forms.CharField(max_length=40, help_text="exactly as the authority issued it")
-    notified_on = date_field("Notified on", help_text="codes are checked against this date")
-    notifier = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Notifier")
-    stream = forms.ChoiceField(choices=Stream.choices, initial=Stream.PHONES)
-    consignee = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    facility = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    generator_site = forms.CharField(max_length=300, label="Site and process of generation")
-    facility_site = forms.CharField(max_length=300, label="Actual site of recovery")
-    shipment_type = forms.ChoiceField(choices=ShipmentType.choices, initial=ShipmentType.MULTIPLE)
-    intended_shipments = forms.IntegerField(min_value=1, label="Intended number of shipments")
-    total_quantity_kg = kg_field("Total intended quantity (kg)")
-    first_departure = date_field("First departure")
-    last_departure = date_field("Last departure")
-    packaging_types = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
-    operation_code = forms.ChoiceField(label="Recovery operation")
-    technology = forms.CharField(max_length=300, required=False, label="Technology employed")
-    waste_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    physical_characteristics = forms.ChoiceField()
-    basel_code = forms.ChoiceField(label="Basel code (Annex VIII/IX)")
-    y_codes = forms.MultipleChoiceField(required=False, label="Y codes")
-    h_codes = forms.MultipleChoiceField(required=False, label="H codes")
-    ewc_code = forms.ChoiceField(label="EU List of Waste code")
-    hs_code = forms.ChoiceField(label="HS code")
-    un_number = forms.ChoiceField(required=False, label="UN number (batteries)")
-    carrier = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    means_of_transport = forms.ChoiceField()
-    export_country = forms.CharField(max_length=2, label="Country of export")
-    export_authority = forms.CharField(max_length=200, label="Its competent authority")
-    export_exit_point = forms.CharField(max_length=200, required=False, label="Point of exit")
-    export_customs = forms.CharField(
-        max_length=200, required=False, label="Customs office of export"
+    number = forms.CharField(
+        label=gettext_lazy("Number"),
+        max_length=40,
+        help_text=gettext_lazy("exactly as the authority issued it"),
     )
-    transit_country = forms.CharField(max_length=2, required=False, label="Transit country")
-    transit_authority = forms.CharField(max_length=200, required=False, label="Its authority")
-    transit_point = forms.CharField(max_length=200, required=False, label="Transit port")
-    import_country = forms.CharField(max_length=2, label="Country of import")
-    import_authority = forms.CharField(max_length=200, label="Its competent authority")
-    import_entry_point = forms.CharField(max_length=200, required=False, label="Point of entry")
+    notified_on = date_field(
+        "Notified on", help_text=gettext_lazy("codes are checked against this date")
+    )
+    notifier = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=gettext_lazy("Notifier")
+    )
+    stream = forms.ChoiceField(
+        label=gettext_lazy("Stream"), choices=Stream.choices, initial=Stream.PHONES
+    )
+    consignee = forms.ModelChoiceField(
+        label=gettext_lazy("Consignee"), queryset=Organisation.objects.none()
+    )
+    facility = forms.ModelChoiceField(
+        label=gettext_lazy("Facility"), queryset=Organisation.objects.none()
+    )
+    generator_site = forms.CharField(
+        max_length=300, label=gettext_lazy("Site and process of generation")
+    )
+    facility_site = forms.CharField(max_length=300, label=gettext_lazy("Actual site of recovery"))
+    shipment_type = forms.ChoiceField(
+        label=gettext_lazy("Shipment type"),
+        choices=ShipmentType.choices,
+        initial=ShipmentType.MULTIPLE,
+    )
+    intended_shipments = forms.IntegerField(
+        min_value=1, label=gettext_lazy("Intended number of shipments")
+    )
+    total_quantity_kg = kg_field(gettext_lazy("Total intended quantity (kg)"))
+    first_departure = date_field(gettext_lazy("First departure"))
+    last_departure = date_field(gettext_lazy("Last departure"))
+    packaging_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Packaging types"), widget=forms.CheckboxSelectMultiple
+    )
+    operation_code = forms.ChoiceField(label=gettext_lazy("Recovery operation"))
+    technology = forms.CharField(
+        max_length=300, required=False, label=gettext_lazy("Technology employed")
+    )
+    waste_description = forms.CharField(
+        label=gettext_lazy("Waste description"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    physical_characteristics = forms.ChoiceField(
+        label=gettext_lazy("Physical characteristics"),
+    )
+    basel_code = forms.ChoiceField(label=gettext_lazy("Basel code (Annex VIII/IX)"))
+    y_codes = forms.MultipleChoiceField(required=False, label=gettext_lazy("Y codes"))
+    h_codes = forms.MultipleChoiceField(required=False, label=gettext_lazy("H codes"))
+    ewc_code = forms.ChoiceField(label=gettext_lazy("EU List of Waste code"))
+    hs_code = forms.ChoiceField(label=gettext_lazy("HS code"))
+    un_number = forms.ChoiceField(required=False, label=gettext_lazy("UN number (batteries)"))
+    carrier = forms.ModelChoiceField(
+        label=gettext_lazy("Carrier"), queryset=Organisation.objects.none()
+    )
+    means_of_transport = forms.ChoiceField(
+        label=gettext_lazy("Means of transport"),
+    )
+    export_country = forms.CharField(max_length=2, label=gettext_lazy("Country of export"))
+    export_authority = forms.CharField(
+        max_length=200, label=gettext_lazy("Its competent authority")
+    )
+    export_exit_point = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("Point of exit")
+    )
+    export_customs = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("Customs office of export")
+    )
+    transit_country = forms.CharField(
+        max_length=2, required=False, label=gettext_lazy("Transit country")
+    )
+    transit_authority = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("Its authority")
+    )
+    transit_point = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("Transit port")
+    )
+    import_country = forms.CharField(max_length=2, label=gettext_lazy("Country of import"))
+    import_authority = forms.CharField(
+        max_length=200, label=gettext_lazy("Its competent authority")
+    )
+    import_entry_point = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("Point of entry")
+    )
     import_customs = forms.CharField(
-        max_length=200, required=False, label="Customs office of entry"
+        max_length=200, required=False, label=gettext_lazy("Customs office of entry")
     )
 
     CODE_FIELDS = {
@@ -174,7 +237,9 @@ class NotificationCreateForm(forms.Form):
         for name in ("export_country", "transit_country", "import_country"):
             cleaned[name] = str(cleaned.get(name) or "").strip().upper()
         if cleaned["transit_country"] and not cleaned.get("transit_authority"):
-            self.add_error("transit_authority", "Name the transit country's authority.")
+            self.add_error(
+                "transit_authority", gettext_lazy("Name the transit country's authority.")
+            )
         return cleaned
 
     def route(self) -> list[tuple[str, str, str, str, str, str]]:
@@ -216,7 +281,7 @@ class NotificationCreateForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    acknowledged_on = date_field("Acknowledged on")
+    acknowledged_on = date_field(gettext_lazy("Acknowledged on"))
 
 
 class StopChoiceField(forms.ModelChoiceField):
@@ -226,17 +291,22 @@ class StopChoiceField(forms.ModelChoiceField):
 
 
 class ConsentForm(forms.Form):
-    route_stop = StopChoiceField(queryset=RouteStop.objects.none(), label="Authority")
-    decision = forms.ChoiceField(choices=WRITTEN_DECISIONS)
-    decided_on = date_field("Decided on")
-    valid_from = date_field("Valid from", required=False, help_text="not for an objection")
-    valid_to = date_field("Valid to", required=False)
+    route_stop = StopChoiceField(queryset=RouteStop.objects.none(), label=gettext_lazy("Authority"))
+    decision = forms.ChoiceField(label=gettext_lazy("Decision"), choices=WRITTEN_DECISIONS)
+    decided_on = date_field(gettext_lazy("Decided on"))
+    valid_from = date_field(
+        "Valid from", required=False, help_text=gettext_lazy("not for an objection")
+    )
+    valid_to = date_field(gettext_lazy("Valid to"), required=False)
     conditions = forms.CharField(
+        label=gettext_lazy("Conditions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="as the authority set them",
+        help_text=gettext_lazy("as the authority set them"),
     )
-    reference = forms.CharField(max_length=100, required=False, label="Decision reference")
+    reference = forms.CharField(
+        max_length=100, required=False, label=gettext_lazy("Decision reference")
+    )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -248,8 +318,8 @@ class ConsentForm(forms.Form):
 class TacitConsentForm(forms.Form):
     route_stop = StopChoiceField(
         queryset=RouteStop.objects.none(),
-        label="Transit authority",
-        help_text="30 days after the acknowledgement in the EU, 60 days elsewhere",
+        label=gettext_lazy("Transit authority"),
+        help_text=gettext_lazy("30 days after the acknowledgement in the EU, 60 days elsewhere"),
     )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
@@ -260,29 +330,32 @@ class TacitConsentForm(forms.Form):
 
 
 class ContractForm(forms.Form):
-    reference = forms.CharField(max_length=100)
-    signed_on = date_field("Signed on")
-    valid_from = date_field("Valid from")
-    valid_to = date_field("Valid to")
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=100)
+    signed_on = date_field(gettext_lazy("Signed on"))
+    valid_from = date_field(gettext_lazy("Valid from"))
+    valid_to = date_field(gettext_lazy("Valid to"))
 
 
 class GuaranteeForm(forms.Form):
-    reference = forms.CharField(max_length=100)
-    guarantor = forms.CharField(max_length=200, help_text="bank or insurer")
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=100)
+    guarantor = forms.CharField(
+        label=gettext_lazy("Guarantor"), max_length=200, help_text=gettext_lazy("bank or insurer")
+    )
     amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
         max_digits=14,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
     )
-    currency = forms.CharField(max_length=3, initial="EUR")
-    valid_from = date_field("Valid from")
-    valid_to = date_field("Valid to")
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
+    valid_from = date_field(gettext_lazy("Valid from"))
+    valid_to = date_field(gettext_lazy("Valid to"))
     also_covers = forms.ModelMultipleChoiceField(
         queryset=Notification.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Also covers",
+        label=gettext_lazy("Also covers"),
     )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
@@ -301,8 +374,10 @@ class GuaranteeChoiceField(forms.ModelChoiceField):
 
 
 class ReleaseForm(forms.Form):
-    guarantee = GuaranteeChoiceField(queryset=FinancialGuarantee.objects.none())
-    released_on = date_field("Released on")
+    guarantee = GuaranteeChoiceField(
+        label=gettext_lazy("Guarantee"), queryset=FinancialGuarantee.objects.none()
+    )
+    released_on = date_field(gettext_lazy("Released on"))
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -316,26 +391,36 @@ class ChangeForm(forms.Form):
     export and import with their authorities and proposes the border points and the transit
     country (none: a direct route)."""
 
-    kind = forms.ChoiceField(choices=ChangeKind.choices)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    total_quantity_kg = kg_field("New total quantity (kg)", required=False)
-    intended_shipments = forms.IntegerField(min_value=1, required=False, label="New shipments")
-    first_departure = date_field("New first departure", required=False)
-    last_departure = date_field("New last departure", required=False)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ChangeKind.choices)
+    description = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    total_quantity_kg = kg_field(gettext_lazy("New total quantity (kg)"), required=False)
+    intended_shipments = forms.IntegerField(
+        min_value=1, required=False, label=gettext_lazy("New shipments")
+    )
+    first_departure = date_field(gettext_lazy("New first departure"), required=False)
+    last_departure = date_field(gettext_lazy("New last departure"), required=False)
     carrier = forms.ModelChoiceField(
         queryset=Organisation.objects.filter(kind=OrganisationKind.CARRIER),
         required=False,
-        label="New carrier",
+        label=gettext_lazy("New carrier"),
     )
-    means_of_transport = forms.ChoiceField(required=False)
-    export_exit_point = forms.CharField(required=False, label="New exit point (country of export)")
+    means_of_transport = forms.ChoiceField(label=gettext_lazy("Means of transport"), required=False)
+    export_exit_point = forms.CharField(
+        required=False, label=gettext_lazy("New exit point (country of export)")
+    )
     transit_country = forms.CharField(
-        required=False, max_length=2, label="New transit country (ISO code; empty: none)"
+        required=False,
+        max_length=2,
+        label=gettext_lazy("New transit country (ISO code; empty: none)"),
     )
-    transit_authority = forms.CharField(required=False, label="Its competent authority")
-    transit_point = forms.CharField(required=False, label="Its entry and exit point")
+    transit_authority = forms.CharField(
+        required=False, label=gettext_lazy("Its competent authority")
+    )
+    transit_point = forms.CharField(required=False, label=gettext_lazy("Its entry and exit point"))
     import_entry_point = forms.CharField(
-        required=False, label="New entry point (country of import)"
+        required=False, label=gettext_lazy("New entry point (country of import)")
     )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
@@ -414,21 +499,29 @@ class ChangeForm(forms.Form):
             and cleaned.get("transit_country")
             and not cleaned.get("transit_authority")
         ):
-            self.add_error("transit_authority", "Name the transit country's authority.")
+            self.add_error(
+                "transit_authority", gettext_lazy("Name the transit country's authority.")
+            )
         return cleaned
 
 
 class ChangeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         assert isinstance(obj, ChangeRequest)
-        return f"{obj.get_kind_display()} of {obj.requested_at:%Y-%m-%d}: {obj.description[:60]}"
+        return gettext("%(kind)s of %(day)s: %(description)s") % {
+            "kind": obj.get_kind_display(),
+            "day": f"{obj.requested_at:%Y-%m-%d}",
+            "description": obj.description[:60],
+        }
 
 
 class AnswerForm(forms.Form):
-    change = ChangeChoiceField(queryset=ChangeRequest.objects.none())
-    answer = forms.ChoiceField(choices=ChangeAnswer.choices)
-    answered_on = date_field("Answered on")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    change = ChangeChoiceField(label=gettext_lazy("Change"), queryset=ChangeRequest.objects.none())
+    answer = forms.ChoiceField(label=gettext_lazy("Answer"), choices=ChangeAnswer.choices)
+    answered_on = date_field(gettext_lazy("Answered on"))
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, notification: Notification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

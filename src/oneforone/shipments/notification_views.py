@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind
@@ -184,8 +185,11 @@ def notification_create(request: HttpRequest, membership: Membership) -> HttpRes
         else:
             messages.success(
                 request,
-                f"Notification {notification.number} recorded. Record the acknowledgement and "
-                "each authority's decision as they arrive.",
+                gettext(
+                    "Notification %(number)s recorded. Record the acknowledgement and each authority's "
+                    "decision as they arrive."
+                )
+                % {"number": notification.number},
             )
             return redirect(_detail_url(notification))
     return render(request, "shipments/notifications/new.html", {"form": form})

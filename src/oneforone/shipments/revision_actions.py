@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Membership, Organisation, User
 from oneforone.accounts.permissions import NotAllowed
@@ -33,13 +34,15 @@ from oneforone.shipments.models import (
 
 def _text(value: str) -> str:
     if not value.strip():
-        raise CustodyError("enter the new value")
+        raise CustodyError(gettext("enter the new value"))
     return value.strip().upper()
 
 
 def _count(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
-        raise CustodyError("enter the new number of packages as a whole number (at least 1)")
+        raise CustodyError(
+            gettext("enter the new number of packages as a whole number (at least 1)")
+        )
     return int(value)
 
 
@@ -47,7 +50,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise CustodyError("enter the new date as YYYY-MM-DD") from None
+        raise CustodyError(gettext("enter the new date as YYYY-MM-DD")) from None
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,13 @@ def _target(consignment: Consignment, target: str, leg: int | None) -> models.Mo
     if target == "movement_document":
         document = MovementDocument.objects.filter(consignment=consignment).first()
         if document is None:
-            raise CustodyError("this consignment has no movement document (no notification)")
+            raise CustodyError(
+                gettext("this consignment has no movement document (no notification)")
+            )
         return document
     found = CarrierLeg.objects.filter(consignment=consignment, sequence=leg or 1).first()
     if found is None:
-        raise CustodyError(f"this consignment has no carrier leg {leg or 1}")
+        raise CustodyError(gettext("this consignment has no carrier leg %(or)s") % {"or": leg or 1})
     return found
 
 
@@ -133,15 +138,18 @@ def request_revision(
             + ", ".join(label for _, label in FIELD_CHOICES)
         )
     if consignment.state == ConsignmentState.DRAFT:
-        raise CustodyError("nothing is signed yet; change the consignment before dispatch")
+        raise CustodyError(gettext("nothing is signed yet; change the consignment before dispatch"))
     if not reason.strip():
-        raise CustodyError("give the reason for the change")
+        raise CustodyError(gettext("give the reason for the change"))
     organisation = _acting_party(actor, parties(consignment))
     row = _target(consignment, target, leg)
     old_value = _display(getattr(row, name))
     new_parsed = spec.parse(new_value)
     if _display(new_parsed) == old_value:
-        raise CustodyError(f"{spec.label.lower()} is already {old_value}")
+        raise CustodyError(
+            gettext("%(label)s is already %(old_value)s")
+            % {"label": spec.label.lower(), "old_value": old_value}
+        )
     if RevisionRequest.objects.filter(
         consignment=consignment,
         target=target,
@@ -150,7 +158,8 @@ def request_revision(
         status=RevisionStatus.PENDING,
     ).exists():
         raise CustodyError(
-            f"a revision of {spec.label.lower()} is already waiting for answers; wait for it"
+            gettext("a revision of %(label)s is already waiting for answers; wait for it")
+            % {"label": spec.label.lower()}
         )
     request = RevisionRequest.objects.create(
         consignment=consignment,
@@ -201,13 +210,14 @@ def answer_revision(
     consignment = custody.lock(request.consignment)
     if request.status != RevisionStatus.PENDING:
         raise CustodyError(
-            f"this revision request is already {request.get_status_display().lower()}"
+            gettext("this revision request is already %(request)s")
+            % {"request": request.get_status_display().lower()}
         )
     if vote not in RevisionVote.values:
-        raise CustodyError("choose approve or reject")
+        raise CustodyError(gettext("choose approve or reject"))
     waiting = waiting_parties(request)
     if not waiting:
-        raise CustodyError("every party has answered this request already")
+        raise CustodyError(gettext("every party has answered this request already"))
     organisation = _acting_party(actor, waiting)
     now = timezone.now()
     RevisionAnswer.objects.create(
@@ -261,7 +271,8 @@ def _apply(consignment: Consignment, request: RevisionRequest) -> None:
         document = MovementDocument.objects.select_related("notification").get(pk=request.target_id)
         if value not in document.notification.packaging_types:
             raise CustodyError(
-                f"packaging type {value} is not notified; the request cannot be applied"
+                gettext("packaging type %(value)s is not notified; the request cannot be applied")
+                % {"value": value}
             )
     sanction = f"{model._meta.db_table}:{request.target_id}:{_column(model, request.field)}"
     with connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -13,6 +13,7 @@ from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -40,6 +41,9 @@ from oneforone.shipments.queries import (
     visible_consignments,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PAGE_SIZE = 50
 
 # Where each step's form posts; reception and treatment are the recycling app's.
@@ -50,12 +54,20 @@ STEP_URLS: dict[str, str] = {
     CustodyStep.RECEPTION: "recycling-reception",
     CustodyStep.TREATMENT: "recycling-treatment",
 }
-STEP_TITLES: dict[str, str] = {
-    CustodyStep.DISPATCH: "Sign dispatch",
-    CustodyStep.PICKUP: "Sign pick-up",
-    CustodyStep.RECEIPT: "Sign consignee receipt",
-    CustodyStep.RECEPTION: "Record reception",
-    CustodyStep.TREATMENT: "Record treatment completion",
+STEP_TITLES: dict[str, StrOrPromise] = {
+    CustodyStep.DISPATCH: gettext_lazy("Sign dispatch"),
+    CustodyStep.PICKUP: gettext_lazy("Sign pick-up"),
+    CustodyStep.RECEIPT: gettext_lazy("Sign consignee receipt"),
+    CustodyStep.RECEPTION: gettext_lazy("Record reception"),
+    CustodyStep.TREATMENT: gettext_lazy("Record treatment completion"),
+}
+# The step as the object of "Next: ... by ...".
+STEP_NAMES: dict[str, StrOrPromise] = {
+    CustodyStep.DISPATCH: gettext_lazy("dispatch"),
+    CustodyStep.PICKUP: gettext_lazy("pick-up"),
+    CustodyStep.RECEIPT: gettext_lazy("consignee receipt"),
+    CustodyStep.RECEPTION: gettext_lazy("reception"),
+    CustodyStep.TREATMENT: gettext_lazy("treatment completion"),
 }
 STATE_BADGES: dict[str, str] = {
     ConsignmentState.DRAFT: "",
@@ -65,12 +77,12 @@ STATE_BADGES: dict[str, str] = {
     ConsignmentState.TREATED: "ok",
 }
 
-SHORT_STATES: dict[str, str] = {
-    ConsignmentState.DRAFT: "packing",
-    ConsignmentState.DISPATCHED: "dispatched",
-    ConsignmentState.IN_TRANSIT: "in transit",
-    ConsignmentState.RECEIVED: "received",
-    ConsignmentState.TREATED: "treated",
+SHORT_STATES: dict[str, StrOrPromise] = {
+    ConsignmentState.DRAFT: pgettext_lazy("consignment state", "packing"),
+    ConsignmentState.DISPATCHED: pgettext_lazy("consignment state", "dispatched"),
+    ConsignmentState.IN_TRANSIT: pgettext_lazy("consignment state", "in transit"),
+    ConsignmentState.RECEIVED: pgettext_lazy("consignment state", "received"),
+    ConsignmentState.TREATED: pgettext_lazy("consignment state", "treated"),
 }
 
 consignment_page = member_of_kind(
@@ -191,7 +203,7 @@ def render_detail(
             "refused": refused,
             "action_url": reverse(STEP_URLS[step], args=[consignment.reference]) if step else "",
             "read_only": step is not None and not membership.can_write,
-            "waiting_for": (upcoming[1], STEP_TITLES[upcoming[0]].split(" ", 1)[1])
+            "waiting_for": (upcoming[1], STEP_NAMES[upcoming[0]])
             if upcoming and step is None
             else None,
             **movement_context(consignment, membership, posted),
@@ -235,14 +247,19 @@ def create(request: HttpRequest, membership: Membership) -> HttpResponse:
         except IntegrityError:
             form.add_error(
                 "reference",
-                f"Reference {reference} is already used by another "
-                "consignment; choose a new reference.",
+                gettext(
+                    "Reference %(reference)s is already used by another consignment; choose a new "
+                    "reference."
+                )
+                % {"reference": reference},
             )
         else:
             messages.success(
                 request,
-                f"Consignment {consignment.reference} created. Sign its "
-                "dispatch when the carrier collects it.",
+                gettext(
+                    "Consignment %(reference)s created. Sign its dispatch when the carrier collects it."
+                )
+                % {"reference": consignment.reference},
             )
             return redirect(_detail_url(consignment))
     return render_lots(request, membership, hub, hubs, consignment_form=form)
@@ -266,9 +283,15 @@ def dispatch(request: HttpRequest, membership: Membership, reference: str) -> Ht
         else:
             messages.success(
                 request,
-                f"Dispatch signed: {consignment.phones_dispatched} phones, "
-                f"{consignment.net_weight_kg_dispatched} kg handed over to "
-                f"{consignment.carrier.name}.",
+                gettext(
+                    "Dispatch signed: %(phones_dispatched)s phones, %(net_weight_kg_dispatched)s kg handed "
+                    "over to %(name)s."
+                )
+                % {
+                    "phones_dispatched": consignment.phones_dispatched,
+                    "net_weight_kg_dispatched": consignment.net_weight_kg_dispatched,
+                    "name": consignment.carrier.name,
+                },
             )
             return redirect(_detail_url(consignment))
     return render_detail(request, membership, consignment, form=form)
@@ -289,8 +312,8 @@ def pickup(request: HttpRequest, membership: Membership, reference: str) -> Http
         else:
             messages.success(
                 request,
-                f"Pick-up signed: {consignment.reference} is in the custody "
-                f"of {consignment.carrier.name}.",
+                gettext("Pick-up signed: %(reference)s is in the custody of %(name)s.")
+                % {"reference": consignment.reference, "name": consignment.carrier.name},
             )
             return redirect(_detail_url(consignment))
     return render_detail(request, membership, consignment, form=form)
