@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
+from oneforone.core.pdftext import latin1
 from oneforone.reporting.evidence import Evidence, figure_rows, number
 from oneforone.reporting.report_pdf import GREEN
-from oneforone.reporting.report_pdf import _text as latin1
 
 
 def _heading(pdf: FPDF, text: str) -> None:
