@@ -46,7 +46,7 @@ def test_every_kind_of_chart_follows_the_language() -> None:
 @pytest.mark.parametrize(
     ("language", "stage", "title"),
     [
-        ("nl", ">In hubs</text>", "Telefoons in de pijplijn per fase"),
+        ("nl", ">In de hubs</text>", "Telefoons in de pijplijn per fase"),
         ("fr", ">Dans les centres</text>", "Téléphones dans la filière par étape"),
     ],
 )
