@@ -152,6 +152,17 @@ def test_a_batch_is_all_or_nothing_and_says_which_line_is_wrong(
     ]
     assert not Registration.objects.filter(reference__startswith="NEW-").exists()
 
+    in_dutch = post(
+        client,
+        key,
+        "/api/v1/registrations/batch",
+        {"registrations": [{"reference": "NEW-2", "category": "toaster", "quantity": 1}]},
+        **{"Accept-Language": "nl"},
+    )
+    [problem] = assert_error_body(in_dutch, 422, "rejected")["errors"]
+    assert problem["code"] == "unknown_category"  # codes stay what clients test for
+    assert problem["message"].startswith("onbekende categorie 'toaster'")
+
     made = post(
         client,
         key,

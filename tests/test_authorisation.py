@@ -226,6 +226,7 @@ RULES: dict[str, Rule] = {
     # The scenario calculator is public, as a page and in the API (no key needed).
     "calculator/": page(EVERYONE),
     "i18n/setlang/": page(None, EVERYONE),
+    "jsi18n/": page(EVERYONE),  # the texts of the scripts, in the visitor's language
     # The operator's overview of the whole service.
     "operator/overview/": page(frozenset({OPERATOR})),
     "operator/overview/intakes/": page(frozenset({OPERATOR})),

@@ -54,6 +54,16 @@ def test_a_hub_operator_records_and_corrects_a_purchase_on_a_phone(
     assert "within 12 m" in page.inner_text("[data-gps-status]")
     _fits(page)
     page.screenshot(path=str(SHOTS / "intake-form-phone.png"), full_page=True)
+    # The script's status follows the page's language (the /jsi18n/ catalogue).
+    for language, taken in (("nl", "tot op 12 m"), ("en", "within 12 m")):
+        page.context.add_cookies(
+            [{"name": "oneforone_language", "value": language, "url": live_server.url}]
+        )
+        page.reload()
+        page.wait_for_function("document.querySelector('input[name=latitude]').value !== ''")
+        assert taken in page.inner_text("[data-gps-status]")
+        if language == "nl":
+            page.screenshot(path=str(SHOTS / "intake-form-phone-nl.png"), full_page=True)
     page.select_option("select[name=collector]", "GH-ACC-003")
     # Yesterday morning: a purchase at 09:15 today would be in the future before 09:15.
     page.fill("input[name=collected_on]", (timezone.localdate() - dt.timedelta(days=1)).isoformat())

@@ -13,7 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from factories import (
     World,
@@ -125,6 +125,11 @@ def test_the_shipped_rules_are_seeded_once_each_with_its_legal_source() -> None:
     assert "Art. 16 (Requirements following consent to a shipment)" in pre.legal_source
     assert "Art. 22" in DeadlineRule.objects.get(kind=K.TAKE_BACK).legal_source
     assert pre.describe() == "2 working days before (country of export)"
+    with translation.override("nl"):
+        assert pre.describe() == "2 werkdagen voor (land van uitvoer)"
+    pre.period, pre.unit = 1, "calendar_days"
+    with translation.override("fr"):
+        assert pre.describe() == "1 jour calendaire avant"
 
 
 def test_a_rule_must_name_its_legal_source() -> None:

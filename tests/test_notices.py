@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from factories import (
     World,
@@ -324,6 +324,20 @@ def test_each_failing_condition_alone_refuses_dispatch_with_its_own_message(
     consignment.refresh_from_db()
     assert consignment.state == ConsignmentState.DRAFT
     assert not consignment.signatures.exists()
+
+
+def test_the_gate_refuses_in_the_language_of_the_person_dispatching(world: World) -> None:
+    notification = gated_notification(world)
+    consignment, departure_on, _ = quantity_ceiling(world, notification)
+
+    with translation.override("fr"), pytest.raises(DispatchRefused) as refused:
+        dispatch(world, consignment, departure_on)
+
+    [refusal] = refused.value.refusals
+    assert refusal.startswith(
+        "le plafond de quantité serait dépassé : 5,500 kg déjà expédiés + 5,500 kg dans cet "
+        "envoi = 11,000 kg, plus que les 10,000 kg notifiés"
+    )
 
 
 def test_every_condition_met_lets_the_consignment_go(world: World) -> None:

@@ -47,6 +47,20 @@ def test_the_queue_shows_open_flags_with_their_evidence_and_a_resolve_form(world
     assert reverse("collection-flag-resolve", args=[Flag.objects.get().pk]) in html
 
 
+def test_the_evidence_labels_follow_the_language_and_its_stored_rule_stays_as_written(
+    world: World,
+):
+    sunday_intake(world)
+    client = as_user(world.operator_user)
+    client.cookies["oneforone_language"] = "fr"
+
+    html = client.get(QUEUE).content.decode()
+
+    assert "<dt>heure locale</dt>" in html
+    assert "<dt>local time</dt>" not in html
+    assert "a closed weekday" in html  # the rule stored with the flag, quoted as stored
+
+
 def test_resolving_from_the_queue_closes_the_flag(world: World):
     sunday_intake(world)
     flag = Flag.objects.get()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from factories import (
     World,
@@ -116,6 +116,24 @@ def test_programme_terms_are_checked(
     with pytest.raises(ProgrammeRefused, match=message):
         partner_actions.create_programme(
             actor=world.partner_admin, partner=world.partner, terms=terms(**overrides)
+        )
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("nl", "het programma kan niet eindigen voordat het begint"),
+        ("fr", "le programme ne peut pas finir avant de commencer"),
+    ],
+)
+def test_a_refusal_is_written_in_the_language_of_the_person_refused(
+    world: World, language: str, message: str
+) -> None:
+    with translation.override(language), pytest.raises(ProgrammeRefused, match=message):
+        partner_actions.create_programme(
+            actor=world.partner_admin,
+            partner=world.partner,
+            terms=terms(ends_on=dt.date(2024, 12, 31)),
         )
 
 
@@ -327,6 +345,13 @@ def test_a_registration_with_units_cannot_be_cancelled(world: World) -> None:
     ):
         partner_actions.cancel_registration(
             actor=world.partner_admin, registration=registration, reason="too late"
+        )
+    with (
+        translation.override("fr"),
+        pytest.raises(CancellationRefused, match=r"a déjà 3 unités attribuées"),
+    ):
+        partner_actions.cancel_registration(
+            actor=world.partner_admin, registration=registration, reason="trop tard"
         )
 
 

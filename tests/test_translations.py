@@ -25,18 +25,20 @@ GETTEXT = shutil.which("xgettext") and shutil.which("msgmerge")
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
-def test_every_language_has_a_catalogue(language: str) -> None:
-    assert language in [c.language for c in translations.catalogues()]
+def test_every_language_has_a_catalogue_for_the_code_and_for_the_scripts(language: str) -> None:
+    names = [c.name for c in translations.catalogues()]
+    assert f"{language}/django" in names
+    assert f"{language}/djangojs" in names
 
 
-@pytest.mark.parametrize("catalogue", translations.catalogues(), ids=lambda c: c.language)
+@pytest.mark.parametrize("catalogue", translations.catalogues(), ids=lambda c: c.name)
 def test_every_entry_is_translated_with_the_same_placeholders(
     catalogue: translations.Catalogue,
 ) -> None:
     assert translations.problems(catalogue) == []
 
 
-@pytest.mark.parametrize("catalogue", translations.catalogues(), ids=lambda c: c.language)
+@pytest.mark.parametrize("catalogue", translations.catalogues(), ids=lambda c: c.name)
 def test_the_compiled_catalogue_holds_exactly_the_po_translations(
     catalogue: translations.Catalogue,
 ) -> None:
@@ -70,22 +72,31 @@ def test_the_catalogues_hold_every_string_marked_in_the_code(
 ) -> None:
     """Extract the marked strings from a copy of the code into a copy of the catalogues: any
     msgid that appears or disappears means the committed catalogues are out of step."""
-    committed = {c.language: {e.msgid for e in c.load()} for c in translations.catalogues()}
+    committed = {c.po_path: {e.msgid for e in c.load()} for c in translations.catalogues()}
     copy = tmp_path / "oneforone"
-    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "static"))
+    shutil.copytree(
+        PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", ".oneforone")
+    )
     settings.LOCALE_PATHS = [copy / "locale"]  # type: ignore[attr-defined]
     monkeypatch.chdir(copy)
 
-    call_command(
-        "makemessages", locale=["nl", "fr"], no_location=True, no_obsolete=True, verbosity=0
-    )
+    for domain in translations.DOMAINS:
+        call_command(
+            "makemessages",
+            locale=["nl", "fr"],
+            domain=domain,
+            no_location=True,
+            no_obsolete=True,
+            verbosity=0,
+        )
 
-    for language, msgids in committed.items():
-        extracted_po = copy / "locale" / language / "LC_MESSAGES" / "django.po"
+    for po_path, msgids in committed.items():
+        extracted_po = copy / po_path.relative_to(PACKAGE)
         extracted = {e.msgid for e in polib.pofile(str(extracted_po))}
         assert sorted(extracted - msgids) == [], (
             "new strings: run `oneforone makemessages -l nl -l fr --no-location --no-obsolete` "
-            "in src/oneforone, translate them, then `oneforone translations --compile`"
+            "(and again with `-d djangojs`) in src/oneforone, translate them, then "
+            "`oneforone translations --compile`"
         )
         assert sorted(msgids - extracted) == [], "strings no longer in the code: run makemessages"
 
@@ -134,3 +145,21 @@ def test_messages_written_by_the_code_are_translated_too(client: Client) -> None
     page = client.get(reverse("registry"), {"q": "C-AAAAAAAAAA"}).content.decode()
 
     assert "Geen certificaat &#x27;C-AAAAAAAAAA&#x27;. Codes zien eruit als C-7K3M9Q2XPA" in page
+
+
+def test_the_scripts_get_their_texts_in_the_chosen_language(client: Client) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    catalogue = client.get(reverse("javascript-catalog")).content.decode()
+
+    assert (
+        '"Location: taken, within %(metres)s m.": '
+        '"Position : relev\\u00e9e, \\u00e0 %(metres)s m pr\\u00e8s."'
+    ) in catalogue
+    assert "Django administration" not in catalogue  # oneforone's script texts only
+
+
+def test_the_intake_page_loads_the_catalogue_before_its_script() -> None:
+    template = (PACKAGE / "templates" / "collection" / "intake.html").read_text()
+
+    assert template.index("{% url 'javascript-catalog' %}") < template.index("intake.js")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from oneforone.api import api
 from oneforone.impact.scenario_views import calculator
@@ -9,6 +10,13 @@ from oneforone.registry.device_views import verify_device
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The djangojs catalogue of the active language (LOCALE_PATHS), for the scripts that write
+    # text; naming one app keeps the other apps' (the admin's) script catalogues out.
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["oneforone.core"]),
+        name="javascript-catalog",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),

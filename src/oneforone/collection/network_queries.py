@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from oneforone.accounts.models import Organisation
 from oneforone.collection.models import (
@@ -76,6 +77,54 @@ def flag_queue(chosen: FlagFilter) -> QuerySet[Flag]:
     return flags.order_by(F("resolved_at").desc(nulls_first=True), "-raised_at", "-id")
 
 
+# The keys the plausibility signals store in a flag's evidence, as a person reads them.
+EVIDENCE_LABELS = {
+    "accuracy_credited_m": gettext_lazy("accuracy credited (m)"),
+    "active_weeks": gettext_lazy("active weeks"),
+    "allowed_high": gettext_lazy("allowed high"),
+    "allowed_low": gettext_lazy("allowed low"),
+    "also_in": gettext_lazy("also in"),
+    "cap_from": gettext_lazy("cap from"),
+    "cap_max": gettext_lazy("cap max"),
+    "cap_min": gettext_lazy("cap min"),
+    "cap_until": gettext_lazy("cap until"),
+    "closes_at": gettext_lazy("closes at"),
+    "collected_at": gettext_lazy("collected at"),
+    "compared_intakes": gettext_lazy("compared intakes"),
+    "compared_lots": gettext_lazy("compared lots"),
+    "condition": gettext_lazy("condition"),
+    "currency": gettext_lazy("currency"),
+    "distance_m": gettext_lazy("distance (m)"),
+    "gps_accuracy_m": gettext_lazy("GPS accuracy (m)"),
+    "grace_minutes": gettext_lazy("grace minutes"),
+    "grams_per_phone": gettext_lazy("grams per phone"),
+    "hub": gettext_lazy("hub"),
+    "hub_position": gettext_lazy("hub position"),
+    "imei": gettext_lazy("IMEI"),
+    "imeis": gettext_lazy("IMEIs"),
+    "intake": gettext_lazy("intake"),
+    "intake_position": gettext_lazy("intake position"),
+    "intake_uuid": gettext_lazy("intake UUID"),
+    "kind": gettext_lazy("kind"),
+    "local_time": gettext_lazy("local time"),
+    "median_active_week": gettext_lazy("median active week"),
+    "net_weight_kg": gettext_lazy("net weight (kg)"),
+    "norm_mad": gettext_lazy("normalised MAD"),
+    "open_weekdays": gettext_lazy("open weekdays"),
+    "opens_at": gettext_lazy("opens at"),
+    "phones": gettext_lazy("phones"),
+    "price_per_phone": gettext_lazy("price per phone"),
+    "radius_m": gettext_lazy("radius (m)"),
+    "rule": gettext_lazy("rule"),
+    "second_hand_value": gettext_lazy("second-hand value"),
+    "threshold": gettext_lazy("threshold"),
+    "timezone": gettext_lazy("time zone"),
+    "units": gettext_lazy("units"),
+    "weekday": gettext_lazy("weekday"),
+    "weekly_phones_before": gettext_lazy("weekly phones before"),
+}
+
+
 def evidence_lines(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     """A flag's evidence as label/value lines a person reads on a phone."""
     lines = []
@@ -86,7 +135,7 @@ def evidence_lines(evidence: dict[str, Any]) -> list[tuple[str, str]]:
             shown = ", ".join(str(v) for v in value[:20]) + (" …" if len(value) > 20 else "")
         else:
             shown = "—" if value is None else str(value)
-        lines.append((key.replace("_", " "), shown))
+        lines.append((str(EVIDENCE_LABELS.get(key, key.replace("_", " "))), shown))
     return lines
 
 

@@ -23,6 +23,11 @@ class Catalogue:
     po_path: Path
 
     @property
+    def name(self) -> str:
+        """e.g. `nl/djangojs`: the language and the domain, for reports."""
+        return f"{self.language}/{self.po_path.stem}"
+
+    @property
     def mo_path(self) -> Path:
         return self.po_path.with_suffix(".mo")
 
@@ -30,13 +35,18 @@ class Catalogue:
         return polib.pofile(str(self.po_path))
 
 
+# `django`: templates and Python code; `djangojs`: the scripts, served by /jsi18n/.
+DOMAINS = ("django", "djangojs")
+
+
 def catalogues() -> list[Catalogue]:
-    """One catalogue per language other than the source language (English)."""
+    """One catalogue per language other than the source language (English) and domain."""
     base = Path(settings.LOCALE_PATHS[0])
     return [
-        Catalogue(code, base / code / "LC_MESSAGES" / "django.po")
+        Catalogue(code, base / code / "LC_MESSAGES" / f"{domain}.po")
         for code, _ in settings.LANGUAGES
         if code != settings.LANGUAGE_CODE
+        for domain in DOMAINS
     ]
 
 

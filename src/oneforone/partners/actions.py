@@ -10,7 +10,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import (
@@ -45,6 +46,7 @@ class RegistrationProblem:
     line: int
     message: str
     field: str
+    code: str = "rejected"  # stable for API clients; the message follows the reader's language
 
 
 class RegistrationRejected(Exception):
@@ -99,7 +101,8 @@ def register_devices(
     concurrent registrations.
     """
     if partner.kind != OrganisationKind.PARTNER:
-        raise RegistrationRejected([RegistrationProblem(0, f"{partner} is not a partner", "")])
+        message = gettext("%(organisation)s is not a partner") % {"organisation": partner}
+        raise RegistrationRejected([RegistrationProblem(0, message, "")])
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel}")
     categories = current_categories()
@@ -348,22 +351,39 @@ class ProgrammeChoice:
         assert programme is not None, "check_rows() refuses rows without a programme"
         return programme
 
-    def problem(self, line: int, row: RegistrationRow, today: dt.date) -> str | None:
+    def problem(
+        self, line: int, row: RegistrationRow, today: dt.date
+    ) -> RegistrationProblem | None:
         if row.programme and row.programme not in self.by_code:
-            known = ", ".join(sorted(self.by_code)) or "none yet"
-            return f"unknown programme {row.programme!r}; your programmes: {known}"
+            known = ", ".join(sorted(self.by_code)) or gettext("none yet")
+            message = gettext("unknown programme %(code)s; your programmes: %(known)s") % {
+                "code": repr(row.programme),
+                "known": known,
+            }
+            return RegistrationProblem(line, message, "programme", "unknown_programme")
         if not row.programme and self.default is None:
-            return (
-                "name the programme (column or field `programme`): you have no default programme; "
-                "set one on the Programmes page"
+            message = gettext(
+                "name the programme (column or field `programme`): you have no default "
+                "programme; set one on the Programmes page"
             )
+            return RegistrationProblem(line, message, "programme", "unknown_programme")
         programme = self.of(row)
         if not programme.runs_on(today):
-            until = f" to {programme.ends_on}" if programme.ends_on else ""
-            return (
-                f"programme {programme.code!r} runs from {programme.starts_on}{until}: "
-                "register under a programme that runs today"
-            )
+            runs = {"code": repr(programme.code), "start": programme.starts_on}
+            if programme.ends_on:
+                message = gettext(
+                    "programme %(code)s runs from %(start)s to %(end)s: register under a "
+                    "programme that runs today"
+                ) % {**runs, "end": programme.ends_on}
+            else:
+                message = (
+                    gettext(
+                        "programme %(code)s runs from %(start)s: register under a programme that "
+                        "runs today"
+                    )
+                    % runs
+                )
+            return RegistrationProblem(line, message, "programme", "programme_not_open")
         return None
 
 
@@ -375,12 +395,12 @@ def check_rows(
     category_codes = set(current_categories())
     problems: list[RegistrationProblem] = []
     if not rows:
-        return [RegistrationProblem(0, "no registrations given", "")]
+        return [RegistrationProblem(0, gettext("no registrations given"), "")]
     programmes = ProgrammeChoice(partner)
     today = timezone.localdate()
     for line, row in rows:
-        if message := programmes.problem(line, row, today):
-            problems.append(RegistrationProblem(line, message, "programme"))
+        if problem := programmes.problem(line, row, today):
+            problems.append(problem)
     problems.extend(_over_quota(programmes, rows))
     seen: dict[str, int] = {}
     devices_seen: dict[tuple[str, str], tuple[int, int]] = {}
@@ -389,16 +409,23 @@ def check_rows(
             problems.append(
                 RegistrationProblem(
                     line,
-                    f"unknown category {row.category!r}; use one of {', '.join(sorted(category_codes))}",
+                    gettext("unknown category %(category)s; use one of %(categories)s")
+                    % {
+                        "category": repr(row.category),
+                        "categories": ", ".join(sorted(category_codes)),
+                    },
                     "category",
+                    "unknown_category",
                 )
             )
         if row.reference in seen:
             problems.append(
                 RegistrationProblem(
                     line,
-                    f"reference {row.reference!r} repeats line {seen[row.reference]}",
+                    gettext("reference %(reference)s repeats line %(line)s")
+                    % {"reference": repr(row.reference), "line": seen[row.reference]},
                     "reference",
+                    "reference_repeated",
                 )
             )
         seen.setdefault(row.reference, line)
@@ -408,9 +435,18 @@ def check_rows(
                 problems.append(
                     RegistrationProblem(
                         line,
-                        f"device {position} is the same {device.kind.label} as device "
-                        f"{first[1]} of line {first[0]}",
+                        gettext(
+                            "device %(position)s is the same %(kind)s as device %(first)s "
+                            "of line %(line)s"
+                        )
+                        % {
+                            "position": position,
+                            "kind": device.kind.label,
+                            "first": first[1],
+                            "line": first[0],
+                        },
                         "devices",
+                        "device_repeated",
                     )
                 )
     existing = set(
@@ -419,7 +455,13 @@ def check_rows(
         )
     )
     problems.extend(
-        RegistrationProblem(line, f"reference {row.reference!r} is already registered", "reference")
+        RegistrationProblem(
+            line,
+            gettext("reference %(reference)s is already registered")
+            % {"reference": repr(row.reference)},
+            "reference",
+            "reference_taken",
+        )
         for line, row in rows
         if row.reference in existing
     )
@@ -454,10 +496,18 @@ def _over_quota(
             problems.append(
                 RegistrationProblem(
                     line,
-                    f"programme {programme.code!r} covers {programme.quota:,} devices under "
-                    f"tender {programme.tender_reference}; this row takes it to "
-                    f"{used[programme.pk]:,}",
+                    gettext(
+                        "programme %(code)s covers %(quota)s devices under tender %(tender)s; "
+                        "this row takes it to %(used)s"
+                    )
+                    % {
+                        "code": repr(programme.code),
+                        "quota": number_format(programme.quota, force_grouping=True),
+                        "tender": programme.tender_reference,
+                        "used": number_format(used[programme.pk], force_grouping=True),
+                    },
                     "quantity",
+                    "over_quota",
                 )
             )
     return problems
@@ -490,28 +540,30 @@ class ProgrammeTerms:
 def _check_terms(terms: ProgrammeTerms) -> None:
     if terms.activation_mode not in ActivationMode.values:
         raise ProgrammeRefused(
-            f"unknown activation mode {terms.activation_mode!r}; use one of "
-            f"{', '.join(ActivationMode.values)}"
+            gettext("unknown activation mode %(mode)s; use one of %(modes)s")
+            % {"mode": repr(terms.activation_mode), "modes": ", ".join(ActivationMode.values)}
         )
     try:
         check_currency(terms.currency)
     except CurrencyError as exc:
         raise ProgrammeRefused(str(exc)) from None
     if terms.price_per_unit < 0:
-        raise ProgrammeRefused("the price per unit cannot be negative")
+        raise ProgrammeRefused(gettext("the price per unit cannot be negative"))
     if terms.ends_on is not None and terms.ends_on < terms.starts_on:
-        raise ProgrammeRefused("the programme cannot end before it starts")
+        raise ProgrammeRefused(gettext("the programme cannot end before it starts"))
     if not terms.claim_wording.strip():
-        raise ProgrammeRefused("give the claim wording the partner may publish")
+        raise ProgrammeRefused(gettext("give the claim wording the partner may publish"))
     tender = terms.activation_mode == ActivationMode.PUBLIC_TENDER
     tender_fields = [terms.contracting_authority.strip(), terms.tender_reference.strip()]
     if tender and (not all(tender_fields) or not terms.quota):
         raise ProgrammeRefused(
-            "a public tender needs its contracting authority, tender reference and quota"
+            gettext("a public tender needs its contracting authority, tender reference and quota")
         )
     if not tender and (any(tender_fields) or terms.quota):
         raise ProgrammeRefused(
-            "contracting authority, tender reference and quota belong to public tenders only"
+            gettext(
+                "contracting authority, tender reference and quota belong to public tenders only"
+            )
         )
 
 
@@ -524,8 +576,11 @@ def _require_programme_manager(actor: User, partner: Organisation) -> None:
             require_operator(actor)
         except NotAllowed:
             raise NotAllowed(
-                f"{actor.username} may not manage the programmes of {partner.name}: "
-                "ask one of its administrators"
+                gettext(
+                    "%(username)s may not manage the programmes of %(partner)s: "
+                    "ask one of its administrators"
+                )
+                % {"username": actor.username, "partner": partner.name}
             ) from None
 
 
@@ -543,10 +598,15 @@ def create_programme(
     """A new programme; the first one of a partner becomes its default."""
     _require_programme_manager(actor, partner)
     if partner.kind != OrganisationKind.PARTNER:
-        raise ProgrammeRefused(f"{partner} is not a partner")
+        raise ProgrammeRefused(
+            gettext("%(organisation)s is not a partner") % {"organisation": partner}
+        )
     _check_terms(terms)
     if Programme.objects.filter(partner=partner, code=terms.code).exists():
-        raise ProgrammeRefused(f"there is already a programme {terms.code!r}; choose another code")
+        raise ProgrammeRefused(
+            gettext("there is already a programme %(code)s; choose another code")
+            % {"code": repr(terms.code)}
+        )
     Organisation.objects.select_for_update().get(pk=partner.pk)  # one default at a time
     first = not Programme.objects.filter(partner=partner).exists()
     if is_default and not first:
@@ -579,9 +639,9 @@ def change_programme(
     _require_programme_manager(actor, programme.partner)
     programme = Programme.objects.select_for_update().get(pk=programme.pk)
     if ends_on is not None and ends_on < programme.starts_on:
-        raise ProgrammeRefused("the programme cannot end before it starts")
+        raise ProgrammeRefused(gettext("the programme cannot end before it starts"))
     if not claim_wording.strip() or not name.strip():
-        raise ProgrammeRefused("give the programme's name and claim wording")
+        raise ProgrammeRefused(gettext("give the programme's name and claim wording"))
     if ends_on is not None:
         last = (
             programme.registrations.filter(cancelled_at__isnull=True)
@@ -591,8 +651,11 @@ def change_programme(
         )
         if last is not None and timezone.localdate(last) > ends_on:
             raise ProgrammeRefused(
-                f"devices were registered under this programme on {timezone.localdate(last)}: "
-                "it cannot end before that"
+                gettext(
+                    "devices were registered under this programme on %(date)s: "
+                    "it cannot end before that"
+                )
+                % {"date": timezone.localdate(last)}
             )
     before = {
         "name": programme.name,
@@ -661,13 +724,15 @@ def add_category_version(
     require_operator(actor)
     if valid_from <= timezone.localdate():
         raise ProgrammeRefused(
-            "a category version takes effect from tomorrow at the earliest: registrations made "
-            "today keep today's factors"
+            gettext(
+                "a category version takes effect from tomorrow at the earliest: registrations "
+                "made today keep today's factors"
+            )
         )
     if units_per_device < 1:
-        raise ProgrammeRefused("a device owes at least one unit")
+        raise ProgrammeRefused(gettext("a device owes at least one unit"))
     if not source.strip():
-        raise ProgrammeRefused("name the source of the unit factor")
+        raise ProgrammeRefused(gettext("name the source of the unit factor"))
     category = DeviceCategory.objects.create(
         code=code,
         name=name,
@@ -707,23 +772,37 @@ def cancel_registration(*, actor: User, registration: Registration, reason: str)
     require_member(actor, registration.partner)
     reason = reason.strip()
     if not reason:
-        raise CancellationRefused("give the reason for cancelling; it stays in the history")
+        raise CancellationRefused(
+            gettext("give the reason for cancelling; it stays in the history")
+        )
     # The allocator's lock first (one lock order for every action): no allocation run can
     # give this registration units between the check below and the cancellation.
     advisory_xact_lock(ALLOCATION_LOCK)
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if registration.cancelled_at is not None:
         raise CancellationRefused(
-            f"{registration.reference} was already cancelled on "
-            f"{timezone.localdate(registration.cancelled_at)}"
+            gettext("%(reference)s was already cancelled on %(date)s")
+            % {
+                "reference": registration.reference,
+                "date": timezone.localdate(registration.cancelled_at),
+            }
         )
     allocated = registration.allocations.filter(revoked_at__isnull=True).aggregate(
         n=models.Sum("quantity")
     )["n"]
     if allocated:
         raise CancellationRefused(
-            f"{registration.reference} already has {allocated:,} units allocated: it can no "
-            "longer be cancelled. Ask the operator for a correction (cancelling units)."
+            ngettext(
+                "%(reference)s already has %(count)s unit allocated: it can no longer be "
+                "cancelled. Ask the operator for a correction (cancelling units).",
+                "%(reference)s already has %(count)s units allocated: it can no longer be "
+                "cancelled. Ask the operator for a correction (cancelling units).",
+                allocated,
+            )
+            % {
+                "reference": registration.reference,
+                "count": number_format(allocated, force_grouping=True),
+            }
         )
     now = timezone.now()
     registration.cancelled_at, registration.cancelled_by = now, actor
@@ -800,11 +879,14 @@ def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: 
     require_operator(actor)
     if decision not in Decision.values:
         raise ConflictRefused(
-            f"unknown decision {decision!r}; use one of {', '.join(Decision.values)}"
+            gettext("unknown decision %(decision)s; use one of %(decisions)s")
+            % {"decision": repr(decision), "decisions": ", ".join(Decision.values)}
         )
     reason = reason.strip()
     if not reason:
-        raise ConflictRefused("give the reason for the decision; the partners may ask for it")
+        raise ConflictRefused(
+            gettext("give the reason for the decision; the partners may ask for it")
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
@@ -813,8 +895,12 @@ def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: 
     conflict = Conflict.objects.select_for_update().get(pk=conflict.pk)
     if conflict.status != ConflictStatus.OPEN:
         raise ConflictRefused(
-            f"conflict {conflict.pk} was already resolved ({conflict.get_status_display()}) "
-            f"on {conflict.resolved_at:%Y-%m-%d %H:%M}"
+            gettext("conflict %(number)s was already resolved (%(status)s) on %(when)s")
+            % {
+                "number": conflict.pk,
+                "status": conflict.get_status_display(),
+                "when": f"{conflict.resolved_at:%Y-%m-%d %H:%M}",
+            }
         )
     claimed = Device.objects.filter(
         identifier_hash=conflict.identifier_hash, status=DeviceStatus.CLAIMED
@@ -833,7 +919,10 @@ def resolve_conflict(*, actor: User, conflict: Conflict, decision: str, reason: 
     }
     first, second = devices[first_id], devices[conflict.second_device_id]
     if second.status != DeviceStatus.HELD:
-        raise ConflictRefused(f"the second device is {second.status}, not held")
+        raise ConflictRefused(
+            gettext("the second device is %(status)s, not held")
+            % {"status": second.get_status_display()}
+        )
     owed_before = {pk: r.units_owed for pk, r in registrations.items()}
 
     if decision in (Decision.TRANSFER, Decision.REJECT) and claimed is not None:

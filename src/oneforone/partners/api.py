@@ -243,22 +243,6 @@ def _check_size(rows: list[RegistrationRow]) -> None:
         )
 
 
-def _problem_code(problem: actions.RegistrationProblem) -> str:
-    if problem.field == "reference":
-        return (
-            "reference_taken" if "already registered" in problem.message else "reference_repeated"
-        )
-    if problem.field == "category":
-        return "unknown_category"
-    if problem.field == "devices":
-        return "device_repeated"
-    if problem.field == "programme":
-        return "programme_not_open" if "runs from" in problem.message else "unknown_programme"
-    if "quota" in problem.message or "covers" in problem.message:
-        return "over_quota"
-    return "rejected"
-
-
 def _register(request: HttpRequest, rows: list[RegistrationRow], *, batch: bool) -> list[int]:
     key = key_of(request)
     _check_size(rows)
@@ -270,7 +254,7 @@ def _register(request: HttpRequest, rows: list[RegistrationRow], *, batch: bool)
             channel=Channel.API,
         )
     except actions.RegistrationRejected as exc:
-        codes = [_problem_code(p) for p in exc.problems]
+        codes = [p.code for p in exc.problems]
         taken = all(code == "reference_taken" for code in codes)
         raise ApiError(
             409 if taken else 422,

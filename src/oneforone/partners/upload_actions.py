@@ -40,6 +40,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import NotAllowed, require_member
@@ -92,8 +94,12 @@ class AlreadyUploaded(Exception):
 
     def __init__(self, upload: Upload) -> None:
         super().__init__(
-            f"this file was uploaded on {upload.created_at:%Y-%m-%d %H:%M} as upload "
-            f"{upload.pk} ({upload.status})"
+            gettext("this file was uploaded on %(when)s as upload %(number)s (%(status)s)")
+            % {
+                "when": f"{upload.created_at:%Y-%m-%d %H:%M}",
+                "number": upload.pk,
+                "status": upload.get_status_display(),
+            }
         )
         self.upload = upload
 
@@ -102,11 +108,13 @@ def _sniff_format(name: str, head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         if not name.lower().endswith((".xlsx", ".xlsm")):
             raise UploadRefused(
-                "this looks like a zip archive or a workbook: upload an .xlsx workbook or a CSV"
+                gettext(
+                    "this looks like a zip archive or a workbook: upload an .xlsx workbook or a CSV"
+                )
             )
         return UploadFormat.XLSX
     if name.lower().endswith((".xls", ".ods", ".numbers")):
-        raise UploadRefused("save the sheet as .xlsx (Excel workbook) or as CSV (UTF-8)")
+        raise UploadRefused(gettext("save the sheet as .xlsx (Excel workbook) or as CSV (UTF-8)"))
     return UploadFormat.CSV
 
 
@@ -118,9 +126,14 @@ def create_upload(
     bytes before (an earlier failed upload is retried instead: `retry_upload`)."""
     require_member(actor, partner)
     if partner.kind != OrganisationKind.PARTNER:
-        raise NotAllowed(f"{partner.name} is not a partner")
+        raise NotAllowed(
+            gettext("%(organisation)s is not a partner") % {"organisation": partner.name}
+        )
     if mode not in UploadMode.values:
-        raise UploadRefused(f"unknown mode {mode!r}; use one of {', '.join(UploadMode.values)}")
+        raise UploadRefused(
+            gettext("unknown mode %(mode)s; use one of %(modes)s")
+            % {"mode": repr(mode), "modes": ", ".join(UploadMode.values)}
+        )
     digest = hashlib.sha256()
     size = 0
     file.seek(0)
@@ -131,13 +144,16 @@ def create_upload(
         size += len(block)
     if size == 0:
         raise UploadRefused(
-            "the file is empty; expected a header line "
-            f"({','.join(RegistrationRow.columns())}) and rows"
+            gettext("the file is empty; expected a header line (%(columns)s) and rows")
+            % {"columns": ",".join(RegistrationRow.columns())}
         )
     if size > settings.UPLOAD_MAX_BYTES:
         raise UploadRefused(
-            f"the file is {size / 1e6:.1f} MB; the limit is "
-            f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f} MB: split it"
+            gettext("the file is %(size)s MB; the limit is %(limit)s MB: split it")
+            % {
+                "size": number_format(size / 1e6, decimal_pos=1),
+                "limit": number_format(settings.UPLOAD_MAX_BYTES / 1e6, decimal_pos=0),
+            }
         )
     sha256 = digest.hexdigest()
     earlier = Upload.objects.filter(partner=partner, sha256=sha256).first()
@@ -224,8 +240,11 @@ def resume_upload(*, actor: User, upload: Upload) -> Upload:
     upload = Upload.objects.select_for_update().get(pk=upload.pk)
     if not (upload.status == UploadStatus.FAILED or is_interrupted(upload)):
         raise UploadRefused(
-            f"upload {upload.pk} is {upload.status}: only a failed or interrupted upload can be "
-            "resumed"
+            gettext(
+                "upload %(number)s is %(status)s: only a failed or interrupted upload can be "
+                "resumed"
+            )
+            % {"number": upload.pk, "status": upload.get_status_display()}
         )
     previous = upload.status
     upload.status = UploadStatus.QUEUED
@@ -402,7 +421,7 @@ def validate_upload(upload: Upload) -> Outcomes:
     by_line = {e.line: e for e in parsed.entries}
     for problem in problems:
         entry = by_line[problem.line]
-        if entry.row.reference in ours and "already registered" in problem.message:
+        if entry.row.reference in ours and problem.code == "reference_taken":
             continue
         reason = outcomes.entry_rejected.get(entry.line)
         outcomes.entry_rejected[entry.line] = (

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.models import (
@@ -54,6 +54,15 @@ def current_consents(notification: Notification) -> dict[int, Consent]:
     return latest
 
 
+def _iso(day: dt.date | dt.datetime | None) -> str:
+    """Dates in the gate's refusals are written as on the notification documents."""
+    return f"{day:%Y-%m-%d}" if day else ""
+
+
+def _kg(weight: Decimal) -> str:
+    return number_format(weight, 3, force_grouping=True)
+
+
 def _authority(stop: RouteStop) -> str:
     return f"{stop.competent_authority} ({stop.country}, {stop.get_role_display().lower()})"
 
@@ -71,16 +80,22 @@ def _consent_conditions(notification: Notification, departure_on: dt.date) -> li
             conditions.append(
                 GateCondition(
                     name,
-                    f"no decision yet from {_authority(stop)} on notification "
-                    f"{notification.number}; record its consent when it arrives",
+                    gettext(
+                        "no decision yet from %(authority)s on notification %(number)s; record "
+                        "its consent when it arrives"
+                    )
+                    % {"authority": _authority(stop), "number": notification.number},
                 )
             )
         elif consent.decision == Decision.OBJECTION:
             conditions.append(
                 GateCondition(
                     name,
-                    f"{_authority(stop)} objected on {consent.decided_on:%Y-%m-%d}; nothing moves "
-                    "under this notification until it consents",
+                    gettext(
+                        "%(authority)s objected on %(date)s; nothing moves under this "
+                        "notification until it consents"
+                    )
+                    % {"authority": _authority(stop), "date": _iso(consent.decided_on)},
                 )
             )
         elif not (consent.valid_from and consent.valid_to) or not (
@@ -89,10 +104,17 @@ def _consent_conditions(notification: Notification, departure_on: dt.date) -> li
             conditions.append(
                 GateCondition(
                     name,
-                    f"departure on {departure_on:%Y-%m-%d} is outside the consent of "
-                    f"{_authority(stop)}, valid {consent.valid_from:%Y-%m-%d} to "
-                    f"{consent.valid_to:%Y-%m-%d}; choose a departure in that period or obtain "
-                    "a new consent",
+                    gettext(
+                        "departure on %(departure)s is outside the consent of %(authority)s, "
+                        "valid %(start)s to %(end)s; choose a departure in that period or "
+                        "obtain a new consent"
+                    )
+                    % {
+                        "departure": _iso(departure_on),
+                        "authority": _authority(stop),
+                        "start": _iso(consent.valid_from),
+                        "end": _iso(consent.valid_to),
+                    },
                 )
             )
         else:
@@ -104,11 +126,11 @@ def _departure_window(notification: Notification, departure_on: dt.date) -> Gate
     first, last = notification.first_departure, notification.last_departure
     refusal = ""
     if not first <= departure_on <= last:
-        refusal = (
-            f"departure on {departure_on:%Y-%m-%d} is outside the notified period, first "
-            f"departure {first:%Y-%m-%d} to last departure {last:%Y-%m-%d}; request a change "
-            "of dates or ship under another notification"
-        )
+        refusal = gettext(
+            "departure on %(departure)s is outside the notified period, first departure "
+            "%(first)s to last departure %(last)s; request a change of dates or ship under "
+            "another notification"
+        ) % {"departure": _iso(departure_on), "first": _iso(first), "last": _iso(last)}
     return GateCondition(gettext("Departure within the notified period"), refusal)
 
 
@@ -119,9 +141,15 @@ def _contract(notification: Notification, departure_on: dt.date) -> GateConditio
     refusal = (
         ""
         if in_force
-        else f"no contract between {notification.notifier.name} and "
-        f"{notification.consignee.name} is in force on {departure_on:%Y-%m-%d}; record the "
-        "signed contract (or its extension)"
+        else gettext(
+            "no contract between %(notifier)s and %(consignee)s is in force on %(date)s; record "
+            "the signed contract (or its extension)"
+        )
+        % {
+            "notifier": notification.notifier.name,
+            "consignee": notification.consignee.name,
+            "date": _iso(departure_on),
+        }
     )
     return GateCondition(gettext("Contract notifier-consignee in force"), refusal)
 
@@ -136,11 +164,21 @@ def _guarantee(notification: Notification, departure_on: dt.date) -> GateConditi
     refusal = ""
     if not effective:
         released = notification.guarantees.filter(released_on__lte=departure_on).first()
-        why = f" (guarantee {released.reference} was released)" if released else ""
-        refusal = (
-            f"no financial guarantee covering notification {notification.number} is effective "
-            f"on {departure_on:%Y-%m-%d}{why}; record a guarantee valid on that day"
-        )
+        facts = {"number": notification.number, "date": _iso(departure_on)}
+        if released:
+            refusal = gettext(
+                "no financial guarantee covering notification %(number)s is effective on "
+                "%(date)s (guarantee %(guarantee)s was released); record a guarantee valid on "
+                "that day"
+            ) % {**facts, "guarantee": released.reference}
+        else:
+            refusal = (
+                gettext(
+                    "no financial guarantee covering notification %(number)s is effective on "
+                    "%(date)s; record a guarantee valid on that day"
+                )
+                % facts
+            )
     return GateCondition(gettext("Financial guarantee effective"), refusal)
 
 
@@ -171,9 +209,16 @@ def _ceilings(notification: Notification, consignment: Consignment) -> list[Gate
         % {"count": count, "ceiling": ceiling},
         ""
         if count < ceiling
-        else f"the shipment ceiling is reached: {count} of {ceiling} shipments under "
-        f"notification {notification.number} are dispatched already; request a change of "
-        "quantity or file a new notification",
+        else ngettext(
+            "the shipment ceiling is reached: %(count)s of %(ceiling)s shipment under "
+            "notification %(number)s is dispatched already; request a change of quantity or "
+            "file a new notification",
+            "the shipment ceiling is reached: %(count)s of %(ceiling)s shipments under "
+            "notification %(number)s are dispatched already; request a change of quantity or "
+            "file a new notification",
+            ceiling,
+        )
+        % {"count": count, "ceiling": ceiling, "number": notification.number},
     )
     weight = consignment_weight(consignment)
     total = notification.total_quantity_kg
@@ -181,14 +226,22 @@ def _ceilings(notification: Notification, consignment: Consignment) -> list[Gate
     quantity = GateCondition(
         gettext("Quantity: %(shipped)s of %(total)s kg shipped")
         % {
-            "shipped": number_format(shipped_kg, 3, force_grouping=True),
-            "total": number_format(total, 3, force_grouping=True),
+            "shipped": _kg(shipped_kg),
+            "total": _kg(total),
         },
         ""
         if after <= total
-        else f"the quantity ceiling would be exceeded: {shipped_kg:,.3f} kg shipped already "
-        f"+ {weight:,.3f} kg in this consignment = {after:,.3f} kg, more than the "
-        f"{total:,.3f} kg notified; ship less or request a change of quantity",
+        else gettext(
+            "the quantity ceiling would be exceeded: %(shipped)s kg shipped already + %(weight)s "
+            "kg in this consignment = %(after)s kg, more than the %(total)s kg notified; ship "
+            "less or request a change of quantity"
+        )
+        % {
+            "shipped": _kg(shipped_kg),
+            "weight": _kg(weight),
+            "after": _kg(after),
+            "total": _kg(total),
+        },
     )
     return [shipments, quantity]
 
@@ -200,13 +253,14 @@ def _open_changes(notification: Notification) -> GateCondition:
     refusal = ""
     if open_changes:
         kinds = ", ".join(
-            f"{change.get_kind_display().lower()} (requested {change.requested_at:%Y-%m-%d})"
+            gettext("%(kind)s (requested %(date)s)")
+            % {"kind": change.get_kind_display().lower(), "date": _iso(change.requested_at)}
             for change in open_changes
         )
-        refusal = (
-            f"a change of notification {notification.number} awaits the authorities' answer: "
-            f"{kinds}; record their answer, or withdraw the change, before dispatch"
-        )
+        refusal = gettext(
+            "a change of notification %(number)s awaits the authorities' answer: %(changes)s; "
+            "record their answer, or withdraw the change, before dispatch"
+        ) % {"number": notification.number, "changes": kinds}
     return GateCondition(gettext("No change request awaiting an answer"), refusal)
 
 
@@ -216,9 +270,11 @@ def _carrier(notification: Notification, consignment: Consignment) -> GateCondit
     refusal = (
         ""
         if notified
-        else f"carrier {consignment.carrier.name} is not named in notification "
-        f"{notification.number} (notified: {names}); choose a notified carrier or request a "
-        "change of carrier"
+        else gettext(
+            "carrier %(carrier)s is not named in notification %(number)s (notified: "
+            "%(notified)s); choose a notified carrier or request a change of carrier"
+        )
+        % {"carrier": consignment.carrier.name, "number": notification.number, "notified": names}
     )
     return GateCondition(gettext("Carrier named in the notification"), refusal)
 
@@ -229,19 +285,28 @@ def gate_conditions(consignment: Consignment, *, departure_on: dt.date) -> list[
     if notification is None:
         return [
             GateCondition(
-                "Notification",
-                f"consignment {consignment.reference} is under no notification; every "
-                "transboundary shipment of e-waste needs a consented notification: create the "
-                "consignment under one",
+                gettext("Notification"),
+                gettext(
+                    "consignment %(reference)s is under no notification; every transboundary "
+                    "shipment of e-waste needs a consented notification: create the consignment "
+                    "under one"
+                )
+                % {"reference": consignment.reference},
             )
         ]
     stream = GateCondition(gettext("Notification of this waste stream"))
     if notification.stream != consignment.stream:
         stream = GateCondition(
             stream.name,
-            f"notification {notification.number} covers {notification.get_stream_display()}, "
-            f"the consignment carries {consignment.get_stream_display()}; use a notification "
-            "of that stream",
+            gettext(
+                "notification %(number)s covers %(notified)s, the consignment carries "
+                "%(carried)s; use a notification of that stream"
+            )
+            % {
+                "number": notification.number,
+                "notified": notification.get_stream_display(),
+                "carried": consignment.get_stream_display(),
+            },
         )
     return [
         stream,

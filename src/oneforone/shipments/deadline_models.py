@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 
 class DeadlineKind(models.TextChoices):
@@ -33,6 +33,19 @@ class PeriodUnit(models.TextChoices):
 class Direction(models.TextChoices):
     BEFORE = "before", gettext_lazy("before")
     AFTER = "after", gettext_lazy("after")
+
+
+def _period_phrase(count: int, unit: str, direction: str) -> str:
+    """Whole phrases, so each language words and inflects them its own way."""
+    if unit == PeriodUnit.WORKING_DAYS and direction == Direction.BEFORE:
+        phrase = ngettext("%(count)s working day before", "%(count)s working days before", count)
+    elif unit == PeriodUnit.WORKING_DAYS:
+        phrase = ngettext("%(count)s working day after", "%(count)s working days after", count)
+    elif direction == Direction.BEFORE:
+        phrase = ngettext("%(count)s calendar day before", "%(count)s calendar days before", count)
+    else:
+        phrase = ngettext("%(count)s calendar day after", "%(count)s calendar days after", count)
+    return phrase % {"count": count}
 
 
 class CalendarOf(models.TextChoices):
@@ -105,13 +118,13 @@ class DeadlineRule(models.Model):
 
     def describe(self) -> str:
         """e.g. '2 working days before departure (country of export)'."""
-        unit = self.get_unit_display()
-        if self.period == 1:
-            unit = unit.replace("days", "day")
-        calendar = (
-            f" ({self.get_calendar_display()})" if self.unit == PeriodUnit.WORKING_DAYS else ""
-        )
-        return f"{self.period} {unit} {self.get_direction_display()}{calendar}"
+        rule = _period_phrase(self.period, self.unit, self.direction)
+        if self.unit != PeriodUnit.WORKING_DAYS:
+            return rule
+        return gettext("%(rule)s (%(calendar)s)") % {
+            "rule": rule,
+            "calendar": self.get_calendar_display(),
+        }
 
 
 class DeadlineAct(models.Model):

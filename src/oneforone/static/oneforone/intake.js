@@ -14,6 +14,12 @@
               "note", "payment_reference", "client_uuid", "collected_time"];
   var field = function (name) { return form.querySelector("[name=" + name + "]"); };
   var queueStatus = document.querySelector("[data-queue-status]");
+  // The language's catalogue comes from /jsi18n/; without it (a page kept offline) English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
 
   function newUuid() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -30,16 +36,18 @@
   var gpsStatus = form.querySelector("[data-gps-status]");
   function say(text) { gpsStatus.firstChild.nodeValue = text + " "; }
   function takeLocation() {
-    if (!("geolocation" in navigator)) { say("Location: this phone cannot give one."); return; }
-    say("Location: taking…");
+    if (!("geolocation" in navigator)) { say(gettext("Location: this phone cannot give one.")); return; }
+    say(gettext("Location: taking…"));
     navigator.geolocation.getCurrentPosition(function (position) {
       var c = position.coords;
       field("latitude").value = c.latitude.toFixed(6);
       field("longitude").value = c.longitude.toFixed(6);
       field("gps_accuracy_m").value = Math.round(c.accuracy);
-      say("Location: taken, within " + Math.round(c.accuracy) + " m.");
+      say(interpolate(gettext("Location: taken, within %(metres)s m."),
+                      { metres: Math.round(c.accuracy) }, true));
     }, function (error) {
-      say("Location: not taken (" + error.message + "); the record is saved without it.");
+      say(interpolate(gettext("Location: not taken (%(reason)s); the record is saved without it."),
+                      { reason: error.message }, true));
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }
   form.querySelector("[data-gps-take]").addEventListener("click", takeLocation);
@@ -55,8 +63,18 @@
     var waiting = queue.filter(function (r) { return !r.refused; }).length;
     var refused = queue.length - waiting;
     var text = [];
-    if (waiting) { text.push(waiting + " record" + (waiting > 1 ? "s" : "") + " kept on this phone, sent when the connection is back."); }
-    if (refused) { text.push(refused + " kept record" + (refused > 1 ? "s were" : " was") + " refused by the server: enter " + (refused > 1 ? "them" : "it") + " again by hand."); }
+    if (waiting) {
+      text.push(interpolate(ngettext(
+        "%(count)s record kept on this phone, sent when the connection is back.",
+        "%(count)s records kept on this phone, sent when the connection is back.",
+        waiting), { count: waiting }, true));
+    }
+    if (refused) {
+      text.push(interpolate(ngettext(
+        "%(count)s kept record was refused by the server: enter it again by hand.",
+        "%(count)s kept records were refused by the server: enter them again by hand.",
+        refused), { count: refused }, true));
+    }
     queueStatus.textContent = text.join(" ");
     queueStatus.hidden = text.length === 0;
   }

@@ -28,12 +28,12 @@ class Command(BaseCommand):
             found.extend(translations.problems(catalogue))
             if not translations.compiled_is_current(catalogue):
                 found.append(
-                    f"{catalogue.language}: the compiled catalogue is stale; "
+                    f"{catalogue.name}: the compiled catalogue is stale; "
                     "run `oneforone translations --compile`"
                 )
         for problem in found:
             self.stderr.write(problem)
         if found:
             raise CommandError(f"{len(found)} translation problem(s); see above")
-        languages = ", ".join(c.language for c in translations.catalogues())
+        languages = ", ".join(c.name for c in translations.catalogues())
         self.stdout.write(f"catalogues complete: {languages}")
