@@ -734,3 +734,25 @@ def test_the_demo_plans_departures_and_records_the_history_leaving_the_latest_ov
         if d.status == "overdue"
     }
     assert open_now == {(K.PRE_SHIPMENT_INFORMATION, newer), (K.RECEIPT_CONFIRMATION, newer)}
+
+
+def test_each_reader_gets_the_reminder_in_their_language(
+    world: World, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    _with_addresses(world)
+    world.recycler_user.language = "fr"
+    world.recycler_user.save(update_fields=["language"])
+    consignment = _overdue_receipt(world)
+    with on(D(2026, 12, 14)), django_capture_on_commit_callbacks(execute=True):
+        assert actions.send_deadline_reminders(actor=system_user(), today=D(2026, 12, 14)) == 1
+
+    by_reader = {tuple(email.to): email for email in mail.outbox}
+    french = by_reader[(world.recycler_user.email,)]
+    english = by_reader[(world.operator_user.email,)]
+    assert consignment.reference in french.subject
+    assert "Source juridique" in french.body
+    assert "Legal source: Regulation (EU) 2024/1157" in english.body
+    # The record of the reminder keeps the service's language and every recipient.
+    reminder = DeadlineReminder.objects.get()
+    assert reminder.email_body == english.body
+    assert set(reminder.recipients) == {world.recycler_user.email, world.operator_user.email}

@@ -8,8 +8,8 @@ import json
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed, require_member, require_operator
@@ -149,42 +149,68 @@ def _stage(deadline: Deadline, today: dt.date) -> str | None:
     return None
 
 
-def _addresses(organisations: list[Organisation]) -> dict[int, list[str]]:
-    """Writing members' e-mail addresses per organisation."""
-    addresses: dict[int, list[str]] = {org.pk: [] for org in organisations}
-    for organisation_id, email in (
+def _addresses(organisations: list[Organisation]) -> dict[int, list[tuple[str, str]]]:
+    """Writing members' e-mail addresses per organisation, each with the language its person
+    reads e-mails in."""
+    addresses: dict[int, list[tuple[str, str]]] = {org.pk: [] for org in organisations}
+    for organisation_id, email, language in (
         Membership.objects.filter(organisation__in=organisations)
         .exclude(user__email="")
         .exclude(role=Role.VIEWER)
         .filter(user__is_active=True)
         .order_by("user__email")
-        .values_list("organisation_id", "user__email")
+        .values_list("organisation_id", "user__email", "user__language")
     ):
-        addresses[organisation_id].append(email)
+        addresses[organisation_id].append((email, language or settings.LANGUAGE_CODE))
     return addresses
 
 
+def _by_language(recipients: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """The recipients' addresses grouped by the language each reads, addresses sorted."""
+    groups: dict[str, list[str]] = {}
+    for email, language in sorted(recipients):
+        groups.setdefault(language, []).append(email)
+    return groups
+
+
 def _email(deadline: Deadline, stage: str, today: dt.date) -> tuple[str, str]:
-    when = (
-        f"was due on {deadline.due_on:%Y-%m-%d} ({-deadline.days_left(today)} days ago)"
-        if stage == ReminderStage.OVERDUE
-        else f"is due on {deadline.due_on:%Y-%m-%d} (in {deadline.days_left(today)} days)"
-    )
+    """The reminder's subject and body in the active language."""
+    days = abs(deadline.days_left(today))
+    due_on = f"{deadline.due_on:%Y-%m-%d}"
+    if stage == ReminderStage.OVERDUE:
+        when = ngettext(
+            "was due on %(date)s (%(days)s day ago)",
+            "was due on %(date)s (%(days)s days ago)",
+            days,
+        ) % {"date": due_on, "days": days}
+        stage_label = gettext("overdue")
+    else:
+        when = ngettext(
+            "is due on %(date)s (in %(days)s day)", "is due on %(date)s (in %(days)s days)", days
+        ) % {"date": due_on, "days": days}
+        stage_label = gettext("due soon")
     calendar = (
-        f"Working days counted on the public holidays of {deadline.calendar_country}.\n"
+        gettext("Working days counted on the public holidays of %(country)s.")
+        % {"country": deadline.calendar_country}
+        + "\n"
         if deadline.calendar_country
         else ""
     )
     page = settings.PUBLIC_BASE_URL.rstrip("/") + "/shipments/deadlines/"
-    subject = (
-        f"oneforone: {deadline.kind_label.lower()} {stage.replace('_', ' ')} ({deadline.subject})"
-    )
+    subject = f"oneforone: {str(deadline.kind_label).lower()} {stage_label} ({deadline.subject})"
     body = (
-        f"{deadline.kind_label} for {deadline.subject} {when}.\n\n"
-        f"Rule: {deadline.rule.describe()} {deadline.anchor}.\n"
-        f"Legal source: {deadline.rule.legal_source}.\n{calendar}\n"
-        "Once it is done, mark it met on the deadlines page so the reminders stop:\n"
-        f"{page}\n"
+        gettext("%(kind)s for %(subject)s %(when)s.")
+        % {"kind": deadline.kind_label, "subject": deadline.subject, "when": when}
+        + "\n\n"
+        + gettext("Rule: %(rule)s %(anchor)s.")
+        % {"rule": deadline.rule.describe(), "anchor": deadline.anchor}
+        + "\n"
+        + gettext("Legal source: %(source)s.") % {"source": deadline.rule.legal_source}
+        + "\n"
+        + calendar
+        + "\n"
+        + gettext("Once it is done, mark it met on the deadlines page so the reminders stop:")
+        + f"\n{page}\n"
     )
     return subject, body
 
@@ -227,16 +253,20 @@ def send_deadline_reminders(*, actor: User, today: dt.date) -> int:
     operators = list(Organisation.objects.filter(kind=OrganisationKind.OPERATOR))
     responsible = {d.responsible.pk: d.responsible for d, _ in staged}
     addresses = _addresses([*operators, *responsible.values()])
-    operator_addresses = sorted({a for org in operators for a in addresses[org.pk]})
+    operator_addresses = {a for org in operators for a in addresses[org.pk]}
     sent = 0
     messages: list[tuple[str, str, list[str]]] = []
     for deadline, stage in staged:
-        recipients = sorted(set(addresses[deadline.responsible.pk]) | set(operator_addresses))
-        subject, body = _email(deadline, stage, today)
+        readers = _by_language(set(addresses[deadline.responsible.pk]) | operator_addresses)
+        recipients = sorted(email for emails in readers.values() for email in emails)
+        # The record keeps the service's language; each reader gets the e-mail in theirs.
+        with translation.override(settings.LANGUAGE_CODE):
+            subject, body = _email(deadline, stage, today)
         if _claim(deadline, stage, recipients, subject, body):
             sent += 1
-            if recipients:
-                messages.append((subject, body, recipients))
+            for language, emails in readers.items():
+                with translation.override(language):
+                    messages.append((*_email(deadline, stage, today), emails))
     audit.record(
         actor=actor,
         code="shipments.deadline.reminders_sent",
