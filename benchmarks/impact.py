@@ -281,13 +281,7 @@ def render(report: bench.Report, where: str, command: str) -> str:
         "",
         "Counts: " + ", ".join(f"{k} {v:,}" for k, v in report.counts.items()) + ".",
         "",
-        "| step | rows | our time | limit | limit time | ratio |",
-        "|---|---|--:|---|--:|--:|",
-    ]
-    lines += [
-        f"| {st.name} | {st.rows} | {st.ours:.3f} s | {st.limit_name} | "
-        f"{'' if st.limit is None else f'{st.limit:.3f} s'} | {st.ratio} |"
-        for st in report.steps
+        *bench.step_table(report.steps),
     ]
     if report.load:
         lines += ["", "Loading (not measured): " + "; ".join(f"{k} {v:.1f} s" for k, v in report.load.items()) + "."]  # fmt: skip

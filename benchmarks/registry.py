@@ -975,6 +975,19 @@ def collect_counts(report: Report) -> None:
     )  # fmt: skip
 
 
+def step_table(steps: list[Step]) -> list[str]:
+    """The measured steps as a Markdown table, each with its limit and the ratio."""
+    return [
+        "| step | rows | our time | limit | limit time | ratio |",
+        "|---|---|--:|---|--:|--:|",
+        *(
+            f"| {st.name} | {st.rows} | {st.ours:.3f} s | {st.limit_name} | "
+            f"{'' if st.limit is None else f'{st.limit:.3f} s'} | {st.ratio} |"
+            for st in steps
+        ),
+    ]
+
+
 def render(report: Report) -> str:
     s = report.setup
     lines = [
@@ -996,13 +1009,7 @@ def render(report: Report) -> str:
         f"registrations ({', '.join(f'{v:.0%} {k}s' for k, v in CATEGORY_MIX.items())}, "
         f"{PARTNERS} partners), owed ≈ {OWED_SHARE:.0%} of issued.",
         "",
-        "| step | rows | our time | limit | limit time | ratio |",
-        "|---|---|--:|---|--:|--:|",
-    ]
-    lines += [
-        f"| {st.name} | {st.rows} | {st.ours:.3f} s | {st.limit_name} | "
-        f"{'' if st.limit is None else f'{st.limit:.3f} s'} | {st.ratio} |"
-        for st in report.steps
+        *step_table(report.steps),
     ]
     lines += [
         "",
