@@ -16,6 +16,25 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 SHOTS = Path(__file__).resolve().parent.parent / ".screenshots"
 PHONE = {"width": 390, "height": 844}
 
+
+def sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as a demo user through the login page (signing out whoever was in first)."""
+    from oneforone import demo
+
+    page.context.clear_cookies()
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", demo.DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def assert_fits(page) -> None:  # type: ignore[no-untyped-def]
+    """Nothing on the page scrolls sideways at the viewport's width."""
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),

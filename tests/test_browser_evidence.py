@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,14 +22,8 @@ NARROW = {"width": 375, "height": 812}
 
 
 def test_the_evidence_page_on_a_phone_and_a_desktop(browser_page, demo_data):  # noqa: F811
-    from oneforone import demo
-
     page = browser_page
-    page.goto("/login/")
-    page.fill("input[name=username]", "brand")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "brand")
 
     page.goto("/dashboard/?period=all")
     page.click("[data-testid=evidence-link] a")
@@ -45,7 +39,7 @@ def test_the_evidence_page_on_a_phone_and_a_desktop(browser_page, demo_data):  #
         assert "X2 Pro" in models
         assert "Flip 3" in models
         page.screenshot(path=str(SHOTS / f"partner-evidence-{suffix}.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert_fits(page)
 
     href = page.locator("[data-testid=pack-link]").first.get_attribute("href")
     assert href is not None

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
-from test_browser_operator_overview import _fits, _login
+from test_browser import CHROMIUM, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,7 +18,7 @@ PHONE_375 = {"width": 375, "height": 812}
 
 
 def _login_in(page, username: str, language: str) -> None:  # type: ignore[no-untyped-def]
-    _login(page, username)
+    sign_in(page, username)
     origin = "/".join(page.url.split("/")[:3])  # the cookie is for every path of the site
     page.context.add_cookies([{"name": "oneforone_language", "value": language, "url": origin}])
 
@@ -47,5 +46,5 @@ def test_french_pages_fit_a_phone(browser_page, demo_data) -> None:  # type: ign
 
         assert page.locator("html").get_attribute("lang") == "fr", path
         assert heading in page.locator("h1").first.inner_text(), path
-        _fits(page)
+        assert_fits(page)
         page.screenshot(path=str(SHOTS / f"{shot}-phone.png"), full_page=True)

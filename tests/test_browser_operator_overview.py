@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -18,26 +18,10 @@ PHONE_375 = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    from oneforone import demo
-
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-
-
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 def test_the_operator_reads_the_whole_service_on_a_desktop_and_a_phone(browser_page, demo_data):  # noqa: F811
     page = browser_page
     page.set_viewport_size(DESKTOP)
-    _login(page, "operator")
+    sign_in(page, "operator")
     assert page.locator("a[href='/operator/overview/']").count() >= 1  # the nav link
     page.goto("/operator/overview/")
     for part in ("backlog", "backlog-chart", "estimate", "compliance", "living-wages"):
@@ -45,12 +29,12 @@ def test_the_operator_reads_the_whole_service_on_a_desktop_and_a_phone(browser_p
     assert "Method:" in page.locator("[data-testid=estimate]").inner_text()
     assert page.locator("svg[role=img] > title").count() >= 2  # charts carry their titles
     assert "no benchmark" in page.locator("[data-testid=living-wages]").inner_text()
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "operator-overview-desktop.png"), full_page=True)
 
     page.set_viewport_size(PHONE_375)
     page.goto("/operator/overview/?by=month")
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "operator-overview-phone.png"), full_page=True)
 
     first_hub = page.locator("[data-testid=hubs] td.num a").first
@@ -58,5 +42,5 @@ def test_the_operator_reads_the_whole_service_on_a_desktop_and_a_phone(browser_p
     first_hub.click()
     page.wait_for_url("**/operator/overview/intakes/**")
     assert phones in page.locator("[data-testid=count]").inner_text()
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "operator-overview-intakes-phone.png"), full_page=True)

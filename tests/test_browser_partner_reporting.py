@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, PHONE, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,20 +17,9 @@ DESKTOP = {"width": 1280, "height": 900}
 NARROW = {"width": 375, "height": 812}
 
 
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data):  # noqa: F811
-    from oneforone import demo
-
     page = browser_page
-    page.goto("/login/")
-    page.fill("input[name=username]", "brand")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "brand")
 
     for viewport, suffix in ((NARROW, "phone"), (DESKTOP, "desktop")):
         page.set_viewport_size(viewport)
@@ -48,7 +37,7 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
             " + '#' + (e.dataset.testid || '')).slice(0, 5)"
         )
         assert not wide, wide
-        _fits(page)
+        assert_fits(page)
         if suffix == "phone":
             parts = ("period-filters", "figures", "methodology-figures", "chart-history")
             for part in (*parts, "chart-pipeline"):
@@ -67,7 +56,7 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     page.wait_for_url("**/dashboard/impact/figures/metal_au_recovered_g/**")
     assert "period=year" in page.url
     assert page.locator("[data-testid=factors]").count() > 0
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "partner-impact-figure-phone.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(SHOTS / "partner-impact-figure-desktop.png"), full_page=True)
@@ -77,7 +66,7 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     page.click("[data-testid=card-wages]")
     page.wait_for_url("**/dashboard/impact/income/**")
     assert "period=year" in page.url
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "partner-impact-income-phone.png"), full_page=True)
     page.go_back()
     page.click("[data-testid=card-weight]")
@@ -89,7 +78,7 @@ def test_the_partner_dashboard_on_a_phone_and_a_desktop(browser_page, demo_data)
     page.goto("/dashboard/")
     snippet = page.input_value("[data-testid=badge-snippet]")
     assert "/badge/lumen-mobile.svg" in snippet
-    _fits(page)
+    assert_fits(page)
     page.locator("#badge").screenshot(path=str(SHOTS / "partner-badge-phone.png"))
     badge = page.request.get("/badge/lumen-mobile.svg")
     assert badge.ok
