@@ -16,7 +16,7 @@ from oneforone.impact.cards import certificate_cards
 from oneforone.registry import actions, public_queries
 from oneforone.registry.certificate_pdf import render_pdf, verification_url
 from oneforone.registry.models import Certificate
-from oneforone.registry.public_views import public_page
+from oneforone.registry.public_views import public_download, public_page
 
 
 @public_page
@@ -82,7 +82,7 @@ def verify_json(request: HttpRequest, code: str) -> JsonResponse:
     return JsonResponse(document, json_dumps_params={"indent": 2})
 
 
-@public_page
+@public_download
 def verify_pdf(request: HttpRequest, code: str) -> HttpResponse:
     """The certificate for a reader: in the language of the request, with its impact figures
     under a published methodology version (`?version=N`, default the latest). `?copy=sealed`
