@@ -93,7 +93,8 @@ def test_a_battery_reception_out_of_weight_or_packages_is_flagged(world: World) 
         world, batteries_in_transit(world), net_weight_kg=Decimal("1.500"), packages=3
     )
 
-    assert reception.flags == [
+    assert [flag["code"] for flag in reception.flags] == ["weight_differs", "packages_differ"]
+    assert reception.flag_texts == [
         "weight differs from dispatch by -0.300 kg (-16.7%; tolerance ±1.0%)",
         "3 packages received, 2 dispatched",
     ]

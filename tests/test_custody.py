@@ -341,8 +341,8 @@ def test_reception_flags_a_count_or_weight_out_of_tolerance(
 
     reception = receive(world.recycler_user, consignment, counted=counted, kg=kg)
 
-    assert len(reception.flags) == len(flagged)
-    for flag, expected in zip(reception.flags, flagged, strict=True):
+    assert len(reception.flag_texts) == len(flagged)
+    for flag, expected in zip(reception.flag_texts, flagged, strict=True):
         assert expected in flag
     assert reception.is_flagged == bool(flagged)
     assert state_of(consignment) == ConsignmentState.RECEIVED

@@ -94,7 +94,7 @@ def test_accept_valid_records_the_right_lines_and_reports_every_line(world: Worl
     assert lines[0] == ["line", "reference", "outcome", "reason"]
     by_line = {int(row[0]): row[1:] for row in lines[1:]}
     assert len(by_line) == 31
-    assert by_line[2] == ["DEV-5", "conflict", upload_actions.CONFLICT_REASON]
+    assert by_line[2] == ["DEV-5", "conflict", upload_actions.conflict_reason()]
     assert by_line[5][1] == "rejected"
     assert "check digit" in by_line[5][2]
     assert by_line[10][1] == "rejected"
@@ -120,7 +120,7 @@ def test_all_or_nothing_records_nothing_when_a_line_is_wrong(world: World) -> No
     outcomes = {row[0]: row[2:] for row in report(done)[1:]}
     assert outcomes["4"][0] == "rejected"
     assert "check digit" in outcomes["4"][1]
-    assert outcomes["2"] == ["rejected", upload_actions.NOT_RECORDED]
+    assert outcomes["2"] == ["rejected", upload_actions.not_recorded_reason()]
     assert next(str(e) for e in upload_actions.report_errors(done)).startswith("line 4: imei:")
 
 

@@ -30,6 +30,7 @@ from oneforone.accounts.queries import api_key_for
 from oneforone.collection.api import router as collection_router
 from oneforone.core import idempotency, ratelimit
 from oneforone.core.apitools import ApiError, ErrorItem, ErrorOut, error_item, error_response
+from oneforone.core.schema_messages import schema_error_message
 from oneforone.impact.api import router as impact_router
 from oneforone.partners.api import router as partner_router
 from oneforone.partners.upload_api import router as upload_router
@@ -273,7 +274,7 @@ def validation_item(error: dict[str, Any]) -> dict[str, Any]:
     if len(location) >= 2 and location[0] == BATCH_FIELD and location[1].isdigit():
         line = int(location[1]) + 1
         location = location[2:]
-    message = str(error.get("msg", "not valid")).removeprefix("Value error, ")
+    message = schema_error_message(error)
     return error_item(str(error.get("type", "invalid")), message, ".".join(location) or None, line)
 
 

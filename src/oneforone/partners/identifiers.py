@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from stdnum import imei, luhn
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -32,7 +33,17 @@ class InvalidIdentifier(ValueError):
 _SERIAL = re.compile(r"^[A-Z0-9\-/.]{4,40}$")
 
 
-_CHECK_DIGIT_WRONG = "the check digit (the last digit) does not match the other 14: a typing error?"
+def _check_digit_wrong() -> InvalidIdentifier:
+    return InvalidIdentifier(
+        gettext("the check digit (the last digit) does not match the other 14: a typing error?")
+    )
+
+
+def kind_name(kind: str) -> str:
+    """The kind of identifier as a sentence names it, in the active language."""
+    return gettext("IMEI") if kind == DeviceKind.IMEI else gettext("serial number")
+
+
 # A digit doubled, its two digits summed (Luhn): 5 -> 10 -> 1.
 _DOUBLED = str.maketrans("0123456789", "0246813579")
 
@@ -53,25 +64,33 @@ def normalise_imei(value: str) -> str:
         # it unchanged, and the checks below come down to the check digit.
         if _luhn_valid(value):
             return value
-        raise InvalidIdentifier(_CHECK_DIGIT_WRONG)
+        raise _check_digit_wrong()
     number = imei.compact(value)
     if not number:
-        raise InvalidIdentifier("empty")
+        raise InvalidIdentifier(gettext("empty"))
     if not number.isdigit():
-        raise InvalidIdentifier("only digits are allowed (and spaces or dashes between them)")
+        raise InvalidIdentifier(
+            gettext("only digits are allowed (and spaces or dashes between them)")
+        )
     if len(number) == 16:
         raise InvalidIdentifier(
-            "16 digits is an IMEISV (IMEI with software version), not an IMEI: "
-            "give the 15-digit IMEI (dial *#06# or see the box)"
+            gettext(
+                "16 digits is an IMEISV (IMEI with software version), not an IMEI: "
+                "give the 15-digit IMEI (dial *#06# or see the box)"
+            )
         )
     if len(number) == 14:
-        raise InvalidIdentifier("14 digits: the IMEI's 15th digit, its check digit, is missing")
+        raise InvalidIdentifier(
+            gettext("14 digits: the IMEI's 15th digit, its check digit, is missing")
+        )
     if len(number) != 15:
-        raise InvalidIdentifier(f"{len(number)} digits; an IMEI has 15")
+        raise InvalidIdentifier(
+            gettext("%(digits)s digits; an IMEI has 15") % {"digits": len(number)}
+        )
     try:
         luhn.validate(number)
     except StdnumError:
-        raise InvalidIdentifier(_CHECK_DIGIT_WRONG) from None
+        raise _check_digit_wrong() from None
     return number
 
 
@@ -79,11 +98,16 @@ def normalise_serial(value: str) -> str:
     """A serial number stripped and upper-cased: 4 to 40 of A-Z, 0-9, '-', '/' and '.'."""
     serial = value.strip().upper()
     if not serial:
-        raise InvalidIdentifier("empty")
+        raise InvalidIdentifier(gettext("empty"))
     if not 4 <= len(serial) <= 40:
-        raise InvalidIdentifier(f"{len(serial)} characters; a serial number has 4 to 40")
+        raise InvalidIdentifier(
+            gettext("%(characters)s characters; a serial number has 4 to 40")
+            % {"characters": len(serial)}
+        )
     if not _SERIAL.match(serial):
-        raise InvalidIdentifier("only letters A-Z, digits and the characters - / . are allowed")
+        raise InvalidIdentifier(
+            gettext("only letters A-Z, digits and the characters - / . are allowed")
+        )
     return serial
 
 

@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from pydantic import TypeAdapter, ValidationError
 
-from oneforone.partners.identifiers import DeviceKind, identifier_hasher
+from oneforone.core.schema_messages import schema_error_message
+from oneforone.partners.identifiers import DeviceKind, identifier_hasher, kind_name
 from oneforone.partners.schemas import DeviceId, RegistrationRow
 
 DEVICE_COLUMNS = [DeviceKind.IMEI.value, DeviceKind.SERIAL.value]
@@ -44,8 +47,12 @@ class RowError:
     field: str = ""
 
     def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}: {self.message}"
+        if self.line:
+            return gettext("line %(line)s: %(message)s") % {
+                "line": self.line,
+                "message": self.message,
+            }
+        return gettext("file: %(message)s") % {"message": self.message}
 
 
 @dataclass
@@ -94,23 +101,31 @@ def decode(data: bytes, max_bytes: int) -> str:
         raise FileRefused(
             RowError(
                 0,
-                "the file is empty; expected a header line "
-                f"({','.join(RegistrationRow.columns())}) and rows",
+                gettext("the file is empty; expected a header line (%(columns)s) and rows")
+                % {"columns": ",".join(RegistrationRow.columns())},
             )
         )
     if len(data) > max_bytes:
         raise FileRefused(
             RowError(
                 0,
-                f"the file is {len(data) / 1e6:.1f} MB; the limit here is "
-                f"{max_bytes / 1e6:.0f} MB: split it or use the API",
+                gettext(
+                    "the file is %(size)s MB; the limit here is %(limit)s MB: split it or use the API"
+                )
+                % {
+                    "size": number_format(len(data) / 1e6, decimal_pos=1),
+                    "limit": number_format(max_bytes / 1e6, decimal_pos=0),
+                },
             )
         )
     if b"\x00" in data:
         raise FileRefused(
             RowError(
                 0,
-                "this is not a text file (it contains NUL bytes); export the sheet as CSV (UTF-8)",
+                gettext(
+                    "this is not a text file (it contains NUL bytes); export the sheet as CSV "
+                    "(UTF-8)"
+                ),
             )
         )
     try:
@@ -118,7 +133,7 @@ def decode(data: bytes, max_bytes: int) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise FileRefused(
-            RowError(line, "the file is not UTF-8 text; save it as CSV (UTF-8)")
+            RowError(line, gettext("the file is not UTF-8 text; save it as CSV (UTF-8)"))
         ) from None
 
 
@@ -131,7 +146,11 @@ def csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
             yield reader.line_num, row
     except csv.Error as exc:
         raise FileRefused(
-            RowError(reader.line_num, f"cannot read this line: {exc}; fix it and upload again")
+            RowError(
+                reader.line_num,
+                gettext("cannot read this line: %(problem)s; fix it and upload again")
+                % {"problem": exc},
+            )
         ) from None
 
 
@@ -145,7 +164,11 @@ def xlsx_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
     except Exception as exc:  # calamine raises its own error types for a broken or foreign file
         raise FileRefused(
-            RowError(0, f"this is not an Excel workbook (.xlsx) we can read: {exc}")
+            RowError(
+                0,
+                gettext("this is not an Excel workbook (.xlsx) we can read: %(problem)s")
+                % {"problem": exc},
+            )
         ) from None
     first = sheet.start[0] + 1 if sheet.start else 1
     for offset, row in enumerate(sheet.iter_rows()):
@@ -174,17 +197,27 @@ def check_header(cells: list[str]) -> list[str]:
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = []
     if missing:
-        problems.append(f"missing column(s) {', '.join(missing)}")
+        problems.append(gettext("missing column(s) %(columns)s") % {"columns": ", ".join(missing)})
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown)}")
+        problems.append(gettext("unknown column(s) %(columns)s") % {"columns": ", ".join(unknown)})
     if duplicated:
-        problems.append(f"repeated column(s) {', '.join(duplicated)}")
+        problems.append(
+            gettext("repeated column(s) %(columns)s") % {"columns": ", ".join(duplicated)}
+        )
     if problems:
         raise FileRefused(
             RowError(
                 1,
-                "; ".join(problems) + f"; expected {','.join(expected)} "
-                f"(or {' and/or '.join(DEVICE_COLUMNS)} instead of quantity: one device a line)",
+                gettext(
+                    "%(problems)s; expected %(columns)s (or %(imei)s and/or %(serial)s instead of "
+                    "quantity: one device a line)"
+                )
+                % {
+                    "problems": "; ".join(problems),
+                    "columns": ",".join(expected),
+                    "imei": DEVICE_COLUMNS[0],
+                    "serial": DEVICE_COLUMNS[1],
+                },
             )
         )
     return header
@@ -241,13 +274,19 @@ class LineValidator:
             return
         self.result.lines += 1
         if len(row) != len(self.header):
-            self._error(line, f"{len(row)} fields where the header has {len(self.header)}")
+            self._error(
+                line,
+                gettext("%(fields)s fields where the header has %(columns)s")
+                % {"fields": len(row), "columns": len(self.header)},
+            )
             return
         found = [(c, value) for c, i in self._device_indexes if (value := row[i].strip())]
         if found:
             self._device_line(line, row, found)
         elif self._has_devices and (self._quantity is None or not row[self._quantity].strip()):
-            self._error(line, "give the device's imei or serial, or a quantity", "quantity")
+            self._error(
+                line, gettext("give the device's imei or serial, or a quantity"), "quantity"
+            )
         else:
             self._registration_line(line, dict(zip(self.header, row, strict=True)))
 
@@ -271,7 +310,11 @@ class LineValidator:
         for error in exc.errors():
             column = ".".join(str(part) for part in error["loc"])
             errors.append(
-                RowError(0, f"{column} {cells.get(column, '')!r}: {error['msg']}", column)
+                RowError(
+                    0,
+                    f"{column} {cells.get(column, '')!r}: {schema_error_message(error)}",
+                    column,
+                )
             )
         return errors
 
@@ -288,14 +331,20 @@ class LineValidator:
     def _device_line(self, line: int, row: list[str], identifiers: list[tuple[str, str]]) -> None:
         """One device line; never repeats the identifier in a message (it must not reach a log)."""
         if len(identifiers) > 1:
-            self._error(line, "give either an imei or a serial on a line, not both", "serial")
+            self._error(
+                line, gettext("give either an imei or a serial on a line, not both"), "serial"
+            )
             return
         [(column, value)] = identifiers
         quantity = "" if self._quantity is None else row[self._quantity].strip()
         if quantity not in ("", "1"):
             self._error(
                 line,
-                f"quantity {quantity!r}: a line with an {column} is one device; leave quantity empty",
+                gettext(
+                    "quantity %(quantity)s: a line with an %(column)s is one device; leave "
+                    "quantity empty"
+                )
+                % {"quantity": repr(quantity), "column": column},
                 "quantity",
             )
             return
@@ -335,7 +384,7 @@ class LineValidator:
             for error in exc.errors():
                 index = error["loc"][0]
                 assert isinstance(index, int)
-                bad.setdefault(index, error["msg"].removeprefix("Value error, "))
+                bad.setdefault(index, schema_error_message(error))
             good = [i for i in range(len(items)) if i not in bad]
             valid = iter(_DEVICES.validate_python([items[i] for i in good]))
             devices = [None if i in bad else next(valid) for i in range(len(items))]
@@ -353,7 +402,12 @@ class LineValidator:
         hashed = self._hash(kind, device.value)
         first = self._seen.setdefault(hashed, line)
         if first != line:
-            self._error(line, f"{kind}: the same {device.kind.label} as line {first}", kind)
+            self._error(
+                line,
+                gettext("%(column)s: the same %(kind)s as line %(line)s")
+                % {"column": kind, "kind": kind_name(device.kind), "line": first},
+                kind,
+            )
             return
         entry = self._groups.get(group)
         if entry is None:
@@ -368,9 +422,17 @@ class LineValidator:
                 del self._seen[hashed]
                 self._error(
                     line,
-                    f"{name} {value!r}: the devices of {reference!r} are "
-                    f"{getattr(other.row, name)!r} (line {other.line}); one registration has "
-                    f"one {name}",
+                    gettext(
+                        "%(column)s %(value)s: the devices of %(reference)s are %(other)s (line "
+                        "%(line)s); one registration has one %(column)s"
+                    )
+                    % {
+                        "column": name,
+                        "value": repr(value),
+                        "reference": repr(reference),
+                        "other": repr(getattr(other.row, name)),
+                        "line": other.line,
+                    },
                     name,
                 )
                 return
@@ -390,20 +452,30 @@ def validate_lines(
     iterator = iter(lines)
     first = next(iterator, None)
     if first is None:
-        raise FileRefused(RowError(1, "cannot read the header line: the file has no lines"))
+        raise FileRefused(
+            RowError(1, gettext("cannot read the header line: the file has no lines"))
+        )
     validator = LineValidator(check_header(first[1]), max_errors=max_errors)
     for line, row in iterator:
         if validator.result.lines >= max_rows and any(cell.strip() for cell in row):
             validator.finish()
-            raise FileRefused(RowError(line, f"more than {max_rows:,} rows; split the file"))
+            raise FileRefused(
+                RowError(
+                    line,
+                    gettext("more than %(rows)s rows; split the file")
+                    % {"rows": number_format(max_rows, force_grouping=True)},
+                )
+            )
         validator.feed(line, row)
         if validator.full:
             validator.finish()
-            validator.result.errors.append(RowError(line, "too many errors; stopped reading here"))
+            validator.result.errors.append(
+                RowError(line, gettext("too many errors; stopped reading here"))
+            )
             return validator.result
     result = validator.finish()
     if result.ok and not result.entries and not result.lines:
-        raise FileRefused(RowError(0, "the file has a header but no rows"))
+        raise FileRefused(RowError(0, gettext("the file has a header but no rows")))
     return result
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
+from django.utils.translation import gettext
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from oneforone.partners.identifiers import (
     DeviceKind,
     InvalidIdentifier,
+    kind_name,
     normalise_imei,
     normalise_serial,
 )
@@ -57,7 +59,9 @@ class DeviceId(BaseModel):
         # Run once per device of a million-line upload: the two fields by name, no enum walk.
         imei, serial = self.imei, self.serial
         if bool(imei) == bool(serial):
-            raise ValueError("give one identifier per device: either an IMEI or a serial number")
+            raise ValueError(
+                gettext("give one identifier per device: either an IMEI or a serial number")
+            )
         try:
             if imei:
                 self.imei = normalise_imei(imei)
@@ -65,7 +69,7 @@ class DeviceId(BaseModel):
                 self.serial = normalise_serial(serial or "")
         except InvalidIdentifier as exc:
             kind = DeviceKind.IMEI if imei else DeviceKind.SERIAL
-            raise ValueError(f"{kind.label}: {exc}") from None
+            raise ValueError(f"{kind_name(kind)}: {exc}") from None
         return self
 
     @property
@@ -122,20 +126,22 @@ class RegistrationRow(BaseModel):
     def _quantity_matches_devices(self) -> Self:
         if self.devices is None:
             if self.quantity is None:
-                raise ValueError("give the quantity of devices, or list the devices")
+                raise ValueError(gettext("give the quantity of devices, or list the devices"))
         else:
             if self.quantity is None:
                 self.quantity = len(self.devices)
             elif self.quantity != len(self.devices):
                 raise ValueError(
-                    f"quantity {self.quantity} does not match the {len(self.devices)} devices listed"
+                    gettext("quantity %(quantity)s does not match the %(devices)s devices listed")
+                    % {"quantity": self.quantity, "devices": len(self.devices)}
                 )
             seen: dict[tuple[str, str], int] = {}
             for position, device in enumerate(self.devices, start=1):
                 first = seen.setdefault((device.kind, device.value), position)
                 if first != position:
                     raise ValueError(
-                        f"device {position} is the same {device.kind.label} as device {first}"
+                        gettext("device %(position)s is the same %(kind)s as device %(first)s")
+                        % {"position": position, "kind": kind_name(device.kind), "first": first}
                     )
         return self
 

@@ -39,9 +39,9 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind, User
 from oneforone.accounts.permissions import NotAllowed, require_member
@@ -76,11 +76,21 @@ from oneforone.webhooks.models import EventType
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 50_000  # lines validated between two progress updates
-CONFLICT_REASON = (
-    "already registered for compensation (by you or another partner): recorded but held for the "
-    "operator's review, not owed twice"
-)
-NOT_RECORDED = "not recorded: other lines of the file are wrong and the upload is all or nothing"
+
+
+def conflict_reason() -> str:
+    return gettext(
+        "already registered for compensation (by you or another partner): recorded but held for "
+        "the operator's review, not owed twice"
+    )
+
+
+def not_recorded_reason() -> str:
+    return gettext(
+        "not recorded: other lines of the file are wrong and the upload is all or nothing"
+    )
+
+
 # pg_try_advisory_lock(namespace, upload id): held by the one process running an upload.
 _RUN_LOCK_NAMESPACE = 0x0403
 
@@ -277,27 +287,38 @@ def run_upload(upload_id: int) -> str:
             return "running elsewhere"
     try:
         upload = Upload.objects.select_related("partner", "uploaded_by").get(pk=upload_id)
-        if upload.finished:
-            if not upload.report:
-                store_report(upload)
-            return upload.status
-        try:
-            with _without_cyclic_gc():
-                _run(upload)
-        except _Superseded:
-            return "superseded"
-        except Exception as exc:
-            # Logged for the operator; the partner sees the failure and may retry (a bug or a
-            # lost database is not the file's fault).
-            logger.exception("upload %s failed", upload_id)
-            fail_upload(upload=upload, message=f"the import broke: {type(exc).__name__}: {exc}")
-            return UploadStatus.FAILED
-        upload.refresh_from_db()
-        store_report(upload)
-        return upload.status
+        # What the run writes (the failure, each line's reason, the report) is read by the
+        # member who uploaded the file: it is written in their language.
+        with translation.override(upload.uploaded_by.email_language):
+            return _run_to_the_end(upload)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK_NAMESPACE, upload_id])
+
+
+def _run_to_the_end(upload: Upload) -> str:
+    if upload.finished:
+        if not upload.report:
+            store_report(upload)
+        return upload.status
+    try:
+        with _without_cyclic_gc():
+            _run(upload)
+    except _Superseded:
+        return "superseded"
+    except Exception as exc:
+        # Logged for the operator; the partner sees the failure and may retry (a bug or a
+        # lost database is not the file's fault).
+        logger.exception("upload %s failed", upload.pk)
+        fail_upload(
+            upload=upload,
+            message=gettext("the import broke: %(error)s")
+            % {"error": f"{type(exc).__name__}: {exc}"},
+        )
+        return UploadStatus.FAILED
+    upload.refresh_from_db()
+    store_report(upload)
+    return upload.status
 
 
 @contextmanager
@@ -346,8 +367,17 @@ def _run(upload: Upload) -> None:
         wrong = len(outcomes.rejected)
         reject_upload(
             upload=upload,
-            message=f"{wrong:,} of {parsed.lines:,} lines are wrong; nothing was recorded: fix "
-            "them (see the report) and upload the file again",
+            message=ngettext(
+                "%(wrong)s of %(lines)s lines is wrong; nothing was recorded: fix it (see the "
+                "report) and upload the file again",
+                "%(wrong)s of %(lines)s lines are wrong; nothing was recorded: fix them (see the "
+                "report) and upload the file again",
+                wrong,
+            )
+            % {
+                "wrong": number_format(wrong, force_grouping=True),
+                "lines": number_format(parsed.lines, force_grouping=True),
+            },
             lines=outcomes.rejected,
         )
         return
@@ -570,10 +600,11 @@ def import_chunk(*, upload: Upload, outcomes: Outcomes, start: int, stop: int, f
                     " WHERE status = 'held'"
                 )
                 entry_of = {ids[e.row.reference]: e for e in listed}
+                reason = conflict_reason()
                 for registration_id, position in cursor.fetchall():
                     entry = entry_of[registration_id]
                     line = entry.lines[position - 1]
-                    lines[line] = (LineOutcome.CONFLICT, CONFLICT_REASON)
+                    lines[line] = (LineOutcome.CONFLICT, reason)
                     held_devices.append(
                         actions._NewDevice(registration_id, position, entry.kinds[position - 1], "")
                     )
@@ -697,7 +728,7 @@ def report_lines(upload: Upload) -> Iterator[list[str]]:
     except ValueError:
         column = -1
     default = (
-        (LineOutcome.REJECTED, NOT_RECORDED)
+        (LineOutcome.REJECTED, not_recorded_reason())
         if upload.status == UploadStatus.REJECTED
         else (LineOutcome.ACCEPTED, "")
     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy
 
+from oneforone.recycling.reconciliation import describe_flag
 from oneforone.shipments.models import Stream
 
 
@@ -93,6 +94,11 @@ class Reception(models.Model):
     @property
     def is_flagged(self) -> bool:
         return bool(self.flags)
+
+    @property
+    def flag_texts(self) -> list[str]:
+        """The reconciliation findings worded in the active language."""
+        return [describe_flag(flag) for flag in self.flags]
 
 
 class TreatmentCompletion(models.Model):

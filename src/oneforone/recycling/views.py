@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel.numbers import format_decimal
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
+from oneforone.core.money import active_locale
 from oneforone.recycling import actions
 from oneforone.recycling.forms import TreatmentForm, reception_form
+from oneforone.recycling.models import Reception
 from oneforone.shipments.custody import CustodyError
 from oneforone.shipments.queries import consignment_for
 from oneforone.shipments.views import explain, render_detail
 
 recycler_page = member_of_kind(OrganisationKind.RECYCLER)
+
+
+def _counted(reception: Reception) -> str:
+    if reception.counted_phones is None:
+        packages = reception.packages or 0
+        return ngettext("%(count)s package", "%(count)s packages", packages) % {
+            "count": format_decimal(packages, locale=active_locale())
+        }
+    phones = reception.counted_phones
+    return ngettext("%(count)s phone", "%(count)s phones", phones) % {
+        "count": format_decimal(phones, locale=active_locale())
+    }
 
 
 @require_POST
@@ -47,20 +62,16 @@ def reception(request: HttpRequest, membership: Membership, reference: str) -> H
         except (CustodyError, NotAllowed) as error:
             form.add_error(None, explain(error))
         else:
-            counted = (
-                f"{recorded.packages} packages"
-                if recorded.counted_phones is None
-                else f"{recorded.counted_phones} phones"
-            )
-            text = (
-                f"Reception recorded: {counted}, "
-                f"{recorded.net_weight_kg} kg, {recorded.get_decision_display().lower()}."
-            )
+            text = gettext("Reception recorded: %(counted)s, %(weight)s kg, %(decision)s.") % {
+                "counted": _counted(recorded),
+                "weight": format_decimal(recorded.net_weight_kg, locale=active_locale()),
+                "decision": recorded.get_decision_display().lower(),
+            }
             if recorded.flags:
                 messages.warning(
                     request,
                     gettext("%(text)s Flagged for review: %(flags)s.")
-                    % {"text": text, "flags": "; ".join(recorded.flags)},
+                    % {"text": text, "flags": "; ".join(recorded.flag_texts)},
                 )
             else:
                 messages.success(
