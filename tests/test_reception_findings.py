@@ -3,13 +3,11 @@ shown, in the reader's language; findings stored as sentences before that are sh
 
 from __future__ import annotations
 
-import html
 import json
 from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -20,6 +18,7 @@ from oneforone.recycling.reconciliation import (
     describe_flag,
     reception_flags,
 )
+from test_translations_collection import page_in
 
 NBSP = "\u00a0"
 APOSTROPHE = "\u2019"
@@ -112,15 +111,6 @@ def test_a_finding_stored_as_a_sentence_before_codes_is_shown_as_written() -> No
 
     with translation.override("fr"):
         assert describe_flag(legacy) == legacy
-
-
-def page_in(user, url: str, language: str) -> str:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    client.cookies["oneforone_language"] = language
-    response = client.get(url)
-    assert response.status_code == 200
-    return html.unescape(response.content.decode())
 
 
 def test_the_consignment_page_words_the_findings_in_the_readers_language(world: World) -> None:
