@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import subprocess
@@ -292,6 +293,13 @@ def test_a_well_formed_serial_that_was_never_issued_is_not_found(
     malformed = client.get(reverse("registry-unit", args=["O4O-GH-2026-0000000001-Z"]))
     assert malformed.status_code == 400
     assert "check character is Z" in malformed.content.decode()
+
+    in_french = client.get(
+        reverse("registry-unit", args=["O4O-GH-2026-0000000001-Z"]),
+        headers={"accept-language": "fr"},
+    )
+    assert in_french.status_code == 400
+    assert "le caractère de contrôle est Z" in html.unescape(in_french.content.decode())
 
 
 # --- batches --------------------------------------------------------------------------------

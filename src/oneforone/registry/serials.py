@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from babel import Locale
+from django.utils.translation import gettext
 from stdnum.iso7064 import mod_37_36
 
 from oneforone.core.money import active_locale
@@ -31,7 +32,8 @@ FIRST_YEAR = 2000
 LAST_YEAR = 2100
 SEPARATOR = "-"
 
-_SHAPE = "O4O-CC-YYYY-NNNNNNNNNN-X or a block O4O-CC-YYYY-NNNNNNNNNN-NNNNNNNNNN-X"
+_SERIAL_SHAPE = "O4O-CC-YYYY-NNNNNNNNNN-X"
+_BLOCK_SHAPE = "O4O-CC-YYYY-NNNNNNNNNN-NNNNNNNNNN-X"
 _LETTERS = re.compile(r"[A-Z]{2}")
 _CHECK_CHARACTER = re.compile(r"[0-9A-Z]")
 
@@ -73,6 +75,13 @@ def countries() -> frozenset[str]:
 
 class SerialError(ValueError):
     pass
+
+
+def _shape() -> dict[str, str]:
+    return {
+        "shape": gettext("%(serial)s or a block %(block)s")
+        % {"serial": _SERIAL_SHAPE, "block": _BLOCK_SHAPE}
+    }
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,9 @@ def parse(text: str) -> Block:
     try:
         return _parse(cleaned)
     except SerialError as error:
-        raise SerialError(f"{text.strip()!r}: {error}") from None
+        raise SerialError(
+            gettext("%(text)s: %(problem)s") % {"text": repr(text.strip()), "problem": error}
+        ) from None
 
 
 def validate(text: str) -> str | None:
@@ -139,28 +150,50 @@ def _parse(text: str) -> Block:
     parts = text.split(SEPARATOR)
     if len(parts) not in (5, 6):
         if len(parts) == 4 and _is_number(parts[-1]):
-            raise SerialError(f"the check character is missing: expected {_SHAPE}")
-        raise SerialError(f"not a unit serial: expected {_SHAPE}")
+            raise SerialError(
+                gettext("the check character is missing: expected %(shape)s") % _shape()
+            )
+        raise SerialError(gettext("not a unit serial: expected %(shape)s") % _shape())
     if len(parts) == 5 and _is_number(parts[-1]):
-        raise SerialError(f"the block's check character is missing: expected {_SHAPE}")
+        raise SerialError(
+            gettext("the block's check character is missing: expected %(shape)s") % _shape()
+        )
     prefix, country, year_text, *number_texts, check = parts
     if prefix != PREFIX:
-        raise SerialError(f"starts with {prefix!r}, expected {PREFIX} (letter O, four, letter O)")
+        raise SerialError(
+            gettext("starts with %(prefix)s, expected %(expected)s (letter O, four, letter O)")
+            % {"prefix": repr(prefix), "expected": PREFIX}
+        )
     if not _LETTERS.fullmatch(country):
         raise SerialError(
-            f"country {country!r} is not two letters, expected an ISO 3166-1 alpha-2 code such as GH"
+            gettext(
+                "country %(country)s is not two letters, expected an ISO 3166-1 alpha-2 code "
+                "such as GH"
+            )
+            % {"country": repr(country)}
         )
     if not _is_digits(year_text, 4):
-        raise SerialError(f"year {year_text!r} is not four digits, expected YYYY such as 2026")
+        raise SerialError(
+            gettext("year %(year)s is not four digits, expected YYYY such as 2026")
+            % {"year": repr(year_text)}
+        )
     for number_text in number_texts:
         if not _is_number(number_text):
             raise SerialError(
-                f"unit number {number_text!r} is not {NUMBER_DIGITS} digits, "
-                f"expected it padded with zeros, e.g. {1:0{NUMBER_DIGITS}d}"
+                gettext(
+                    "unit number %(number)s is not %(digits)s digits, expected it padded with "
+                    "zeros, e.g. %(example)s"
+                )
+                % {
+                    "number": repr(number_text),
+                    "digits": NUMBER_DIGITS,
+                    "example": f"{1:0{NUMBER_DIGITS}d}",
+                }
             )
     if not _CHECK_CHARACTER.fullmatch(check):
         raise SerialError(
-            f"check character {check!r} is not one letter or digit: expected {_SHAPE}"
+            gettext("check character %(check)s is not one letter or digit: expected %(shape)s")
+            % {"check": repr(check), **_shape()}
         )
     year = int(year_text)
     first, last = int(number_texts[0]), int(number_texts[-1])
@@ -172,7 +205,8 @@ def _parse(text: str) -> Block:
     expected = check_character(country, year, first, last if len(number_texts) == 2 else None)
     if check != expected:
         raise SerialError(
-            f"check character is {check}, expected {expected}: the serial was mistyped"
+            gettext("check character is %(check)s, expected %(expected)s: the serial was mistyped")
+            % {"check": check, "expected": expected}
         )
     return Block(country, year, first, last)
 
@@ -193,23 +227,35 @@ def _is_number(text: str) -> bool:
 def _check_country(country: str) -> None:
     if country not in countries():
         raise SerialError(
-            f"country {country!r} is not an ISO 3166-1 alpha-2 code, expected one such as GH"
+            gettext(
+                "country %(country)s is not an ISO 3166-1 alpha-2 code, expected one such as GH"
+            )
+            % {"country": repr(country)}
         )
 
 
 def _check_year(year: int) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise SerialError(f"year {year} is outside {FIRST_YEAR}..{LAST_YEAR}")
+        raise SerialError(
+            gettext("year %(year)s is outside %(first)s..%(last)s")
+            % {"year": year, "first": FIRST_YEAR, "last": LAST_YEAR}
+        )
 
 
 def _check_number(number: int) -> None:
     if not 1 <= number <= MAX_NUMBER:
-        raise SerialError(f"unit number {number} is outside 1..{MAX_NUMBER}")
+        raise SerialError(
+            gettext("unit number %(number)s is outside 1..%(last)s")
+            % {"number": number, "last": MAX_NUMBER}
+        )
 
 
 def _check_order(first: int, last: int) -> None:
     if last < first:
         raise SerialError(
-            f"block ends at {last} before it starts at {first}, expected the last number "
-            "at or above the first"
+            gettext(
+                "block ends at %(last)s before it starts at %(first)s, expected the last number "
+                "at or above the first"
+            )
+            % {"last": last, "first": first}
         )
