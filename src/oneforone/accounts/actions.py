@@ -87,7 +87,10 @@ def create_api_key(
     """Create a key and return it with its secret, which is never retrievable again."""
     require_admin(actor, organisation)
     if scope not in ApiKeyScope.values:
-        raise ApiKeyRefused(f"unknown scope {scope!r}; use one of {', '.join(ApiKeyScope.values)}")
+        raise ApiKeyRefused(
+            gettext("unknown scope %(scope)s; use one of %(scopes)s")
+            % {"scope": repr(scope), "scopes": ", ".join(ApiKeyScope.values)}
+        )
     name = name.strip()[:100] or "API key"
     key, raw = _new_key(actor=actor, organisation=organisation, name=name, scope=scope)
     audit.record(
@@ -131,16 +134,26 @@ def rotate_api_key(
     require_admin(actor, key.organisation)
     if not dt.timedelta(0) <= overlap <= MAX_ROTATION_OVERLAP:
         raise ApiKeyRefused(
-            f"the overlap must be between 0 and {MAX_ROTATION_OVERLAP.days} days, not {overlap}"
+            gettext("the overlap must be between 0 and %(days)s days, not %(overlap)s")
+            % {"days": MAX_ROTATION_OVERLAP.days, "overlap": overlap}
         )
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     now = timezone.now()
     if key.revoked_at is not None:
-        raise ApiKeyRefused(f"key {key.display_prefix} was revoked; create a new key instead")
+        raise ApiKeyRefused(
+            gettext("key %(prefix)s was revoked; create a new key instead")
+            % {"prefix": key.display_prefix}
+        )
     if key.expires_at is not None and key.expires_at <= now:
-        raise ApiKeyRefused(f"key {key.display_prefix} has expired; create a new key instead")
+        raise ApiKeyRefused(
+            gettext("key %(prefix)s has expired; create a new key instead")
+            % {"prefix": key.display_prefix}
+        )
     if ApiKey.objects.filter(rotated_from=key).exists():
-        raise ApiKeyRefused(f"key {key.display_prefix} was already rotated; rotate its successor")
+        raise ApiKeyRefused(
+            gettext("key %(prefix)s was already rotated; rotate its successor")
+            % {"prefix": key.display_prefix}
+        )
     expires_at = now + overlap
     if key.expires_at is None or expires_at < key.expires_at:
         key.expires_at = expires_at

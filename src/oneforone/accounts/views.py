@@ -22,7 +22,7 @@ team_page = member_of_kind(*OrganisationKind.values)
 
 def _admin_only(membership: Membership) -> None:
     if membership.role != Role.ADMIN:
-        raise PermissionDenied("Only an administrator changes the team.")
+        raise PermissionDenied(gettext("Only an administrator changes the team."))
 
 
 @team_page

@@ -15,7 +15,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from stdnum import imei as stdnum_imei
 
 from oneforone.accounts.models import Membership, User
@@ -323,15 +324,17 @@ def _require_hub_or_operator(actor: User, hub: Hub) -> None:
 def why_locked(intake: Intake) -> str | None:
     """Why a record can no longer be edited in place (the database refuses it too), or None."""
     if intake.reverses_id is not None:
-        return "the record is a reversal and cannot change"
+        return gettext("the record is a reversal and cannot change")
     if Intake.objects.filter(reverses=intake).exists():
-        return "the record has been reversed and cannot change"
+        return gettext("the record has been reversed and cannot change")
     if intake.lot_id is not None or intake.battery_lot_id is not None:
         lot = intake.lot or intake.battery_lot
         assert lot is not None
-        return f"the record is packed in lot {lot.seal_number}; record a correction"
+        return gettext("the record is packed in lot %(seal)s; record a correction") % {
+            "seal": lot.seal_number
+        }
     if intake.payments.exists():
-        return "the record has been paid; record a correction"
+        return gettext("the record has been paid; record a correction")
     return None
 
 
@@ -694,22 +697,47 @@ class LotReconciliation:
             and self.sealed_weight_kg + self.reversed_weight_kg == self.current_weight_kg
         )
 
+    def _units(self, count: int) -> str:
+        """A number of the lot's units: "40 phones", "3 batteries", in the active language."""
+        if self.unit == "batteries":
+            text = ngettext("%(count)s battery", "%(count)s batteries", count)
+        else:
+            text = ngettext("%(count)s phone", "%(count)s phones", count)
+        return text % {"count": number_format(count)}
+
     @property
     def explanation(self) -> str:
-        sealed = f"Sealed with {self.sealed_count} {self.unit}, {self.sealed_weight_kg} kg."
+        sealed = gettext("Sealed with %(units)s, %(kg)s kg.") % {
+            "units": self._units(self.sealed_count),
+            "kg": number_format(self.sealed_weight_kg),
+        }
         if not self.reversals and self.reconciles:
-            return f"{sealed} Its intakes add up to the same figures."
+            return gettext("%(sealed)s Its intakes add up to the same figures.") % {
+                "sealed": sealed
+            }
         if not self.reconciles:
-            return (
-                f"{sealed} Its intakes now add up to {self.current_count} {self.unit}, "
-                f"{self.current_weight_kg} kg, which reversals do not explain: tell the operator."
-            )
-        records = "record" if len(self.reversals) == 1 else "records"
-        return (
-            f"{sealed} {len(self.reversals)} reversing {records} took out "
-            f"{-self.reversed_count} {self.unit} and {-self.reversed_weight_kg} kg since: "
-            f"the lot now counts {self.current_count} {self.unit}, {self.current_weight_kg} kg."
-        )
+            return gettext(
+                "%(sealed)s Its intakes now add up to %(units)s, %(kg)s kg, which reversals do "
+                "not explain: tell the operator."
+            ) % {
+                "sealed": sealed,
+                "units": self._units(self.current_count),
+                "kg": number_format(self.current_weight_kg),
+            }
+        return ngettext(
+            "%(sealed)s %(records)s reversing record took out %(units)s and %(kg)s kg since: "
+            "the lot now counts %(now)s, %(now_kg)s kg.",
+            "%(sealed)s %(records)s reversing records took out %(units)s and %(kg)s kg since: "
+            "the lot now counts %(now)s, %(now_kg)s kg.",
+            len(self.reversals),
+        ) % {
+            "sealed": sealed,
+            "records": len(self.reversals),
+            "units": self._units(-self.reversed_count),
+            "kg": number_format(-self.reversed_weight_kg),
+            "now": self._units(self.current_count),
+            "now_kg": number_format(self.current_weight_kg),
+        }
 
 
 def lot_reconciliation(lot: Lot) -> LotReconciliation:

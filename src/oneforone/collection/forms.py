@@ -385,9 +385,7 @@ class CorrectionForm(PaymentFields):
             "currency": intake.currency
         }
         self.fields["paid_with"].label = gettext("Paid for the corrected record")
-        self.fields[
-            "paid_with"
-        ].help_text = (
+        self.fields["paid_with"].help_text = gettext(
             "the original payment stays in the ledger; settle the difference on the payments page"
         )
 

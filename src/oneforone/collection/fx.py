@@ -8,6 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext
+
 from oneforone.collection.models import ExchangeRate
 from oneforone.core.money import check_currency, quantize
 
@@ -27,11 +30,13 @@ class Converted:
     def basis(self) -> str:
         """Which rate was used, for a footnote next to the figure."""
         if self.rate is None:
-            return "in EUR already"
-        return (
-            f"1 EUR = {self.rate.units_per_eur.normalize():f} {self.rate.currency} on "
-            f"{self.rate.rate_date:%d %b %Y} ({self.rate.source})"
-        )
+            return gettext("in EUR already")
+        return gettext("1 EUR = %(units)s %(currency)s on %(day)s (%(source)s)") % {
+            "units": number_format(self.rate.units_per_eur.normalize()),
+            "currency": self.rate.currency,
+            "day": date_format(self.rate.rate_date, "d M Y"),
+            "source": self.rate.source,
+        }
 
 
 def rate_on(currency: str, on: dt.date) -> ExchangeRate:
@@ -44,8 +49,11 @@ def rate_on(currency: str, on: dt.date) -> ExchangeRate:
     )
     if rate is None:
         raise NoRate(
-            f"no {currency} exchange rate on or before {on:%d %b %Y}; record one on the "
-            "exchange rates page"
+            gettext(
+                "no %(currency)s exchange rate on or before %(day)s; record one on the "
+                "exchange rates page"
+            )
+            % {"currency": currency, "day": date_format(on, "d M Y")}
         )
     return rate
 

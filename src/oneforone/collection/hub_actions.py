@@ -105,8 +105,11 @@ def change_hub_hours_and_location(
     (flags already raised keep the evidence they were raised with)."""
     if not may_change_hub(actor, hub):
         raise NotAllowed(
-            f"{actor.username} may not change {hub.name}: ask an administrator of "
-            f"{hub.organisation.name} or the operator"
+            gettext(
+                "%(username)s may not change %(hub)s: ask an administrator of %(organisation)s "
+                "or the operator"
+            )
+            % {"username": actor.username, "hub": hub.name, "organisation": hub.organisation.name}
         )
     weekdays = sorted(set(open_weekdays))
     if not weekdays or not set(weekdays) <= set(range(1, 8)):

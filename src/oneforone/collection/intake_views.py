@@ -48,7 +48,7 @@ def _intake_for(membership: Membership, client_uuid: uuid.UUID) -> Intake:
         .first()
     )
     if intake is None:
-        raise Http404("No such intake record for your organisation.")
+        raise Http404(gettext("No such intake record for your organisation."))
     return intake
 
 
@@ -175,7 +175,7 @@ def intake_photo(request: HttpRequest, membership: Membership, sha256: str) -> F
     ).exists()
     photo = Photo.objects.filter(sha256=sha256).first() if refers else None
     if photo is None:
-        raise Http404("No such photo for your organisation.")
+        raise Http404(gettext("No such photo for your organisation."))
     response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
     response["Cache-Control"] = "private, max-age=86400, immutable"
     response["X-Content-Type-Options"] = "nosniff"
@@ -198,7 +198,7 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                     organisation=organisation, pk=revoke if revoke.isdigit() else 0
                 ).first()
                 if key is None:
-                    raise Http404("No such key")
+                    raise Http404(gettext("No such key"))
                 account_actions.revoke_api_key(actor=actor, key=key)
                 messages.success(
                     request,
@@ -209,7 +209,7 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
             name = request.POST.get("name", "").strip()
             if not name:
                 raise account_actions.ApiKeyRefused(
-                    "name the device the key is for, e.g. 'Accra tablet 2'"
+                    gettext("name the device the key is for, e.g. 'Accra tablet 2'")
                 )
             _, new_key = account_actions.create_api_key(
                 actor=actor, organisation=organisation, name=name, scope=ApiKeyScope.WRITE

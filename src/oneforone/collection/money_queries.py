@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_noop
 
 from oneforone.accounts.models import Organisation
 from oneforone.collection.models import Hub, Intake, LivingWageBenchmark, PaymentKind
@@ -25,13 +26,14 @@ from oneforone.core.money import quantize
 STABILITY_MONTHS = 6
 # Earnings bands as a share of the monthly living wage: (label, lower bound inclusive).
 BANDS: tuple[tuple[str, Decimal], ...] = (
-    ("under 25%", Decimal(0)),
+    (gettext_noop("under 25%"), Decimal(0)),
     ("25-50%", Decimal("0.25")),
     ("50-75%", Decimal("0.50")),
     ("75-100%", Decimal("0.75")),
-    ("living wage or more", Decimal(1)),
+    (gettext_noop("living wage or more"), Decimal(1)),
 )
-NO_BENCHMARK = "no benchmark"
+# The labels are the keys of earnings_bands(); the pages translate them when they show them.
+NO_BENCHMARK = gettext_noop("no benchmark")
 
 # The month a ledger row's income belongs to (see the module's docstring); `p` is the row, `o`
 # the row it reverses (if any), `c` the hub's country.

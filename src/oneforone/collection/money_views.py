@@ -256,17 +256,20 @@ def _income_chart(
         bought = book.to_eur(row.purchases, row.currency, on)
         fee = book.to_eur(row.fees, row.currency, on)
         if bought is None or fee is None:
-            missing.add(f"{row.currency} in {row.month:%b %Y}")
+            missing.add(
+                gettext("%(currency)s in %(month)s")
+                % {"currency": row.currency, "month": date_format(row.month, "M Y")}
+            )
             continue
         purchases[row.month] += bought.eur
         fees[row.month] += fee.eur
     chart = charts.grouped_columns(
-        [f"{m:%b}" for m in window],
+        [date_format(m, "M") for m in window],
         [
-            ("Collectors, EUR", [int(purchases[m]) for m in window]),
-            ("Handling fees, EUR", [int(fees[m]) for m in window]),
+            (gettext("Collectors, EUR"), [int(purchases[m]) for m in window]),
+            (gettext("Handling fees, EUR"), [int(fees[m]) for m in window]),
         ],
-        title="Income paid per month, in EUR",
+        title=gettext("Income paid per month, in EUR"),
     )
     return chart, sorted(missing)
 
@@ -307,8 +310,8 @@ def income(request: HttpRequest, membership: Membership) -> HttpResponse:
             "periods": money_queries.living_wage_periods(months),
             "living_wage_counts": money_queries.collectors_at_living_wage(recent),
             "bands_chart": charts.horizontal_bars(
-                [charts.Bar(label, count) for label, count in bands.items() if count],
-                title="Collector-months by share of the living wage",
+                [charts.Bar(gettext(label), count) for label, count in bands.items() if count],
+                title=gettext("Collector-months by share of the living wage"),
             )
             if recent
             else None,

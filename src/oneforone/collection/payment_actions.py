@@ -480,8 +480,13 @@ def _overlapping_cap(country: str, start: dt.date, end: dt.date | None) -> Price
 
 
 def _period(cap: PriceCap) -> str:
-    end = f"{cap.valid_until:%d %b %Y}" if cap.valid_until else "open end"
-    return f"{cap.valid_from:%d %b %Y} to {end}"
+    start = date_format(cap.valid_from, "d M Y")
+    if cap.valid_until is None:
+        return gettext("%(start)s to open end") % {"start": start}
+    return gettext("%(start)s to %(end)s") % {
+        "start": start,
+        "end": date_format(cap.valid_until, "d M Y"),
+    }
 
 
 @transaction.atomic

@@ -121,11 +121,16 @@ def _personal_data_access(
     membership = own.select_related("organisation").first()
     if membership is not None:
         if write and not membership.can_write:
-            raise NotAllowed(f"{actor.username} may only read for {membership.organisation.name}")
+            raise NotAllowed(
+                gettext("%(username)s may only read for %(organisation)s")
+                % {"username": actor.username, "organisation": membership.organisation.name}
+            )
         return membership.organisation, reason or "collection partner's own record"
     if _is_operator_staff(actor):
         if not reason:
-            raise NotAllowed("operator staff must give a reason to handle a collector's data")
+            raise NotAllowed(
+                gettext("operator staff must give a reason to handle a collector's data")
+            )
         operator = (
             Membership.objects.filter(user=actor, organisation__kind=OrganisationKind.OPERATOR)
             .select_related("organisation")
@@ -134,7 +139,8 @@ def _personal_data_access(
         assert operator is not None  # require_operator found it
         return operator.organisation, reason
     raise NotAllowed(
-        f"{actor.username} may not see the personal data of collectors of another organisation"
+        gettext("%(username)s may not see the personal data of collectors of another organisation")
+        % {"username": actor.username}
     )
 
 

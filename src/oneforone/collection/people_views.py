@@ -81,8 +81,12 @@ def _collector(membership: Membership, code: str) -> Collector:
 def _refusal(error: Exception) -> str:
     text = str(error)
     if isinstance(error, NotAllowed):
-        return f"{text[:1].upper()}{text[1:]}. Ask the collection partner or operator staff."
-    return f"{text[:1].upper()}{text[1:]}. Correct it and send again."
+        return gettext("%(refusal)s. Ask the collection partner or operator staff.") % {
+            "refusal": f"{text[:1].upper()}{text[1:]}"
+        }
+    return gettext("%(refusal)s. Correct it and send again.") % {
+        "refusal": f"{text[:1].upper()}{text[1:]}"
+    }
 
 
 # --- the list and registration -----------------------------------------------------------------
@@ -94,7 +98,11 @@ def collectors(request: HttpRequest, membership: Membership) -> HttpResponse:
     code = request.GET.get("hub")
     hub = hubs.filter(code=code).first() if code else hubs.first()
     if hub is None:
-        raise Http404("No such hub." if code else "No hub yet; ask the operator to register one.")
+        raise Http404(
+            gettext("No such hub.")
+            if code
+            else gettext("No hub yet; ask the operator to register one.")
+        )
     month = timezone.localdate().replace(day=1)
     rows = people_queries.collectors_list(
         Collector.objects.filter(hub=hub).order_by("-active", "code"), month
@@ -342,7 +350,9 @@ def training(request: HttpRequest, membership: Membership, code: str) -> HttpRes
         return people_actions.record_training(actor=membership.user, collector=target, **data)
 
     form = TrainingForm(request.POST)
-    return _record(request, membership, code, "training_form", form, act, "Training recorded.")
+    return _record(
+        request, membership, code, "training_form", form, act, gettext("Training recorded.")
+    )
 
 
 @require_POST
@@ -352,7 +362,9 @@ def equipment(request: HttpRequest, membership: Membership, code: str) -> HttpRe
         return people_actions.issue_equipment(actor=membership.user, collector=target, **data)
 
     form = EquipmentForm(request.POST)
-    return _record(request, membership, code, "equipment_form", form, act, "Equipment recorded.")
+    return _record(
+        request, membership, code, "equipment_form", form, act, gettext("Equipment recorded.")
+    )
 
 
 @require_POST
@@ -362,7 +374,7 @@ def conduct(request: HttpRequest, membership: Membership, code: str) -> HttpResp
         return people_actions.acknowledge_conduct(actor=membership.user, collector=target, **data)
 
     form = ConductForm(request.POST)
-    done = "Code of conduct acknowledgement recorded."
+    done = gettext("Code of conduct acknowledgement recorded.")
     return _record(request, membership, code, "conduct_form", form, act, done)
 
 
@@ -375,7 +387,9 @@ def incident(request: HttpRequest, membership: Membership, code: str) -> HttpRes
         )
 
     form = IncidentForm(request.POST)
-    return _record(request, membership, code, "incident_form", form, act, "Incident reported.")
+    return _record(
+        request, membership, code, "incident_form", form, act, gettext("Incident reported.")
+    )
 
 
 @require_POST
@@ -392,7 +406,9 @@ def follow_up(request: HttpRequest, membership: Membership, code: str) -> HttpRe
     target = _collector(membership, code)
     open_incidents = Incident.objects.filter(collector=target, closed_at__isnull=True)
     form = FollowUpForm(request.POST, incidents=open_incidents)
-    return _record(request, membership, code, "follow_up_form", form, act, "Follow-up recorded.")
+    return _record(
+        request, membership, code, "follow_up_form", form, act, gettext("Follow-up recorded.")
+    )
 
 
 @require_POST
@@ -425,7 +441,7 @@ def _short(row: people_queries.SafeWorkRow) -> str:
 
 
 def _share_chart(rows: list[people_queries.SafeWorkRow], field: str, title: str) -> str:
-    done_name = field.replace("_", " ")
+    done_name = {"trained": gettext("trained"), "equipped": gettext("equipped")}[field]
     return stacked_bars(
         [
             StackedRow(
@@ -436,7 +452,7 @@ def _share_chart(rows: list[people_queries.SafeWorkRow], field: str, title: str)
             for row in rows
             if row.active
         ],
-        [(done_name, DONE_COLOR), ("not yet", NOT_YET_COLOR)],
+        [(done_name, DONE_COLOR), (gettext("not yet"), NOT_YET_COLOR)],
         title=title,
     )
 
@@ -467,8 +483,8 @@ def render_safe_work(
             "rows": rows,
             "is_operator": is_operator,
             "can_record": not is_operator and membership.can_write,
-            "trained_chart": _share_chart(rows, "trained", "Active collectors trained"),
-            "equipped_chart": _share_chart(rows, "equipped", "Active collectors equipped"),
+            "trained_chart": _share_chart(rows, "trained", gettext("Active collectors trained")),
+            "equipped_chart": _share_chart(rows, "equipped", gettext("Active collectors equipped")),
             "open_incidents": open_incidents.prefetch_related("follow_ups"),
             "conduct_version": people_queries.CURRENT_CONDUCT_VERSION,
             **(forms_ | (bound or {})),

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from oneforone.collection.models import Hub, PriceCap
 from oneforone.core.money import Money
@@ -25,15 +27,23 @@ def outside_cap(hub: Hub, price: Decimal, on: dt.date) -> str | None:
     if cap is None or cap.currency != hub.currency:
         return None
     if price > cap.max_per_phone:
-        return (
-            f"{Money(price, hub.currency)} a phone is above the cap of "
-            f"{Money(cap.max_per_phone, cap.currency)} set for {hub.country} from "
-            f"{cap.valid_from:%d %b %Y}, which keeps the price below what a working phone sells "
-            "for; pay at most the cap, or buy only dead phones"
-        )
+        return gettext(
+            "%(price)s a phone is above the cap of %(cap)s set for %(country)s from %(day)s, "
+            "which keeps the price below what a working phone sells for; pay at most the cap, "
+            "or buy only dead phones"
+        ) % {
+            "price": Money(price, hub.currency),
+            "cap": Money(cap.max_per_phone, cap.currency),
+            "country": hub.country,
+            "day": date_format(cap.valid_from, "d M Y"),
+        }
     if price < cap.min_per_phone:
-        return (
-            f"{Money(price, hub.currency)} a phone is below the fair-pay floor of "
-            f"{Money(cap.min_per_phone, cap.currency)} set for {hub.country}; pay at least that"
-        )
+        return gettext(
+            "%(price)s a phone is below the fair-pay floor of %(floor)s set for %(country)s; "
+            "pay at least that"
+        ) % {
+            "price": Money(price, hub.currency),
+            "floor": Money(cap.min_per_phone, cap.currency),
+            "country": hub.country,
+        }
     return None

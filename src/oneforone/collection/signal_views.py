@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from oneforone.accounts.decorators import member_of_kind
@@ -102,10 +102,14 @@ def network(request: HttpRequest, membership: Membership) -> HttpResponse:
     chart = (
         horizontal_bars(
             [
-                Bar(f"{c.name} ({c.hubs} hub{'s' if c.hubs != 1 else ''})", c.phones_12_months)
+                Bar(
+                    ngettext("%(country)s (%(count)s hub)", "%(country)s (%(count)s hubs)", c.hubs)
+                    % {"country": c.name, "count": c.hubs},
+                    c.phones_12_months,
+                )
                 for c in countries
             ],
-            title="Phones collected in the last 12 months, per country",
+            title=gettext("Phones collected in the last 12 months, per country"),
         )
         if countries
         else None

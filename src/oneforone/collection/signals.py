@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from oneforone.collection import prices
 from oneforone.collection.models import Country, Flag, FlagKind, Hub, Intake, IntakeImei, Lot
@@ -294,7 +294,8 @@ def price_outside_cap(intake: Intake) -> Evidence | None:
     """Only an offline record synced later (enforce_cap=False) can get here: the hub device
     bought at a price the server would have refused."""
     hub = intake.hub
-    refusal = prices.outside_cap(hub, intake.price_per_phone, intake.collected_on)
+    with translation.override("en"):  # the rule is stored with the flag: written as recorded
+        refusal = prices.outside_cap(hub, intake.price_per_phone, intake.collected_on)
     if refusal is None:
         return None
     cap = prices.cap_for(hub.country, intake.collected_on)

@@ -36,8 +36,13 @@ hub_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER)
 def explain(error: Exception) -> str:
     """An action's refusal, worded with what to do next."""
     if isinstance(error, NotAllowed):
-        return f"{error}. Ask an administrator of your organisation for a member role."
-    return f"{str(error)[:1].upper()}{str(error)[1:]}. Reload the page and check the entries."
+        return gettext(
+            "%(refusal)s. Ask an administrator of your organisation for a member role."
+        ) % {"refusal": error}
+    text = str(error)
+    return gettext("%(refusal)s. Reload the page and check the entries.") % {
+        "refusal": f"{text[:1].upper()}{text[1:]}"
+    }
 
 
 def hubs_of(membership: Membership) -> QuerySet[Hub]:
@@ -51,9 +56,9 @@ def chosen_hub(request: HttpRequest, membership: Membership) -> tuple[QuerySet[H
     hub = hubs.filter(code=code).first() if code else hubs.first()
     if hub is None:
         raise Http404(
-            "No such hub for your organisation."
+            gettext("No such hub for your organisation.")
             if code
-            else "Your organisation has no hub yet; ask the operator to register one."
+            else gettext("Your organisation has no hub yet; ask the operator to register one.")
         )
     return hubs, hub
 

@@ -43,6 +43,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.core.apitools import error_item, error_response
 
@@ -135,14 +136,20 @@ def idempotent[**P](
                 return error_response(
                     400,
                     "invalid_idempotency_key",
-                    f"{HEADER} must be 1 to 255 printable characters without spaces, e.g. a UUID",
-                    [error_item("invalid_idempotency_key", "not a valid key", HEADER)],
+                    gettext(
+                        "%(header)s must be 1 to 255 printable characters without spaces, "
+                        "e.g. a UUID"
+                    )
+                    % {"header": HEADER},
+                    [error_item("invalid_idempotency_key", gettext("not a valid key"), HEADER)],
                 )
             try:
                 print_ = fingerprint(request)
             except MultiPartParserError as exc:
                 return error_response(
-                    400, "malformed_body", f"the multipart body cannot be read: {exc}"
+                    400,
+                    "malformed_body",
+                    gettext("the multipart body cannot be read: %(error)s") % {"error": exc},
                 )
             claim = _claim(scope_of(request), key, request, print_)
             if isinstance(claim, HttpResponseBase):
@@ -198,16 +205,22 @@ def _claim(scope: str, key: str, request: HttpRequest, print_: str) -> int | Htt
             return error_response(
                 422,
                 "idempotency_key_reused",
-                f"this {HEADER} was used for another request (another method, path or body); "
-                "use a new key for a new request",
-                [error_item("idempotency_key_reused", "used for another request", HEADER)],
+                gettext(
+                    "this %(header)s was used for another request (another method, path or "
+                    "body); use a new key for a new request"
+                )
+                % {"header": HEADER},
+                [error_item("idempotency_key_reused", gettext("used for another request"), HEADER)],
             )
         if state == "running":
             return error_response(
                 409,
                 "idempotency_key_in_use",
-                f"a request with this {HEADER} is still running; retry after it finishes to "
-                "get its answer",
+                gettext(
+                    "a request with this %(header)s is still running; retry after it finishes "
+                    "to get its answer"
+                )
+                % {"header": HEADER},
                 headers={"Retry-After": str(RETRY_IN_USE_SECONDS)},
             )
         # Django reads jsonb as text (its JSONField decodes it), so raw SQL gets a string.
@@ -216,7 +229,8 @@ def _claim(scope: str, key: str, request: HttpRequest, print_: str) -> int | Htt
     return error_response(
         409,
         "idempotency_key_in_use",
-        f"requests with this {HEADER} keep racing; retry in a moment",
+        gettext("requests with this %(header)s keep racing; retry in a moment")
+        % {"header": HEADER},
         headers={"Retry-After": str(RETRY_IN_USE_SECONDS)},
     )
 

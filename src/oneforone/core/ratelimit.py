@@ -77,6 +77,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language, gettext, ngettext
 
 __all__ = [
     "RateLimitDecision",
@@ -254,7 +255,9 @@ def rate_limited[**P](
 
 def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     """The 429 answer: JSON under /api/, a small HTML page elsewhere; Retry-After either way."""
-    message = f"Too many requests: please try again in {_duration(retry_after)}."
+    message = gettext("Too many requests: please try again in %(duration)s.") % {
+        "duration": _duration(retry_after)
+    }
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
@@ -264,9 +267,12 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     else:
         response = HttpResponse(
             format_html(
-                '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                "<title>Too many requests</title></head><body><h1>Too many requests</h1>"
-                "<p>{}</p></body></html>",
+                '<!doctype html><html lang="{}"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                "<title>{}</title></head><body><h1>{}</h1><p>{}</p></body></html>",
+                get_language() or settings.LANGUAGE_CODE,
+                gettext("Too many requests"),
+                gettext("Too many requests"),
                 message,
             ),
             status=429,
@@ -278,7 +284,9 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
 
 def _duration(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     if seconds < 2 * 3600:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return f"{math.ceil(seconds / 3600)} hours"
+        minutes = math.ceil(seconds / 60)
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+    hours = math.ceil(seconds / 3600)
+    return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
