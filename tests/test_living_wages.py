@@ -5,10 +5,13 @@ their earnings, how stable each one's income is, and "no benchmark" where none e
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from factories import World, make_collector, make_hub, make_member, make_organisation, record_intake
@@ -131,6 +134,12 @@ def test_collectors_without_a_benchmark_are_not_counted_as_below_or_above(world:
     [count] = money_queries.collectors_at_living_wage(months)
     assert count.at_living_wage is None
     assert money_queries.earnings_bands(months)[money_queries.NO_BENCHMARK] == 1
+
+    member = make_member(lagos_org)
+    client = Client()
+    client.force_login(member)
+    page = html.unescape(client.get(reverse("collection-income")).content.decode())
+    assert "“no benchmark” where the country has none" in page
 
 
 def collector_month(month: dt.date, income: str, code: str = "C-1") -> CollectorMonth:

@@ -316,6 +316,7 @@ def income(request: HttpRequest, membership: Membership) -> HttpResponse:
             if recent
             else None,
             "bands": bands,
+            "bands_without_benchmark": bands.get(money_queries.NO_BENCHMARK, 0),
             "window": window,
             "stability": money_queries.income_stability(collector_months, until)[:STABILITY_ROWS],
             "income_chart": chart if months else None,
