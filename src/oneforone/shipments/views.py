@@ -98,12 +98,16 @@ carrier_page = member_of_kind(OrganisationKind.CARRIER)
 
 def explain(error: Exception) -> str:
     """An action's refusal, worded with what to do next."""
-    text = f"{str(error)[:1].upper()}{str(error)[1:]}."
+    problem = f"{str(error)[:1].upper()}{str(error)[1:]}"
     if isinstance(error, NotAllowed):
-        return f"{text} Ask an administrator of your organisation for a member role."
+        return gettext(
+            "%(problem)s. Ask an administrator of your organisation for a member role."
+        ) % {"problem": problem}
     if isinstance(error, CustodyError):
-        return f"{text} Reload the page to see where the consignment stands."
-    return text
+        return gettext("%(problem)s. Reload the page to see where the consignment stands.") % {
+            "problem": problem
+        }
+    return f"{problem}."
 
 
 @consignment_page
