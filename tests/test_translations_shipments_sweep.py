@@ -13,8 +13,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from factories import World, in_transit_consignment, notification_blocks, received_consignment
+from factories import (
+    World,
+    draft_consignment,
+    in_transit_consignment,
+    notification_blocks,
+    received_consignment,
+)
 from oneforone.accounts.models import User
+from oneforone.shipments import deadline_actions
 from oneforone.shipments import notification_actions as notices
 from oneforone.shipments.codes import CodeError, require_code
 from oneforone.shipments.models import CodeList, Notification
@@ -233,3 +240,30 @@ def test_a_code_used_after_its_end_is_refused_in_the_readers_language(
         require_code(CodeList.EWC, "16 06 05", on=dt.date(2027, 1, 4))
 
     assert str(refused.value).startswith(refusal)
+
+
+@pytest.mark.parametrize(
+    ("language", "received", "planned"),
+    [
+        ("en", "received 2026-12-08", "planned departure 2027-01-05"),
+        ("nl", "ontvangen op 2026-12-08", "gepland vertrek op 2027-01-05"),
+        ("fr", "reçu le 2026-12-08", "départ prévu le 2027-01-05"),
+    ],
+)
+def test_the_deadlines_page_words_what_each_deadline_runs_from_in_the_readers_language(
+    world: World, language: str, received: str, planned: str
+) -> None:
+    """Deadlines are computed once; their subject and anchor are worded for whoever reads them."""
+    with time_machine.travel(dt.datetime(2026, 12, 8, 10, tzinfo=dt.UTC)):
+        consignment = received_consignment(world)
+        draft = draft_consignment(world)
+        deadline_actions.plan_departure(
+            actor=world.hub_user, consignment=draft, departure_on=dt.date(2027, 1, 5)
+        )
+    with time_machine.travel(dt.datetime(2026, 12, 14, 10, tzinfo=dt.UTC)):
+        page = page_in(world.operator_user, reverse("shipments-deadlines"), language)
+
+    assert received in page
+    assert planned in page
+    subject = {"en": "consignment", "nl": "zending", "fr": "envoi"}[language]
+    assert f"{subject} {consignment.reference}" in page
