@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 
 from factories import (
     World,
+    dispatched_consignment,
     draft_consignment,
     in_transit_consignment,
     notification_blocks,
@@ -267,3 +268,25 @@ def test_the_deadlines_page_words_what_each_deadline_runs_from_in_the_readers_la
     assert planned in page
     subject = {"en": "consignment", "nl": "zending", "fr": "envoi"}[language]
     assert f"{subject} {consignment.reference}" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("en", ["Container number:</span> MSCU1234565", "Origin hub:</span>"]),
+        ("nl", ["Containernummer:</span> MSCU1234565", "Hub van herkomst:</span>"]),
+        ("fr", ["Numéro de conteneur:</span> MSCU1234565", "Centre d\u2019origine:</span>"]),
+    ],
+)
+def test_the_fields_a_signature_sealed_are_named_in_the_readers_language(
+    world: World, language: str, labels: list[str]
+) -> None:
+    """The sealed values stay as signed; only their names are worded for the reader."""
+    consignment = dispatched_consignment(world)
+
+    page = page_in(
+        world.hub_user, reverse("shipments-detail", args=[consignment.reference]), language
+    )
+
+    for label in labels:
+        assert label in page
