@@ -62,7 +62,7 @@ def _done_on(deadline: Deadline) -> dt.date | None:
     """When the act was done in the demo's history; None for what nobody would have done yet."""
     country = deadline.route.export
     if deadline.kind == DeadlineKind.PRE_SHIPMENT_INFORMATION:
-        if deadline.anchor.startswith("planned"):
+        if deadline.consignment is None or deadline.consignment.state == ConsignmentState.DRAFT:
             return None
         return subtract_working_days(deadline.anchor_on, 3, country)
     if deadline.kind == DeadlineKind.RECEIPT_CONFIRMATION:

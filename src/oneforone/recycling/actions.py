@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import User
 from oneforone.core import audit
@@ -44,14 +45,18 @@ def record_reception(
     if batteries:
         if counted_phones is not None or refused_phones:
             raise custody.CustodyError(
-                "batteries are received by weight and packages; leave the phone counts empty"
+                gettext(
+                    "batteries are received by weight and packages; leave the phone counts empty"
+                )
             )
         if packages is None or packages < 1:
-            raise custody.CustodyError("enter the number of packages received (at least 1)")
+            raise custody.CustodyError(
+                gettext("enter the number of packages received (at least 1)")
+            )
     elif counted_phones is None or counted_phones < 1:
-        raise custody.CustodyError("enter the number of phones counted (at least 1)")
+        raise custody.CustodyError(gettext("enter the number of phones counted (at least 1)"))
     if net_weight_kg <= 0:
-        raise custody.CustodyError("enter the net weight received in kg (more than 0)")
+        raise custody.CustodyError(gettext("enter the net weight received in kg (more than 0)"))
     refused_phones, refused_weight_kg, refusal_reason = _refusal(
         decision, counted_phones, net_weight_kg, refused_phones, refused_weight_kg, refusal_reason
     )
@@ -144,7 +149,7 @@ def complete_treatment(
     """The recycler certifies treatment; the registry issues the consignment's units with it."""
     consignment = custody.lock(consignment)
     if completed_on > timezone.localdate():
-        raise custody.CustodyError("treatment cannot be completed in the future")
+        raise custody.CustodyError(gettext("treatment cannot be completed in the future"))
     signature = custody.sign(
         actor=actor,
         consignment=consignment,
@@ -160,11 +165,14 @@ def complete_treatment(
     reception = consignment.reception
     if reception.decision == FacilityDecision.REFUSED:
         raise custody.CustodyError(
-            "the facility refused this shipment; it is not treated here and issues no units "
-            "(the notifier takes it back or finds another facility)"
+            gettext(
+                "the facility refused this shipment; it is not treated here and issues no units (the notifier takes it back or finds another facility)"
+            )
         )
     if completed_on < reception.received_at.date():
-        raise custody.CustodyError("treatment cannot be completed before the consignment arrived")
+        raise custody.CustodyError(
+            gettext("treatment cannot be completed before the consignment arrived")
+        )
     completion = TreatmentCompletion.objects.create(
         consignment=consignment,
         reception=reception,
@@ -203,25 +211,29 @@ def _refusal(
     if decision == FacilityDecision.ACCEPTED:
         if refused_phones or refused_weight_kg:
             raise custody.CustodyError(
-                "an accepted shipment refuses nothing; choose partially refused to refuse a part"
+                gettext(
+                    "an accepted shipment refuses nothing; choose partially refused to refuse a part"
+                )
             )
         return 0, Decimal(0), ""
     if decision not in FacilityDecision.values:
-        raise custody.CustodyError("choose accepted, partially refused or refused")
+        raise custody.CustodyError(gettext("choose accepted, partially refused or refused"))
     if not reason:
-        raise custody.CustodyError("give the reason for the refusal")
+        raise custody.CustodyError(gettext("give the reason for the refusal"))
     if decision == FacilityDecision.REFUSED:
         return counted_phones or 0, net_weight_kg, reason
     if counted_phones is None:
         if not 0 < refused_weight_kg < net_weight_kg:
             raise custody.CustodyError(
-                "a partial refusal refuses some of the kg received, not none or all; enter the "
-                "refused kg (or choose refused)"
+                gettext(
+                    "a partial refusal refuses some of the kg received, not none or all; enter the refused kg (or choose refused)"
+                )
             )
         return 0, refused_weight_kg, reason
     if not 0 < refused_phones < counted_phones or not 0 < refused_weight_kg < net_weight_kg:
         raise custody.CustodyError(
-            "a partial refusal refuses some of the phones and kg received, not none or all; "
-            "enter the refused phones and kg (or choose refused)"
+            gettext(
+                "a partial refusal refuses some of the phones and kg received, not none or all; enter the refused phones and kg (or choose refused)"
+            )
         )
     return refused_phones, refused_weight_kg, reason

@@ -108,10 +108,10 @@ def treatment(request: HttpRequest, membership: Membership, reference: str) -> H
                 % {"error": error},
             )
         else:
-            text = (
-                f"Treatment completion recorded ({completion.operation}, "
-                f"{completion.completed_on})."
-            )
+            text = gettext("Treatment completion recorded (%(operation)s, %(date)s).") % {
+                "operation": completion.operation,
+                "date": completion.completed_on,
+            }
             try:
                 batch = completion.batch
             except ObjectDoesNotExist:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from oneforone.shipments.code_data import CODE_ENTRIES
 from oneforone.shipments.models import Code, CodeList
@@ -33,18 +34,36 @@ def require_code(code_list: str, code: str, *, on: dt.date) -> Code:
     list_name = CodeList(code_list).label
     versions = list(Code.objects.filter(code_list=code_list, code=wanted))
     if not versions:
-        raise CodeError(f"{wanted} is not in the {list_name}")
+        raise CodeError(
+            gettext("%(code)s is not in the %(list)s") % {"code": wanted, "list": list_name}
+        )
+    day = f"{on:%Y-%m-%d}"
     ended = [v for v in versions if v.valid_to is not None and v.valid_to < on]
     if ended:
         last = max(ended, key=lambda v: v.valid_to or on)
-        replacement = f"; use {last.replaced_by} instead" if last.replaced_by else ""
+        until = f"{last.valid_to:%Y-%m-%d}"
+        if last.replaced_by:
+            raise CodeError(
+                gettext(
+                    "%(code)s (%(list)s) was valid until %(until)s, not on %(day)s; use "
+                    "%(replacement)s instead"
+                )
+                % {
+                    "code": wanted,
+                    "list": list_name,
+                    "until": until,
+                    "day": day,
+                    "replacement": last.replaced_by,
+                }
+            )
         raise CodeError(
-            f"{wanted} ({list_name}) was valid until {last.valid_to:%Y-%m-%d}, "
-            f"not on {on:%Y-%m-%d}{replacement}"
+            gettext("%(code)s (%(list)s) was valid until %(until)s, not on %(day)s")
+            % {"code": wanted, "list": list_name, "until": until, "day": day}
         )
     first = min(versions, key=lambda v: v.valid_from or on)
     raise CodeError(
-        f"{wanted} ({list_name}) is valid from {first.valid_from:%Y-%m-%d}, not on {on:%Y-%m-%d}"
+        gettext("%(code)s (%(list)s) is valid from %(since)s, not on %(day)s")
+        % {"code": wanted, "list": list_name, "since": f"{first.valid_from:%Y-%m-%d}", "day": day}
     )
 
 

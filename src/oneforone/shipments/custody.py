@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from oneforone.accounts.models import Organisation, User
 from oneforone.accounts.permissions import require_member
 from oneforone.core.audit import GENESIS_HASH
-from oneforone.shipments.models import TRANSITIONS, Consignment, CustodySignature
+from oneforone.shipments.models import (
+    TRANSITIONS,
+    Consignment,
+    ConsignmentState,
+    CustodySignature,
+    CustodyStep,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class CustodyError(Exception):
     pass
+
+
+# The state a step starts from, as the end of "this step needs it to be ...".
+STATE_WORDS: dict[str, StrOrPromise] = {
+    ConsignmentState.DRAFT: pgettext_lazy("consignment state", "draft"),
+    ConsignmentState.DISPATCHED: pgettext_lazy("consignment state", "dispatched"),
+    ConsignmentState.IN_TRANSIT: pgettext_lazy("consignment state", "in transit"),
+    ConsignmentState.RECEIVED: pgettext_lazy("consignment state", "received"),
+    ConsignmentState.TREATED: pgettext_lazy("consignment state", "treated"),
+}
+# A broken link of the signature chain, one whole sentence per step.
+BROKEN_SIGNATURE: dict[str, StrOrPromise] = {
+    CustodyStep.DISPATCH: gettext_lazy("dispatch signature does not match its hash"),
+    CustodyStep.PICKUP: gettext_lazy("pickup signature does not match its hash"),
+    CustodyStep.HANDOVER: gettext_lazy("handover signature does not match its hash"),
+    CustodyStep.RECEIPT: gettext_lazy("receipt signature does not match its hash"),
+    CustodyStep.RECEPTION: gettext_lazy("reception signature does not match its hash"),
+    CustodyStep.TREATMENT: gettext_lazy("treatment signature does not match its hash"),
+}
 
 
 def signature_hash(signature: CustodySignature) -> str:
@@ -46,8 +75,12 @@ def require_state(consignment: Consignment, from_state: str) -> None:
     """Refuse a step unless the consignment is in the state the step starts from."""
     if consignment.state != from_state:
         raise CustodyError(
-            f"consignment {consignment.reference} is {consignment.get_state_display().lower()}; "
-            f"this step needs it to be {from_state.replace('_', ' ')}"
+            gettext("consignment %(reference)s is %(state)s; this step needs it to be %(needed)s")
+            % {
+                "reference": consignment.reference,
+                "state": consignment.get_state_display().lower(),
+                "needed": STATE_WORDS.get(from_state, from_state.replace("_", " ")),
+            }
         )
 
 
@@ -94,6 +127,9 @@ def verify_signatures(consignment: Consignment) -> list[str]:
     previous = GENESIS_HASH
     for signature in consignment.signatures.order_by("id"):
         if signature.previous_hash != previous or signature_hash(signature) != signature.hash:
-            problems.append(f"{signature.step} signature does not match its hash")
+            broken = BROKEN_SIGNATURE.get(signature.step)
+            problems.append(
+                str(broken) if broken else f"{signature.step} signature does not match its hash"
+            )
         previous = signature.hash
     return problems

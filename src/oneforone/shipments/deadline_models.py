@@ -17,7 +17,7 @@ class DeadlineKind(models.TextChoices):
     )
     COMPLETION_CERTIFICATE_OUTER = (
         "completion_certificate_outer",
-        "Certificate of completed recovery (outer limit after receipt)",
+        gettext_lazy("Certificate of completed recovery (outer limit after receipt)"),
     )
     CONSENT_EXPIRY = "consent_expiry", gettext_lazy("Consent expiry")
     GUARANTEE_EXPIRY = "guarantee_expiry", gettext_lazy("Financial guarantee expiry")

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy
 
 from oneforone.accounts.models import Organisation
 from oneforone.recycling.models import FacilityDecision
@@ -28,6 +31,7 @@ from oneforone.shipments.deadline_models import (
     PeriodUnit,
 )
 from oneforone.shipments.models import (
+    ChangeKind,
     Consent,
     Consignment,
     ConsignmentState,
@@ -39,6 +43,9 @@ from oneforone.shipments.models import (
     RouteRole,
 )
 from oneforone.shipments.queries import READ_ALL_KINDS, visible_consignments
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DUE_SOON_DAYS = 5
 
@@ -61,6 +68,34 @@ CONSIGNMENT_KINDS = (
     DeadlineKind.COMPLETION_CERTIFICATE_OUTER,
     DeadlineKind.TAKE_BACK,
 )
+
+
+def _fill(sentence: StrOrPromise, values: dict[str, object]) -> str:
+    return str(sentence) % values
+
+
+_filled = lazy(_fill, str)
+
+
+def worded(sentence: StrOrPromise, **values: object) -> str:
+    """A deadline's subject or anchor, worded when it is read: deadlines are computed once and
+    shown on a page, in reminders of several languages and in refusals, each in its reader's
+    language. Dates stay ISO, as on the documents."""
+    return _filled(sentence, values)
+
+
+# The anchor of a take-back, by the facility's decision.
+TAKE_BACK_ANCHORS: dict[str, StrOrPromise] = {
+    FacilityDecision.PARTIALLY_REFUSED: gettext_lazy("partially refused %(date)s"),
+    FacilityDecision.REFUSED: gettext_lazy("refused %(date)s"),
+}
+# The subject of an awaited answer to a change, by the kind of change.
+CHANGE_SUBJECTS: dict[str, StrOrPromise] = {
+    ChangeKind.QUANTITY: gettext_lazy("quantity change to %(number)s"),
+    ChangeKind.ROUTE: gettext_lazy("route change to %(number)s"),
+    ChangeKind.DATES: gettext_lazy("dates change to %(number)s"),
+    ChangeKind.CARRIER: gettext_lazy("carrier change to %(number)s"),
+}
 
 
 class NoRule(LookupError):
@@ -283,7 +318,9 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
     route = _route_of(consignment.notification, consignment)
     common = {
         "subject_key": consignment_key(consignment.pk),
-        "subject": f"consignment {consignment.reference}",
+        "subject": worded(
+            gettext_lazy("consignment %(reference)s"), reference=consignment.reference
+        ),
         "url": reverse("shipments-detail", args=[consignment.reference]),
         "route": route,
         "consignment": consignment,
@@ -295,7 +332,7 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
         departed = _local_date(dispatches[0].signed_at)
         builder.add(
             kind=DeadlineKind.PRE_SHIPMENT_INFORMATION,
-            anchor=f"dispatched {departed:%Y-%m-%d}",
+            anchor=worded(gettext_lazy("dispatched %(date)s"), date=f"{departed:%Y-%m-%d}"),
             anchor_on=departed,
             responsible=hub,
             **common,  # type: ignore[arg-type]
@@ -303,7 +340,10 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
     elif consignment.planned_departure is not None:
         builder.add(
             kind=DeadlineKind.PRE_SHIPMENT_INFORMATION,
-            anchor=f"planned departure {consignment.planned_departure:%Y-%m-%d}",
+            anchor=worded(
+                gettext_lazy("planned departure %(date)s"),
+                date=f"{consignment.planned_departure:%Y-%m-%d}",
+            ),
             anchor_on=consignment.planned_departure,
             responsible=hub,
             **common,  # type: ignore[arg-type]
@@ -315,7 +355,7 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
     for kind in (DeadlineKind.RECEIPT_CONFIRMATION, DeadlineKind.COMPLETION_CERTIFICATE_OUTER):
         builder.add(
             kind=kind,
-            anchor=f"received {received:%Y-%m-%d}",
+            anchor=worded(gettext_lazy("received %(date)s"), date=f"{received:%Y-%m-%d}"),
             anchor_on=received,
             responsible=consignment.recycler,
             **common,  # type: ignore[arg-type]
@@ -323,7 +363,10 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
     if reception.decision != FacilityDecision.ACCEPTED:
         builder.add(
             kind=DeadlineKind.TAKE_BACK,
-            anchor=f"{reception.get_decision_display().lower()} {received:%Y-%m-%d}",
+            anchor=worded(
+                TAKE_BACK_ANCHORS.get(reception.decision, f"{reception.decision} %(date)s"),
+                date=f"{received:%Y-%m-%d}",
+            ),
             anchor_on=received,
             responsible=hub,
             **common,  # type: ignore[arg-type]
@@ -332,7 +375,10 @@ def _add_consignment(builder: _Builder, consignment: Consignment) -> None:
     if treatment is not None:
         builder.add(
             kind=DeadlineKind.COMPLETION_CERTIFICATE,
-            anchor=f"treatment completed {treatment.completed_on:%Y-%m-%d}",
+            anchor=worded(
+                gettext_lazy("treatment completed %(date)s"),
+                date=f"{treatment.completed_on:%Y-%m-%d}",
+            ),
             anchor_on=treatment.completed_on,
             responsible=consignment.recycler,
             **common,  # type: ignore[arg-type]
@@ -374,10 +420,12 @@ def _notification_deadlines(builder: _Builder, notifications: QuerySet[Notificat
         builder.add(
             kind=DeadlineKind.GUARANTEE_EXPIRY,
             subject_key=f"g:{guarantee.pk}",
-            subject=f"guarantee {guarantee.reference}",
+            subject=worded(gettext_lazy("guarantee %(reference)s"), reference=guarantee.reference),
             url=reverse("shipments-deadlines") + f"?notification={first.number}",
             route=_route_of(first, None),
-            anchor=f"guarantee valid to {guarantee.valid_to:%Y-%m-%d}",
+            anchor=worded(
+                gettext_lazy("guarantee valid to %(date)s"), date=f"{guarantee.valid_to:%Y-%m-%d}"
+            ),
             anchor_on=guarantee.valid_to,
             responsible=first.notifier,
             notification=first,
@@ -420,10 +468,16 @@ def _add_notification(builder: _Builder, notification: Notification) -> None:
         builder.add(
             kind=DeadlineKind.CONSENT_EXPIRY,
             subject_key=f"consent:{consent.pk}",
-            subject=f"consent of {consent.route_stop.country} for {notification.number}",
+            subject=worded(
+                gettext_lazy("consent of %(country)s for %(number)s"),
+                country=consent.route_stop.country,
+                number=notification.number,
+            ),
             url=url,
             route=route,
-            anchor=f"consent valid to {consent.valid_to:%Y-%m-%d}",
+            anchor=worded(
+                gettext_lazy("consent valid to %(date)s"), date=f"{consent.valid_to:%Y-%m-%d}"
+            ),
             anchor_on=consent.valid_to,
             responsible=notification.notifier,
             notification=notification,
@@ -434,10 +488,13 @@ def _add_notification(builder: _Builder, notification: Notification) -> None:
         builder.add(
             kind=DeadlineKind.CHANGE_ANSWER,
             subject_key=f"cr:{change.pk}",
-            subject=f"{change.get_kind_display().lower()} change to {notification.number}",
+            subject=worded(
+                CHANGE_SUBJECTS.get(change.kind, f"{change.kind} change to %(number)s"),
+                number=notification.number,
+            ),
             url=url,
             route=route,
-            anchor=f"change requested {requested:%Y-%m-%d}",
+            anchor=worded(gettext_lazy("change requested %(date)s"), date=f"{requested:%Y-%m-%d}"),
             anchor_on=requested,
             responsible=notification.notifier,
             notification=notification,

@@ -59,7 +59,10 @@ def require_party(actor: User, notification: Notification) -> None:
         or organisation.kind == OrganisationKind.AUDITOR
         or not visible_notifications(organisation).filter(pk=notification.pk).exists()
     ):
-        raise NotAllowed(f"{actor.username} takes no part in notification {notification.number}")
+        raise NotAllowed(
+            gettext("%(username)s takes no part in notification %(number)s")
+            % {"username": actor.username, "number": notification.number}
+        )
     require_member(actor, organisation)
 
 

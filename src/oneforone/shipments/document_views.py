@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
@@ -45,17 +45,19 @@ CHANGE_WINDOW_DAYS = 90
 class ValidOnForm(forms.Form):
     on = forms.DateField(
         required=False,
-        label="Valid on",
+        label=gettext_lazy("Valid on"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="the date of the document you are filling in",
+        help_text=gettext_lazy("the date of the document you are filling in"),
     )
     code_list = forms.ChoiceField(
-        choices=[("", gettext("all lists")), *CodeList.choices],
+        choices=[("", gettext_lazy("all lists")), *CodeList.choices],
         required=False,
-        label="List",
+        label=gettext_lazy("List"),
         widget=forms.Select(attrs={"style": "width:100%"}),
     )
-    usable_only = forms.BooleanField(required=False, label="only codes usable on that date")
+    usable_only = forms.BooleanField(
+        required=False, label=gettext_lazy("only codes usable on that date")
+    )
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,15 @@ def upcoming_change(entry: Code, today: dt.date) -> str:
     """What happens to the entry within the next 90 days, if anything."""
     horizon = today + dt.timedelta(days=CHANGE_WINDOW_DAYS)
     if entry.valid_from is not None and today < entry.valid_from <= horizon:
-        return f"in force from {entry.valid_from:%Y-%m-%d}"
+        return gettext("in force from %(date)s") % {"date": f"{entry.valid_from:%Y-%m-%d}"}
     if entry.valid_to is not None and today <= entry.valid_to < horizon:
-        replaced = f", replaced by {entry.replaced_by}" if entry.replaced_by else ""
-        return f"ends after {entry.valid_to:%Y-%m-%d}{replaced}"
+        ends = f"{entry.valid_to:%Y-%m-%d}"
+        if entry.replaced_by:
+            return gettext("ends after %(date)s, replaced by %(code)s") % {
+                "date": ends,
+                "code": entry.replaced_by,
+            }
+        return gettext("ends after %(date)s") % {"date": ends}
     return ""
 
 
@@ -143,8 +150,10 @@ def movement_document_pdf(
         document = consignment.movement_document
     except ObjectDoesNotExist:
         raise Http404(
-            "This consignment has no movement document yet; it gets one when it is dispatched "
-            "under a notification."
+            gettext(
+                "This consignment has no movement document yet; it gets one when it is "
+                "dispatched under a notification."
+            )
         ) from None
     return pdf_response(
         document_pdf.movement_document_pdf(document),
@@ -167,15 +176,19 @@ def export(request: HttpRequest, membership: Membership, number: str) -> HttpRes
 
 
 class AttachmentForm(forms.Form):
-    title = forms.CharField(max_length=200, help_text="e.g. signed movement document 2/4")
+    title = forms.CharField(
+        max_length=200,
+        label=gettext_lazy("Title"),
+        help_text=gettext_lazy("e.g. signed movement document 2/4"),
+    )
     movement_document = forms.ModelChoiceField(
         queryset=MovementDocument.objects.none(),
         required=False,
-        empty_label="the notification itself",
-        label="Belongs to",
+        empty_label=gettext_lazy("the notification itself"),
+        label=gettext_lazy("Belongs to"),
         widget=forms.Select(attrs={"style": "width:100%"}),
     )
-    file = forms.FileField(help_text="PDF, PNG or JPEG")
+    file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy("PDF, PNG or JPEG"))
 
     def __init__(self, *args: object, notification: Notification, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -183,8 +196,12 @@ class AttachmentForm(forms.Form):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = movement_documents(notification)
         field.label_from_instance = lambda doc: (  # type: ignore[method-assign,assignment]
-            f"movement document {doc.serial}/{notification.intended_shipments} "
-            f"({doc.consignment.reference})"
+            gettext("movement document %(serial)s/%(shipments)s (%(reference)s)")
+            % {
+                "serial": doc.serial,
+                "shipments": notification.intended_shipments,
+                "reference": doc.consignment.reference,
+            }
         )
 
 
@@ -223,10 +240,7 @@ def attachments(request: HttpRequest, membership: Membership, number: str) -> Ht
                     file=form.cleaned_data["file"],
                 )
             except (DocumentError, NotAllowed) as error:
-                form.add_error(
-                    None,
-                    f"{str(error)[:1].upper()}{str(error)[1:]}.",
-                )
+                form.add_error(None, f"{str(error)[:1].upper()}{str(error)[1:]}.")
             else:
                 messages.success(
                     request,
@@ -250,12 +264,15 @@ def attachment_download(
     notification = notification_for(membership.organisation, number)
     attachment = Attachment.objects.filter(notification=notification, pk=pk).first()
     if attachment is None:
-        raise Http404("No such attachment on this notification.")
+        raise Http404(gettext("No such attachment on this notification."))
     data = bytes(attachment.content)
     if hashlib.sha256(data).hexdigest() != attachment.sha256:
         return HttpResponse(
-            f"The stored file no longer matches its SHA-256 {attachment.sha256}; do not rely on "
-            "it and tell the operator, who keeps the original scan.",
+            gettext(
+                "The stored file no longer matches its SHA-256 %(sha256)s; do not rely on it and "
+                "tell the operator, who keeps the original scan."
+            )
+            % {"sha256": attachment.sha256},
             status=409,
             content_type="text/plain",
         )

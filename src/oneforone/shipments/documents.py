@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.shipments.models import Attachment, MovementDocument, Notification
@@ -65,7 +66,7 @@ def notification_for(organisation: Organisation | None, number: str) -> Notifica
     """The notification with this number if the organisation may see it; 404 otherwise."""
     notification = visible_notifications(organisation).filter(number=number).first()
     if notification is None:
-        raise Http404("No notification with this number is visible to you.")
+        raise Http404(gettext("No notification with this number is visible to you."))
     return notification
 
 

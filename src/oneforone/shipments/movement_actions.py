@@ -319,9 +319,11 @@ def sign_carrier_handover(
     carrier = next_carrier(consignment, actor)
     if carrier is None:
         raise CustodyError(
-            "no further carrier is notified for this consignment; a change request must add one"
+            gettext(
+                "no further carrier is notified for this consignment; a change request must add one"
+            )
             if consignment.notification_id
-            else "only a carrier other than the current one can take over the consignment"
+            else gettext("only a carrier other than the current one can take over the consignment")
         )
     sequence = last.sequence + 1
     signature = custody.sign(

@@ -136,7 +136,7 @@ def answer_revision(
     consignment = consignment_for(membership.organisation, reference)
     revision = consignment.revision_requests.filter(pk=revision_id).first()
     if revision is None:
-        raise Http404("No such revision request on this consignment.")
+        raise Http404(gettext("No such revision request on this consignment."))
     form = RevisionAnswerForm(request.POST)
     if form.is_valid():
         try:
@@ -150,10 +150,12 @@ def answer_revision(
             form.add_error(None, explain(error))
         else:
             outcomes: dict[str, str] = {
-                RevisionStatus.APPROVED: "Approved by every party: the change is applied.",
-                RevisionStatus.REJECTED: "Rejected: the field keeps its signed value.",
+                RevisionStatus.APPROVED: gettext("Approved by every party: the change is applied."),
+                RevisionStatus.REJECTED: gettext("Rejected: the field keeps its signed value."),
             }
-            text = outcomes.get(revision.status, "Answer recorded; waiting for the other parties.")
+            text = outcomes.get(
+                revision.status, gettext("Answer recorded; waiting for the other parties.")
+            )
             messages.success(request, text)
             return _back(consignment)
     return _refused(request, membership, consignment, form)

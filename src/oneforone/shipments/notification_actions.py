@@ -8,13 +8,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from oneforone.accounts.permissions import NotAllowed, require_member
@@ -36,6 +36,9 @@ from oneforone.shipments.models import (
     ShipmentType,
     Stream,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class NotificationError(Exception):
@@ -149,7 +152,8 @@ def require_notifier_or_operator(actor: User, notifier: Organisation) -> None:
         require_member(actor, notifier)
     except NotAllowed as error:
         raise NotAllowed(
-            f"{error}; only operator staff or the notifier ({notifier.name}) record this"
+            gettext("%(problem)s; only operator staff or the notifier (%(name)s) record this")
+            % {"problem": error, "name": notifier.name}
         ) from error
 
 
@@ -224,7 +228,7 @@ def _check_codes(blocks: NotificationBlocks) -> None:
         except CodeError as error:
             problems.append(str(error))
     if not blocks.packaging_types:
-        problems.append("choose at least one packaging type")
+        problems.append(gettext("choose at least one packaging type"))
     if problems:
         raise NotificationError("; ".join(problems))
 
@@ -337,12 +341,20 @@ def lock_notification(notification: Notification) -> Notification:
     return Notification.objects.select_for_update().get(pk=notification.pk)
 
 
+# "The <what> date ... is in the future", one whole sentence for each dated act.
+FUTURE_DATE: dict[str, StrOrPromise] = {
+    "acknowledgement": gettext_lazy("the acknowledgement date %(day)s is in the future"),
+    "decision": gettext_lazy("the decision date %(day)s is in the future"),
+    "tacit consent": gettext_lazy("the tacit consent date %(day)s is in the future"),
+    "signature": gettext_lazy("the signature date %(day)s is in the future"),
+    "release": gettext_lazy("the release date %(day)s is in the future"),
+    "answer": gettext_lazy("the answer date %(day)s is in the future"),
+}
+
+
 def _not_in_future(day: dt.date, what: str) -> None:
     if day > timezone.localdate():
-        raise NotificationError(
-            gettext("the %(what)s date %(day)s is in the future")
-            % {"what": what, "day": format(day, "%Y-%m-%d")}
-        )
+        raise NotificationError(str(FUTURE_DATE[what]) % {"day": format(day, "%Y-%m-%d")})
 
 
 @transaction.atomic

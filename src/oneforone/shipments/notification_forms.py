@@ -295,7 +295,7 @@ class ConsentForm(forms.Form):
     decision = forms.ChoiceField(label=gettext_lazy("Decision"), choices=WRITTEN_DECISIONS)
     decided_on = date_field(gettext_lazy("Decided on"))
     valid_from = date_field(
-        "Valid from", required=False, help_text=gettext_lazy("not for an objection")
+        gettext_lazy("Valid from"), required=False, help_text=gettext_lazy("not for an objection")
     )
     valid_to = date_field(gettext_lazy("Valid to"), required=False)
     conditions = forms.CharField(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind
@@ -24,7 +24,7 @@ from oneforone.accounts.permissions import NotAllowed
 from oneforone.shipments import notification_actions as notices
 from oneforone.shipments import notification_forms as nforms
 from oneforone.shipments.compliance import current_consents
-from oneforone.shipments.models import ConsignmentState, Decision, Notification
+from oneforone.shipments.models import ChangeAnswer, ConsignmentState, Decision, Notification
 from oneforone.shipments.notification_actions import (
     CarrierBlock,
     NotificationBlocks,
@@ -32,6 +32,9 @@ from oneforone.shipments.notification_actions import (
     StopBlock,
 )
 from oneforone.shipments.queries import READ_ALL_KINDS
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE_SIZE = 50
 
@@ -68,7 +71,7 @@ def visible_notifications(organisation: Organisation | None) -> QuerySet[Notific
 def notification_for(organisation: Organisation | None, number: str) -> Notification:
     notification = visible_notifications(organisation).filter(number=number).first()
     if notification is None:
-        raise Http404("No notification with this number is visible to you.")
+        raise Http404(gettext("No notification with this number is visible to you."))
     return notification
 
 
@@ -167,10 +170,13 @@ def _blocks(form: nforms.NotificationCreateForm) -> NotificationBlocks:
 
 
 def explain(error: Exception) -> str:
-    text = f"{str(error)[:1].upper()}{str(error)[1:]}."
+    """An action's refusal as a sentence; a refusal for lack of rights says who records it."""
+    problem = f"{str(error)[:1].upper()}{str(error)[1:]}"
     if isinstance(error, NotAllowed):
-        return f"{text} Ask the notifier or the operator to record it."
-    return text
+        return gettext("%(problem)s. Ask the notifier or the operator to record it.") % {
+            "problem": problem
+        }
+    return f"{problem}."
 
 
 @notifier_page
@@ -203,10 +209,24 @@ def _detail_url(notification: Notification) -> str:
 class Document:
     """One kind of document recorded against a notification, by its form."""
 
-    title: str
+    title: StrOrPromise
     form: type[forms.Form]
     record: Callable[[Membership, Notification, Any], str]
     takes_notification: bool = True
+
+
+# The flash after recording a written decision, one whole sentence per decision.
+DECISION_RECORDED: dict[str, StrOrPromise] = {
+    Decision.CONSENT: gettext_lazy("Consent of %(country)s recorded."),
+    Decision.CONDITIONS: gettext_lazy("Consent with conditions of %(country)s recorded."),
+    Decision.OBJECTION: gettext_lazy("Objection of %(country)s recorded."),
+}
+# The flash after recording the authorities' answer to a change.
+CHANGE_ANSWERED: dict[str, StrOrPromise] = {
+    ChangeAnswer.ACCEPTED: gettext_lazy("Change accepted by the authorities."),
+    ChangeAnswer.REFUSED: gettext_lazy("Change refused by the authorities."),
+    ChangeAnswer.WITHDRAWN: gettext_lazy("Change withdrawn by the notifier."),
+}
 
 
 def _acknowledge(membership: Membership, notification: Notification, form: Any) -> str:
@@ -216,7 +236,7 @@ def _acknowledge(membership: Membership, notification: Notification, form: Any) 
         notification=notification,
         acknowledged_on=data["acknowledged_on"],
     )
-    return "Acknowledgement recorded."
+    return gettext("Acknowledgement recorded.")
 
 
 def _consent(membership: Membership, notification: Notification, form: Any) -> str:
@@ -232,7 +252,14 @@ def _consent(membership: Membership, notification: Notification, form: Any) -> s
         conditions=data["conditions"],
         reference=data["reference"],
     )
-    return f"{consent.get_decision_display()} of {consent.route_stop.country} recorded."
+    country = consent.route_stop.country
+    recorded = DECISION_RECORDED.get(consent.decision)
+    if recorded is None:
+        return gettext("%(decision)s of %(country)s recorded.") % {
+            "decision": consent.get_decision_display(),
+            "country": country,
+        }
+    return str(recorded) % {"country": country}
 
 
 def _tacit(membership: Membership, notification: Notification, form: Any) -> str:
@@ -240,20 +267,22 @@ def _tacit(membership: Membership, notification: Notification, form: Any) -> str
     consent = notices.record_tacit_consent(
         actor=membership.user, notification=notification, route_stop=data["route_stop"]
     )
-    return f"Tacit consent of {consent.route_stop.country} recorded."
+    return gettext("Tacit consent of %(country)s recorded.") % {
+        "country": consent.route_stop.country
+    }
 
 
 def _contract(membership: Membership, notification: Notification, form: Any) -> str:
     data = dict(form.cleaned_data)
     notices.record_contract(actor=membership.user, notification=notification, **data)
-    return "Contract recorded."
+    return gettext("Contract recorded.")
 
 
 def _guarantee(membership: Membership, notification: Notification, form: Any) -> str:
     data = dict(form.cleaned_data)
     covered = [notification, *data.pop("also_covers")]
     notices.record_guarantee(actor=membership.user, notifications=covered, **data)
-    return "Guarantee recorded."
+    return gettext("Guarantee recorded.")
 
 
 def _release(membership: Membership, notification: Notification, form: Any) -> str:
@@ -261,7 +290,7 @@ def _release(membership: Membership, notification: Notification, form: Any) -> s
     notices.release_guarantee(
         actor=membership.user, guarantee=data["guarantee"], released_on=data["released_on"]
     )
-    return "Guarantee released."
+    return gettext("Guarantee released.")
 
 
 def _change(membership: Membership, notification: Notification, form: Any) -> str:
@@ -272,7 +301,7 @@ def _change(membership: Membership, notification: Notification, form: Any) -> st
         description=form.cleaned_data["description"],
         proposed=form.proposed(),
     )
-    return "Change requested: dispatches wait for the authorities' answer."
+    return gettext("Change requested: dispatches wait for the authorities' answer.")
 
 
 def _answer(membership: Membership, notification: Notification, form: Any) -> str:
@@ -284,20 +313,29 @@ def _answer(membership: Membership, notification: Notification, form: Any) -> st
         answered_on=data["answered_on"],
         note=data["note"],
     )
-    return f"Change {change.get_answer_display().lower()}."
+    answered = CHANGE_ANSWERED.get(change.answer)
+    if answered is None:
+        return gettext("Change %(answer)s.") % {"answer": change.get_answer_display().lower()}
+    return str(answered)
 
 
 DOCUMENTS: dict[str, Document] = {
     "acknowledge": Document(
-        "Record the acknowledgement", nforms.AcknowledgeForm, _acknowledge, False
+        gettext_lazy("Record the acknowledgement"), nforms.AcknowledgeForm, _acknowledge, False
     ),
-    "consent": Document("Record an authority's decision", nforms.ConsentForm, _consent),
-    "tacit": Document("Record a tacit consent", nforms.TacitConsentForm, _tacit),
-    "contract": Document("Record the contract", nforms.ContractForm, _contract, False),
-    "guarantee": Document("Record a financial guarantee", nforms.GuaranteeForm, _guarantee),
-    "release": Document("Release a guarantee", nforms.ReleaseForm, _release),
-    "change": Document("Request a change", nforms.ChangeForm, _change),
-    "answer": Document("Record the answer to a change", nforms.AnswerForm, _answer),
+    "consent": Document(
+        gettext_lazy("Record an authority's decision"), nforms.ConsentForm, _consent
+    ),
+    "tacit": Document(gettext_lazy("Record a tacit consent"), nforms.TacitConsentForm, _tacit),
+    "contract": Document(
+        gettext_lazy("Record the contract"), nforms.ContractForm, _contract, False
+    ),
+    "guarantee": Document(
+        gettext_lazy("Record a financial guarantee"), nforms.GuaranteeForm, _guarantee
+    ),
+    "release": Document(gettext_lazy("Release a guarantee"), nforms.ReleaseForm, _release),
+    "change": Document(gettext_lazy("Request a change"), nforms.ChangeForm, _change),
+    "answer": Document(gettext_lazy("Record the answer to a change"), nforms.AnswerForm, _answer),
 }
 
 
@@ -332,7 +370,7 @@ def render_notification(
         stop.current = latest.get(stop.pk)  # type: ignore[attr-defined]
         stop.history = list(stop.consents.order_by("recorded_at", "id"))  # type: ignore[attr-defined]
         stop.tacit_on = notices.tacit_consent_possible_on(notification, stop)  # type: ignore[attr-defined]
-    forms_shown: list[tuple[str, str, forms.Form]] = []
+    forms_shown: list[tuple[str, StrOrPromise, forms.Form]] = []
     if may_record(membership, notification):
         for name, document in DOCUMENTS.items():
             form = posted[1] if posted and posted[0] == name else _form(name, notification)
@@ -373,11 +411,11 @@ def notification_record(
     """POST one of the documents of DOCUMENTS; GET shows the notification."""
     notification = notification_for(membership.organisation, number)
     if document not in DOCUMENTS:
-        raise Http404("No such document.")
+        raise Http404(gettext("No such document."))
     if request.method != "POST":
         return redirect(_detail_url(notification))
     if not may_record(membership, notification):
-        raise Http404("Only the notifier and the operator record documents here.")
+        raise Http404(gettext("Only the notifier and the operator record documents here."))
     form = _form(document, notification, request.POST)
     if form.is_valid():
         try:

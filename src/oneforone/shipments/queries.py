@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Organisation, OrganisationKind
 from oneforone.shipments.models import (
@@ -56,7 +57,7 @@ def consignment_for(organisation: Organisation | None, reference: str) -> Consig
     """The consignment with this reference if the organisation may see it; 404 otherwise."""
     consignment = visible_consignments(organisation).filter(reference=reference).first()
     if consignment is None:
-        raise Http404("No consignment with this reference is visible to you.")
+        raise Http404(gettext("No consignment with this reference is visible to you."))
     return consignment
 
 

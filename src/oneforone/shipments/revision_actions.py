@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.models import Membership, Organisation, User
 from oneforone.accounts.permissions import NotAllowed
@@ -30,6 +30,9 @@ from oneforone.shipments.models import (
     RevisionStatus,
     RevisionVote,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _text(value: str) -> str:
@@ -55,18 +58,20 @@ def _date(value: str) -> dt.date:
 
 @dataclass(frozen=True)
 class Revisable:
-    label: str
+    label: StrOrPromise
     parse: Callable[[str], Any]
 
 
 # The sealed fields a revision request may change, by what they belong to.
 REVISABLE: dict[tuple[str, str], Revisable] = {
-    ("consignment", "container_number"): Revisable("Container number", _text),
-    ("movement_document", "packages"): Revisable("Number of packages", _count),
-    ("movement_document", "packaging_type"): Revisable("Packaging type", _text),
-    ("movement_document", "actual_departure"): Revisable("Actual departure", _date),
-    ("leg", "vehicle"): Revisable("Vehicle or vessel", lambda v: v.strip() or _text(v)),
-    ("leg", "transferred_on"): Revisable("Date of transfer", _date),
+    ("consignment", "container_number"): Revisable(gettext_lazy("Container number"), _text),
+    ("movement_document", "packages"): Revisable(gettext_lazy("Number of packages"), _count),
+    ("movement_document", "packaging_type"): Revisable(gettext_lazy("Packaging type"), _text),
+    ("movement_document", "actual_departure"): Revisable(gettext_lazy("Actual departure"), _date),
+    ("leg", "vehicle"): Revisable(
+        gettext_lazy("Vehicle or vessel"), lambda v: v.strip() or _text(v)
+    ),
+    ("leg", "transferred_on"): Revisable(gettext_lazy("Date of transfer"), _date),
 }
 FIELD_CHOICES = [(f"{target}:{field}", spec.label) for (target, field), spec in REVISABLE.items()]
 
@@ -91,9 +96,11 @@ def _acting_party(actor: User, candidates: list[Organisation]) -> Organisation:
     writing = [m for m in memberships if m.can_write]
     if not writing:
         raise NotAllowed(
-            f"{actor.username} does not sign for any party of this consignment"
+            gettext("%(username)s does not sign for any party of this consignment")
+            % {"username": actor.username}
             if not memberships
-            else f"{actor.username} may only read for {memberships[0].organisation.name}"
+            else gettext("%(username)s may only read for %(organisation)s")
+            % {"username": actor.username, "organisation": memberships[0].organisation.name}
         )
     return writing[0].organisation
 
@@ -134,8 +141,8 @@ def request_revision(
     spec = REVISABLE.get((target, name))
     if spec is None:
         raise CustodyError(
-            "this field cannot be revised; choose one of "
-            + ", ".join(label for _, label in FIELD_CHOICES)
+            gettext("this field cannot be revised; choose one of %(fields)s")
+            % {"fields": ", ".join(str(label) for _, label in FIELD_CHOICES)}
         )
     if consignment.state == ConsignmentState.DRAFT:
         raise CustodyError(gettext("nothing is signed yet; change the consignment before dispatch"))
@@ -148,7 +155,7 @@ def request_revision(
     if _display(new_parsed) == old_value:
         raise CustodyError(
             gettext("%(label)s is already %(old_value)s")
-            % {"label": spec.label.lower(), "old_value": old_value}
+            % {"label": str(spec.label).lower(), "old_value": old_value}
         )
     if RevisionRequest.objects.filter(
         consignment=consignment,
@@ -159,7 +166,7 @@ def request_revision(
     ).exists():
         raise CustodyError(
             gettext("a revision of %(label)s is already waiting for answers; wait for it")
-            % {"label": spec.label.lower()}
+            % {"label": str(spec.label).lower()}
         )
     request = RevisionRequest.objects.create(
         consignment=consignment,

@@ -85,6 +85,34 @@ SHORT_STATES: dict[str, StrOrPromise] = {
     ConsignmentState.TREATED: pgettext_lazy("consignment state", "treated"),
 }
 
+# The names of the fields a signature seals, as shown under it (the stored keys stay as sealed).
+SEALED_FIELD_LABELS: dict[str, StrOrPromise] = {
+    "reference": pgettext_lazy("sealed field", "reference"),
+    "origin_hub": pgettext_lazy("sealed field", "origin hub"),
+    "lots": pgettext_lazy("sealed field", "lots"),
+    "phones": pgettext_lazy("sealed field", "phones"),
+    "net_weight_kg": pgettext_lazy("sealed field", "net weight kg"),
+    "carrier": pgettext_lazy("sealed field", "carrier"),
+    "recycler": pgettext_lazy("sealed field", "recycler"),
+    "container_number": pgettext_lazy("sealed field", "container number"),
+    "vehicle_or_vessel": pgettext_lazy("sealed field", "vehicle or vessel"),
+    "leg": pgettext_lazy("sealed field", "leg"),
+    "means_of_transport": pgettext_lazy("sealed field", "means of transport"),
+    "transferred_on": pgettext_lazy("sealed field", "transferred on"),
+    "from_carrier": pgettext_lazy("sealed field", "from carrier"),
+    "received_on": pgettext_lazy("sealed field", "received on"),
+    "quantity_kg": pgettext_lazy("sealed field", "quantity kg"),
+    "counted_phones": pgettext_lazy("sealed field", "counted phones"),
+    "packages": pgettext_lazy("sealed field", "packages"),
+    "decision": pgettext_lazy("sealed field", "decision"),
+    "refused_phones": pgettext_lazy("sealed field", "refused phones"),
+    "refused_weight_kg": pgettext_lazy("sealed field", "refused weight kg"),
+    "refusal_reason": pgettext_lazy("sealed field", "refusal reason"),
+    "certificate": pgettext_lazy("sealed field", "certificate"),
+    "operation": pgettext_lazy("sealed field", "operation"),
+    "completed_on": pgettext_lazy("sealed field", "completed on"),
+}
+
 consignment_page = member_of_kind(
     OrganisationKind.COLLECTION_PARTNER,
     OrganisationKind.CARRIER,
@@ -98,12 +126,16 @@ carrier_page = member_of_kind(OrganisationKind.CARRIER)
 
 def explain(error: Exception) -> str:
     """An action's refusal, worded with what to do next."""
-    text = f"{str(error)[:1].upper()}{str(error)[1:]}."
+    problem = f"{str(error)[:1].upper()}{str(error)[1:]}"
     if isinstance(error, NotAllowed):
-        return f"{text} Ask an administrator of your organisation for a member role."
+        return gettext(
+            "%(problem)s. Ask an administrator of your organisation for a member role."
+        ) % {"problem": problem}
     if isinstance(error, CustodyError):
-        return f"{text} Reload the page to see where the consignment stands."
-    return text
+        return gettext("%(problem)s. Reload the page to see where the consignment stands.") % {
+            "problem": problem
+        }
+    return f"{problem}."
 
 
 @consignment_page
@@ -172,7 +204,7 @@ def render_detail(
     for signature in signatures:
         signature.fields = [  # type: ignore[attr-defined]
             (
-                key.replace("_", " "),
+                SEALED_FIELD_LABELS.get(key, key.replace("_", " ")),
                 ", ".join(map(str, value)) if isinstance(value, list) else value,
             )
             for key, value in signature.sealed_fields.items()
