@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from oneforone.core import ledger as hashing
 from oneforone.registry import ledger, serials
@@ -55,7 +56,9 @@ SEAL_DELAY = dt.timedelta(days=1, hours=1)
 # their hash and inclusion proof are public, their fields are not.
 WITHHELD_KINDS = frozenset({"reserve", "release"})
 
-METHOD = (
+# Marked for the catalogue only: the JSON documents give it in English, the ledger page
+# translates it (`gettext(METHOD)`).
+METHOD = gettext_noop(
     "Each ledger entry's hash is SHA-256 (hex) of the canonical JSON of its fields (keys sorted, "
     'separators "," and ":", ASCII only, \\u-escaped): account, sequence, kind, delta, batch, '
     "units ([first, last + 1) or null), reference, data, recorded_at (ISO 8601, UTC) and "
