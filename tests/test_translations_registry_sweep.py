@@ -22,6 +22,7 @@ from oneforone.partners import actions as partner_actions
 from oneforone.partners.models import Conflict
 from oneforone.registry import actions as registry_actions
 from oneforone.registry import public_queries
+from oneforone.registry.models import Allocation, Certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +247,45 @@ def test_the_services_reason_for_closing_a_conflict_is_shown_translated(world: W
     assert "l'enregistrement portant cette revendication a été annulé par le partenaire" in (
         page_in(world.operator_user, url, "fr")
     )
+
+
+# --- a certificate withdrawn by the service -----------------------------------------------------
+
+
+def test_the_services_reason_for_withdrawing_a_certificate_is_shown_translated(
+    world: World,
+) -> None:
+    issue(world, 2)
+    first = register(world, imeis=[imei(1), imei(2)])
+    registry_actions.allocate(actor=world.operator_user)
+    other, other_admin = make_partner()
+    register(world, imeis=[imei(2)], partner=other, actor=other_admin)
+    partner_actions.resolve_conflict(
+        actor=world.operator_user,
+        conflict=Conflict.objects.get(),
+        decision="transfer",
+        reason="resold device",
+    )
+    old = Certificate.objects.filter(registration=first).earliest("version")
+    url = reverse("verify", args=[old.code])
+
+    # Stored (and hashed into the ledger) in English, worded for each reader.
+    assert old.withdrawal.reason == (
+        "the registration changed: a device claim was withdrawn after the operator reviewed a "
+        "double claim"
+    )
+    assert old.withdrawal.reason in page_in(None, url, "en")
+    assert (
+        "l'enregistrement a changé : une revendication d'appareil a été retirée après l'examen "
+        "d'une double revendication par l'opérateur" in page_in(None, url, "fr")
+    )
+    dutch = page_in(None, reverse("registry-unit", args=[unit_of(old)]), "nl")
+    assert (
+        "een claim op een toestel is ingetrokken nadat de operator een dubbele claim beoordeelde"
+        in dutch
+    )
+
+
+def unit_of(certificate: Certificate) -> str:
+    allocation = Allocation.objects.filter(registration=certificate.registration).earliest("pk")
+    return allocation.batch.block_of(allocation.units.lower, allocation.units.lower + 1)

@@ -44,6 +44,7 @@ from oneforone.registry.models import (
     LedgerEntry,
     LedgerRoot,
     Reservation,
+    service_reason,
 )
 
 # Certificate codes: C- and ten characters without 0, 1, I or O.
@@ -511,7 +512,7 @@ def _events(
                     a.ended_at,
                     "revoked",
                     a.block,
-                    _("Revoked because %(reason)s") % {"reason": a.reason},
+                    _("Revoked because %(reason)s") % {"reason": service_reason(a.reason)},
                 )
             )
     for certificate in certificates:
@@ -529,7 +530,8 @@ def _events(
                     withdrawal.withdrawn_at,
                     "certificate withdrawn",
                     "",
-                    _("Certificate withdrawn because %(reason)s") % {"reason": withdrawal.reason},
+                    _("Certificate withdrawn because %(reason)s")
+                    % {"reason": withdrawal.reason_shown},
                     certificate.code,
                 )
             )
