@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import User
 from oneforone.accounts.permissions import require_operator
@@ -50,9 +51,11 @@ def draft_version(
     rules (default: the latest published version) to change before publishing."""
     require_operator(actor)
     if not change_notes.strip():
-        raise MethodologyError("say what changes in this version (change notes)")
+        raise MethodologyError(gettext("say what changes in this version (change notes)"))
     if MethodologyVersion.objects.filter(label=label).exists():
-        raise MethodologyError(f"version {label} exists already: choose another label")
+        raise MethodologyError(
+            gettext("version %(label)s exists already: choose another label") % {"label": label}
+        )
     base = based_on or latest_published()
     last = MethodologyVersion.objects.select_for_update().order_by("-number").first()
     version = MethodologyVersion.objects.create(
@@ -117,14 +120,22 @@ def set_factor(
     version = MethodologyVersion.objects.select_for_update().get(pk=version.pk)
     if version.is_published:
         raise MethodologyError(
-            f"version {version.label} is published and frozen: draft a new version to change {key}"
+            gettext(
+                "version %(label)s is published and frozen: draft a new version to change %(key)s"
+            )
+            % {"label": version.label, "key": key}
         )
     if value < 0:
-        raise MethodologyError("a factor is zero or more")
+        raise MethodologyError(gettext("a factor is zero or more"))
     if not source.strip():
-        raise MethodologyError(f"give the source of {key} (publication or record, and its year)")
+        raise MethodologyError(
+            gettext("give the source of %(key)s (publication or record, and its year)")
+            % {"key": key}
+        )
     if confidence not in Confidence.values:
-        raise MethodologyError(f"confidence is one of {', '.join(Confidence.values)}")
+        raise MethodologyError(
+            gettext("confidence is one of %(choices)s") % {"choices": ", ".join(Confidence.values)}
+        )
     factor, created = Factor.objects.update_or_create(
         version=version,
         key=key,
@@ -164,9 +175,14 @@ def publish_version(*, actor: User, version: MethodologyVersion) -> MethodologyV
     require_operator(actor)
     version = MethodologyVersion.objects.select_for_update().get(pk=version.pk)
     if version.is_published:
-        raise MethodologyError(f"version {version.label} is published already")
+        raise MethodologyError(
+            gettext("version %(label)s is published already") % {"label": version.label}
+        )
     if not version.factors.exists() or not version.rules.exists():
-        raise MethodologyError(f"version {version.label} has no factors or rules: add them first")
+        raise MethodologyError(
+            gettext("version %(label)s has no factors or rules: add them first")
+            % {"label": version.label}
+        )
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = actor
@@ -298,7 +314,10 @@ def compute_batch(
     """Compute and store (append) a batch's figures under a published version."""
     if not version.is_published:
         raise MethodologyError(
-            f"version {version.label} is a draft: figures are stored only under a published version"
+            gettext(
+                "version %(label)s is a draft: figures are stored only under a published version"
+            )
+            % {"label": version.label}
         )
     values = m.compute(batch_inputs(batch, benchmarks), method or load_method(version))
     computation = Computation.objects.create(

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.permissions import NotAllowed
 from oneforone.impact import actions
@@ -46,7 +47,9 @@ class MethodologyVersionAdmin(_ReadOnly, admin.ModelAdmin):
     inlines = [FactorInline, RuleInline]
     actions = ["publish"]
 
-    @admin.action(description="Publish the selected draft versions (they are then frozen)")
+    @admin.action(
+        description=gettext_lazy("Publish the selected draft versions (they are then frozen)")
+    )
     def publish(self, request: HttpRequest, queryset: QuerySet[MethodologyVersion]) -> None:
         for version in queryset.order_by("number"):
             try:
@@ -54,7 +57,10 @@ class MethodologyVersionAdmin(_ReadOnly, admin.ModelAdmin):
             except (actions.MethodologyError, NotAllowed) as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
-                self.message_user(request, f"{version.label} published; figures are computed")
+                self.message_user(
+                    request,
+                    gettext("%(label)s published; figures are computed") % {"label": version.label},
+                )
 
 
 class FigureInline(_ReadOnly, admin.TabularInline):

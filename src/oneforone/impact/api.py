@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
 from pydantic import StringConstraints
@@ -248,7 +249,12 @@ def _published(number: int | None) -> MethodologyVersion:
     try:
         return queries.resolve_version(number)
     except MethodologyVersion.DoesNotExist as exc:
-        raise ApiError(404, "not_found", f"{exc}: see /api/v1/impact/versions") from exc
+        raise ApiError(
+            404,
+            "not_found",
+            gettext("%(problem)s: see %(url)s")
+            % {"problem": exc, "url": "/api/v1/impact/versions"},
+        ) from exc
 
 
 def _scope(request: HttpRequest, filters: ScopeQuery) -> queries.Scope:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from oneforone.accounts.models import Organisation
 from oneforone.collection import money_queries
@@ -400,9 +401,9 @@ def resolve_version(version: MethodologyVersion | int | None) -> MethodologyVers
     )
     if found is None:
         raise MethodologyVersion.DoesNotExist(
-            f"no published methodology version {version}"
+            gettext("no published methodology version %(number)s") % {"number": version}
             if version is not None
-            else "no methodology version is published yet"
+            else gettext("no methodology version is published yet")
         )
     return found
 

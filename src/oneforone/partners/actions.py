@@ -26,6 +26,7 @@ from oneforone.core.money import CurrencyError, check_currency
 from oneforone.partners import webhook_events
 from oneforone.partners.identifiers import identifier_hash
 from oneforone.partners.models import (
+    REASON_REGISTRATION_CANCELLED,
     ActivationMode,
     Channel,
     Conflict,
@@ -290,7 +291,10 @@ def claim_staged(cursor: Any, now: dt.datetime, *, analyze: bool = False) -> int
             cursor.execute(_CLAIMED_BY)
             held += cursor.rowcount
         else:
-            raise RuntimeError("device claims kept changing under this registration; try again")
+            # Shown to the member whose upload broke (upload_actions words the failure).
+            raise RuntimeError(
+                gettext("device claims kept changing under this registration; try again")
+            )
     if held:
         cursor.execute(_INSERT_DEVICES, {"status": DeviceStatus.HELD, "staged": DeviceStatus.HELD})
         cursor.execute(_RAISE_CONFLICTS, {"now": now})
@@ -817,7 +821,7 @@ def cancel_registration(*, actor: User, registration: Registration, reason: str)
         status=ConflictStatus.CANCELLED,
         resolved_at=now,
         resolved_by=actor,
-        reason="the registration holding this claim was cancelled by the partner",
+        reason=REASON_REGISTRATION_CANCELLED,  # stored in English, shown translated
     )
     audit.record(
         actor=actor,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from oneforone.partners.identifiers import DeviceKind
@@ -305,6 +306,13 @@ class ConflictStatus(models.TextChoices):
     )  # the held claim's registration was cancelled
 
 
+# The reason the service itself gives when a held claim's registration is cancelled. Stored in
+# English as every reason is; `Conflict.reason_shown` gives it in the reader's language.
+REASON_REGISTRATION_CANCELLED = gettext_noop(
+    "the registration holding this claim was cancelled by the partner"
+)
+
+
 class Conflict(models.Model):
     """A second claim of an identifier already claimed: held until the operator decides."""
 
@@ -365,6 +373,14 @@ class Conflict(models.Model):
 
     def __str__(self) -> str:
         return f"conflict {self.pk} ({self.status})"
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason as a page shows it: the service's own reason in the reader's language,
+        a person's as they wrote it."""
+        if self.reason == REASON_REGISTRATION_CANCELLED:
+            return gettext(REASON_REGISTRATION_CANCELLED)
+        return self.reason
 
 
 # Bulk uploads --------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
 from oneforone.registry import ledger, supply, webhook_events
 from oneforone.registry.models import (
+    WITHDRAWN_CLAIM_TRANSFERRED,
+    WITHDRAWN_REGISTRATION_CHANGED,
+    WITHDRAWN_UNITS_CANCELLED,
     Allocation,
     AllocationPreference,
     BatchIncome,
@@ -200,7 +203,7 @@ def _allocate(
     # certificate no longer covers every device, and the new version will.
     _withdraw_certificates(
         sorted({a.registration_id for a in result.allocations}),
-        "a device claim was transferred to the registration; a new version covers it",
+        WITHDRAWN_CLAIM_TRANSFERRED,
         now,
     )
     result.certificates = _issue_certificates(completed, now)
@@ -511,7 +514,10 @@ def cancel_units(
     ledger.record(events, now=now)
     affected = sorted({a.registration_id for a in revoked})
     withdrawn = _withdraw_certificates(
-        affected, f"units {batch.block_of(*cut)} were cancelled: {explanation.strip()}", now
+        affected,
+        WITHDRAWN_UNITS_CANCELLED
+        % {"block": batch.block_of(*cut), "explanation": explanation.strip()},
+        now,
     )
     reallocated = _allocate(actor=actor, registration_ids=affected, now=now)
     audit.record(
@@ -809,7 +815,7 @@ def release_surplus_unaudited(
         Revocation(allocation=a, reason=reason, revoked_at=now, revoked_by=actor) for a in revoked
     )
     ledger.record(events, now=now)
-    _withdraw_certificates(touched, f"the registration changed: {reason}", now)
+    _withdraw_certificates(touched, WITHDRAWN_REGISTRATION_CHANGED % {"reason": reason}, now)
     # A registration that was short and now owes no more than it holds has no surplus, yet it is
     # compensated: it gets its certificate too (one whose certificate is in force is skipped).
     ids = [r.pk for r in registrations]

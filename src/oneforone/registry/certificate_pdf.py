@@ -134,7 +134,7 @@ def render_pdf(
         pdf.set_font("Helvetica", "B", 12)
         text = _("Withdrawn on %(day)s because %(reason)s") % {
             "day": date_format(withdrawal.withdrawn_at, "j F Y"),
-            "reason": withdrawal.reason,
+            "reason": withdrawal.reason_shown,
         }
         pdf.multi_cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 12)

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.decorators import decorate_view
 from pydantic import model_validator
 
 from oneforone.core.apitools import ErrorOut
 from oneforone.core.ratelimit import rate_limited
-from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier
+from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, kind_name
 from oneforone.registry.device_views import LOOKUP_LIMIT, LOOKUP_WINDOW, unit_url
 from oneforone.registry.devices import look_up
 
@@ -73,9 +74,11 @@ def verify_device(request: HttpRequest, payload: DeviceQuery) -> Status[dict[str
     try:
         answer = look_up(text or "", kind)
     except InvalidIdentifier as problem:
-        return Status(
-            400, {"code": "invalid_identifier", "message": f"not a valid {kind.label}: {problem}"}
-        )
+        message = gettext("not a valid %(kind)s: %(problem)s") % {
+            "kind": kind_name(kind),
+            "problem": problem,
+        }
+        return Status(400, {"code": "invalid_identifier", "message": message})
     return Status(
         200,
         {

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from oneforone.core.qr import qr_svg
 from oneforone.core.ratelimit import rate_limited
-from oneforone.partners.identifiers import InvalidIdentifier
+from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, kind_name
 from oneforone.registry.devices import DeviceAnswer, look_up
 
 LOOKUP_LIMIT = 30
@@ -36,7 +37,10 @@ def verify_device(request: HttpRequest) -> HttpResponse:
         try:
             answer = look_up(request.POST.get("identifier", ""), None if kind == "auto" else kind)
         except InvalidIdentifier as problem:
-            context["error"] = f"That is not a valid {_kind_name(kind)}: {problem}."
+            context["error"] = gettext("That is not a valid %(kind)s: %(problem)s.") % {
+                "kind": _kind_name(kind),
+                "problem": problem,
+            }
             status = 400
         else:
             context["answer"] = answer
@@ -45,7 +49,8 @@ def verify_device(request: HttpRequest) -> HttpResponse:
 
 
 def _kind_name(kind: str) -> str:
-    return {"imei": "IMEI", "serial": "serial number"}.get(kind, "IMEI or serial number")
+    """The kind the visitor chose, as the sentence names it; either when they left it open."""
+    return kind_name(kind) if kind in DeviceKind.values else gettext("IMEI or serial number")
 
 
 def _qr_codes(answer: DeviceAnswer) -> list[tuple[str, str, str]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from oneforone.partners.identifiers import DeviceKind, InvalidIdentifier, identifier_hash, normalise
 from oneforone.partners.models import Device, DeviceStatus
 from oneforone.registry import serials
@@ -55,7 +57,7 @@ def look_up(text: str, kind: str | None = None) -> DeviceAnswer:
     """Raises InvalidIdentifier (without echoing the identifier) when the text is malformed."""
     kind = kind or guess_kind(text)
     if kind not in DeviceKind.values:
-        raise InvalidIdentifier("say whether it is an IMEI or a serial number")
+        raise InvalidIdentifier(gettext("say whether it is an IMEI or a serial number"))
     hashed = identifier_hash(kind, normalise(kind, text))
     device = (
         Device.objects.filter(identifier_hash=hashed, status=DeviceStatus.CLAIMED)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, RangeOperators
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from oneforone.registry import serials
@@ -304,6 +307,34 @@ class Revocation(models.Model):
         return f"revocation of allocation {self.allocation_id}"
 
 
+# The reasons the service writes when it withdraws a certificate, stored in English (they are also
+# in the ledger's hashed data); `CertificateWithdrawal.reason_shown` words them for the reader,
+# keeping the part a person typed (a reason, an explanation) as it was written.
+WITHDRAWN_CLAIM_TRANSFERRED = gettext_noop(
+    "a device claim was transferred to the registration; a new version covers it"
+)
+# Why units were revoked when the operator settled a double claim (`registry.receivers`).
+CLAIM_WITHDRAWN_AFTER_REVIEW = gettext_noop(
+    "a device claim was withdrawn after the operator reviewed a double claim"
+)
+WITHDRAWN_REGISTRATION_CHANGED = gettext_noop("the registration changed: %(reason)s")
+WITHDRAWN_UNITS_CANCELLED = gettext_noop("units %(block)s were cancelled: %(explanation)s")
+_WITHDRAWAL_REASONS = (
+    (re.compile(r"the registration changed: (?P<reason>.*)", re.S), WITHDRAWN_REGISTRATION_CHANGED),
+    (
+        re.compile(r"units (?P<block>\S+) were cancelled: (?P<explanation>.*)", re.S),
+        WITHDRAWN_UNITS_CANCELLED,
+    ),
+)
+
+
+def service_reason(text: str) -> str:
+    """A stored reason in the reader's language if the service wrote it, else as typed."""
+    if text in (WITHDRAWN_CLAIM_TRANSFERRED, CLAIM_WITHDRAWN_AFTER_REVIEW):
+        return gettext(text)
+    return text
+
+
 class CertificateWithdrawal(models.Model):
     """A certificate that no longer holds, and why; a later version supersedes it."""
 
@@ -315,6 +346,16 @@ class CertificateWithdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"withdrawal of {self.certificate_id}"
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason in the reader's language where the service wrote it; text a person typed
+        into it stays as typed."""
+        for pattern, sentence in _WITHDRAWAL_REASONS:
+            if match := pattern.fullmatch(self.reason):
+                parts = {key: service_reason(value) for key, value in match.groupdict().items()}
+                return gettext(sentence) % parts
+        return service_reason(self.reason)
 
 
 class AllocationPreference(models.Model):

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from oneforone.core import ledger as hashing
 from oneforone.registry import ledger, serials
@@ -43,6 +44,7 @@ from oneforone.registry.models import (
     LedgerEntry,
     LedgerRoot,
     Reservation,
+    service_reason,
 )
 
 # Certificate codes: C- and ten characters without 0, 1, I or O.
@@ -55,7 +57,9 @@ SEAL_DELAY = dt.timedelta(days=1, hours=1)
 # their hash and inclusion proof are public, their fields are not.
 WITHHELD_KINDS = frozenset({"reserve", "release"})
 
-METHOD = (
+# Marked for the catalogue only: the JSON documents give it in English, the ledger page
+# translates it (`gettext(METHOD)`).
+METHOD = gettext_noop(
     "Each ledger entry's hash is SHA-256 (hex) of the canonical JSON of its fields (keys sorted, "
     'separators "," and ":", ASCII only, \\u-escaped): account, sequence, kind, delta, batch, '
     "units ([first, last + 1) or null), reference, data, recorded_at (ISO 8601, UTC) and "
@@ -508,7 +512,7 @@ def _events(
                     a.ended_at,
                     "revoked",
                     a.block,
-                    _("Revoked because %(reason)s") % {"reason": a.reason},
+                    _("Revoked because %(reason)s") % {"reason": service_reason(a.reason)},
                 )
             )
     for certificate in certificates:
@@ -526,7 +530,8 @@ def _events(
                     withdrawal.withdrawn_at,
                     "certificate withdrawn",
                     "",
-                    _("Certificate withdrawn because %(reason)s") % {"reason": withdrawal.reason},
+                    _("Certificate withdrawn because %(reason)s")
+                    % {"reason": withdrawal.reason_shown},
                     certificate.code,
                 )
             )

@@ -174,7 +174,8 @@ def ledger_roots(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registry/public/ledger.html",
-        {"page": page, "method": public_queries.METHOD},
+        # The page explains the hashing in the reader's language; the JSON keeps the English.
+        {"page": page, "method": _(public_queries.METHOD)},
     )
 
 
@@ -187,14 +188,18 @@ def ledger_roots_json(request: HttpRequest) -> JsonResponse:
             roots = roots.filter(day=dt.date.fromisoformat(day))
         except ValueError:
             return JsonResponse(
-                {"code": "bad_day", "message": f"day {day!r} is not a date YYYY-MM-DD"}, status=400
+                {
+                    "code": "bad_day",
+                    "message": _("day %(day)s is not a date YYYY-MM-DD") % {"day": repr(day)},
+                },
+                status=400,
             )
     return JsonResponse(public_queries.roots_json(roots), json_dumps_params={"indent": 2})
 
 
 def _entry(entry_hash: str) -> LedgerEntry:
     if not _HASH.match(entry_hash):
-        raise Http404("An entry hash is 64 lower-case hexadecimal characters")
+        raise Http404(_("An entry hash is 64 lower-case hexadecimal characters"))
     return get_object_or_404(LedgerEntry, entry_hash=entry_hash)
 
 

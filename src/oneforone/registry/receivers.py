@@ -7,6 +7,7 @@ from oneforone.accounts.models import User
 from oneforone.partners.models import Registration
 from oneforone.recycling.models import TreatmentCompletion
 from oneforone.registry.actions import issue_batch, release_surplus_unaudited
+from oneforone.registry.models import CLAIM_WITHDRAWN_AFTER_REVIEW
 from oneforone.shipments.models import Stream
 
 
@@ -37,4 +38,4 @@ def release_surplus_on_withdrawn_claims(
     )
 
 
-PUBLIC_CLAIM_WITHDRAWN = "a device claim was withdrawn after the operator reviewed a double claim"
+PUBLIC_CLAIM_WITHDRAWN = CLAIM_WITHDRAWN_AFTER_REVIEW  # stored in English, shown translated

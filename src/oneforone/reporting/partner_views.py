@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -31,6 +33,9 @@ from oneforone.reporting.report import SOURCES, PartnerReport, build, impact_sco
 
 partner_page = member_of_kind(OrganisationKind.PARTNER, write=True)
 BADGE_MAX_AGE = 300  # seconds: a live count, cached briefly by browsers and proxies
+# The badge is shown on the partner's own site, so its words follow `?lang=` in its address (set
+# in the snippet), not the visitor's browser: one address, one image, cached as such.
+BADGE_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
 def _report(chosen: filters.Filters) -> PartnerReport:
@@ -47,6 +52,10 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
     published = BadgeSetting.objects.filter(partner=partner, published=True).exists()
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     badge_url = base + reverse("partner-badge", args=[partner.slug])
+    # The snippet embeds the badge in the language of the page it was copied from.
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    badge_query = "" if language == settings.LANGUAGE_CODE else f"?lang={language}"
+    badge_alt = _("%(partner)s: devices compensated, one for one") % {"partner": partner.name}
     return render(
         request,
         "reporting/partner/dashboard.html",
@@ -66,9 +75,10 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
             "can_set_preference": membership.role == Role.ADMIN,
             "badge_published": published,
             "badge_url": badge_url,
+            "badge_query": badge_query,
             "badge_snippet": (
-                f'<a href="{escape(base)}/"><img src="{escape(badge_url)}" '
-                f'alt="{escape(partner.name)}: devices compensated, one for one" height="20"></a>'
+                f'<a href="{escape(base)}/"><img src="{escape(badge_url + badge_query)}" '
+                f'alt="{escape(badge_alt)}" height="20"></a>'
             ),
         },
     )
@@ -182,7 +192,10 @@ def _filename(scope: queries.Scope, name: str, extension: str) -> str:
 @partner_page
 def export_csv(request: HttpRequest, membership: Membership, dataset: str) -> StreamingHttpResponse:
     if dataset not in exports.DATASETS:
-        raise Http404(f"No export '{dataset}': choose one of {', '.join(exports.DATASETS)}.")
+        raise Http404(
+            _("No export '%(dataset)s': choose one of %(choices)s.")
+            % {"dataset": dataset, "choices": ", ".join(exports.DATASETS)}
+        )
     chosen = filters.parse(request.GET, membership.organisation)
     report = _report(chosen)
     response = StreamingHttpResponse(
@@ -245,13 +258,14 @@ def badge_setting(request: HttpRequest, membership: Membership) -> HttpResponse:
         )
     except NotAllowed as error:
         raise PermissionDenied(
-            f"{error}: ask an administrator of {membership.organisation.name} to change it."
+            _("%(problem)s: ask an administrator of %(partner)s to change it.")
+            % {"problem": error, "partner": membership.organisation.name}
         ) from error
     messages.success(
         request,
-        "Your badge is public: embed it with the snippet below."
+        _("Your badge is public: embed it with the snippet below.")
         if published
-        else "Your badge is no longer public: its address answers 'not found'.",
+        else _("Your badge is no longer public: its address answers 'not found'."),
     )
     return redirect(reverse("dashboard") + "#badge")
 
@@ -265,24 +279,34 @@ def badge(request: HttpRequest, slug: str) -> HttpResponse:
         badge_setting__published=True,
     ).first()
     if partner is None:
-        raise Http404("No published badge at this address.")
+        raise Http404(_("No published badge at this address."))
     count = impact_queries.registry_totals(partner).devices_compensated
-    response = HttpResponse(badge_svg(count), content_type="image/svg+xml")
+    language = request.GET.get("lang", "")
+    with translation.override(language if language in BADGE_LANGUAGES else settings.LANGUAGE_CODE):
+        svg = badge_svg(count)
+    response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = f"public, max-age={BADGE_MAX_AGE}"
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 def badge_svg(count: int) -> str:
-    label, value = "devices compensated", f"{count:,}"
+    """The badge in the active language (English: "devices compensated | 1,234")."""
+    label = _("devices compensated")
+    value = number_format(count, force_grouping=True)
+    title = escape(_("devices compensated: %(count)s") % {"count": value})
+    desc = _(
+        "Devices compensated one for one: an end-of-life phone collected, shipped and "
+        "recycled for each."
+    )
     left, right = 8 + 7 * len(label), 14 + 8 * len(value)
     width = left + right
+    label = escape(label)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" '
-        f'viewBox="0 0 {width} 20" role="img" aria-label="{label}: {value}">'
-        f"<title>{label}: {value}</title>"
-        f"<desc>Devices compensated one for one: an end-of-life phone collected, shipped and "
-        f"recycled for each.</desc>"
+        f'viewBox="0 0 {width} 20" role="img" aria-label="{title}">'
+        f"<title>{title}</title>"
+        f"<desc>{escape(desc)}</desc>"
         f'<rect width="{left}" height="20" rx="3" fill="#374151"/>'
         f'<rect x="{left - 3}" width="{right + 3}" height="20" rx="3" fill="#166534"/>'
         f'<g fill="#fff" font-family="Verdana, DejaVu Sans, sans-serif" font-size="11">'
