@@ -37,10 +37,13 @@ def verify_device(request: HttpRequest) -> HttpResponse:
         try:
             answer = look_up(request.POST.get("identifier", ""), None if kind == "auto" else kind)
         except InvalidIdentifier as problem:
-            context["error"] = gettext("That is not a valid %(kind)s: %(problem)s.") % {
-                "kind": _kind_name(kind),
-                "problem": problem,
-            }
+            # A problem that ends a sentence itself ("a typing error?") gets no second stop.
+            sentence = (
+                gettext("That is not a valid %(kind)s: %(problem)s")
+                if str(problem).endswith(("?", "!", "."))
+                else gettext("That is not a valid %(kind)s: %(problem)s.")
+            )
+            context["error"] = sentence % {"kind": _kind_name(kind), "problem": problem}
             status = 400
         else:
             context["answer"] = answer
