@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import (  # noqa: F401
+    CHROMIUM,
+    PHONE,
+    SHOTS,
+    assert_fits,
+    browser_page,
+    demo_data,
+    sign_in,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -14,28 +22,12 @@ pytestmark = [
 ]
 
 
-def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    from oneforone import demo
-
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-
-
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 def test_the_operator_chases_and_marks_a_deadline_on_a_phone(browser_page, demo_data):  # noqa: F811
     from oneforone.shipments.deadline_models import DeadlineAct
 
     page = browser_page
     page.set_viewport_size(PHONE)
-    _login(page, "operator")
+    sign_in(page, "operator")
     assert page.locator("a[href='/shipments/deadlines/']").count() >= 1  # the nav link
     page.goto("/shipments/deadlines/")
     page.wait_for_url("**/shipments/deadlines/")
@@ -43,7 +35,7 @@ def test_the_operator_chases_and_marks_a_deadline_on_a_phone(browser_page, demo_
     assert badges, "the demo leaves open deadlines"
     assert badges[0] == "overdue"
     assert "due" not in badges[: badges.count("overdue")]
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "deadlines-phone.png"), full_page=True)
 
     page.select_option("select[name=kind]", "receipt_confirmation")
@@ -61,4 +53,4 @@ def test_the_operator_chases_and_marks_a_deadline_on_a_phone(browser_page, demo_
     page.wait_for_selector("ul.messages li")
     assert "recorded as done on" in page.locator("ul.messages").inner_text()
     assert DeadlineAct.objects.count() == before + 1
-    _fits(page)
+    assert_fits(page)
