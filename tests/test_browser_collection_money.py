@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="no chromium"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
-def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    from oneforone import demo
-
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_payday_income_and_caps_on_a_phone(browser_page, demo_data):  # noqa: F811
@@ -57,11 +41,11 @@ def test_payday_income_and_caps_on_a_phone(browser_page, demo_data):  # noqa: F8
     due = Money(sum((d.amount for d in due_by_collector(hub)), Decimal(0)), "GHS")
     assert due.amount >= Decimal("312.00")
     page = browser_page
-    _login(page, "hub-accra")
+    sign_in(page, "hub-accra")
 
     page.goto("/collection/payments/")
     assert page.inner_text("[data-testid=total-due]") == str(due)
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "money-payments-phone.png"), full_page=True)
     page.select_option("select[name=method]", "mobile_money")
     page.click("#pay button[type=submit]:not([name])")
@@ -75,13 +59,13 @@ def test_payday_income_and_caps_on_a_phone(browser_page, demo_data):  # noqa: F8
     assert "Global Living Wage Coalition" in page.inner_text("[data-testid=living-wage-months]")
     assert "reconciles" in page.inner_text("[data-testid=reconciliation]")
     assert page.locator(".chart svg").count() >= 1
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "money-income-phone.png"), full_page=True)
 
-    _login(page, "operator")
+    sign_in(page, "operator")
     page.goto("/collection/income/")
     assert "no benchmark" in page.inner_text("[data-testid=living-wage-months]")
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "money-income-operator-phone.png"), full_page=True)
     for url, name in (
         ("/collection/price-caps/", "money-caps"),
@@ -89,6 +73,6 @@ def test_payday_income_and_caps_on_a_phone(browser_page, demo_data):  # noqa: F8
         ("/collection/exchange-rates/", "money-rates"),
     ):
         page.goto(url)
-        _fits(page)
+        assert_fits(page)
         page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
     assert "BEAC fixed parity" in page.inner_text("main")

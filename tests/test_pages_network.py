@@ -18,7 +18,7 @@ from factories import World, make_hub, make_member, make_organisation, seal_lot
 from factories import record_intake as factory_intake
 from oneforone.accounts.models import OrganisationKind, Role
 from oneforone.collection.models import Flag, PaymentMethod
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, PHONE, SHOTS, assert_fits, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -192,33 +192,18 @@ def test_only_the_partners_admin_or_the_operator_reach_the_settings(world: World
 # --- in a browser, on a phone -----------------------------------------------------------------------
 
 
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
-
-
-def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    from oneforone import demo
-
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 @pytest.mark.django_db(transaction=True)
 def test_the_network_pages_on_a_phone(browser_page, demo_data):  # type: ignore[no-untyped-def]  # noqa: F811
     page = browser_page
-    _login(page, "operator")
+    sign_in(page, "operator")
     page.goto("/collection/network/")
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "signals-network-phone.png"), full_page=True)
 
     page.goto("/collection/flags/")
-    _fits(page)
+    assert_fits(page)
     assert page.locator("[data-testid=flag]").count() == 1
     page.screenshot(path=str(SHOTS / "signals-flags-phone.png"), full_page=True)
     page.click("button:has-text('Resolve')")  # nothing chosen: the form says what to do
@@ -229,15 +214,15 @@ def test_the_network_pages_on_a_phone(browser_page, demo_data):  # type: ignore[
     assert page.locator("text=Flag resolved").is_visible()
     assert page.locator("[data-testid=empty]").is_visible()
 
-    _login(page, "hub-accra")
+    sign_in(page, "hub-accra")
     page.goto("/collection/")
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "signals-home-phone.png"), full_page=True)
     page.click("[data-testid=hub-gh-accra] h2 a")
     page.screenshot(path=str(SHOTS / "signals-hub-phone.png"), full_page=True)
-    _fits(page)
+    assert_fits(page)
     page.click("text=Change hours and location")
-    _fits(page)
+    assert_fits(page)
     page.fill("input[name=radius_m]", "2500")
     page.click("button:has-text('Save')")
     assert page.locator("text=Saved the hours and location").is_visible()
