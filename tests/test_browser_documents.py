@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from factories import make_notification, make_world, movement_document_row, treated_consignment
+from test_browser import sign_in
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / ".screenshots"
@@ -52,11 +53,7 @@ def test_the_code_lists_and_the_notification_pdf(chromium, live_server, screen: 
     movement_document_row(treated_consignment(world), notification)
     context = chromium.new_context(viewport=SCREENS[screen], base_url=live_server.url)
     page = context.new_page()
-    page.goto("/login/")
-    page.fill("input[name=username]", world.hub_user.username)
-    page.fill("input[name=password]", "correct horse battery staple")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, world.hub_user.username, "correct horse battery staple")
 
     # The server's clock a few weeks before the battery codes change on 2026-12-09.
     with time_machine.travel(dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), tick=True):

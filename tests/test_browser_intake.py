@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from test_browser import CHROMIUM, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, SHOTS, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,18 +36,13 @@ def test_a_hub_operator_records_and_corrects_a_purchase_on_a_phone(
     tmp_path,
     settings,
 ):
-    from oneforone import demo
     from oneforone.collection.models import Intake, Payment
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     page = browser_page
     page.context.grant_permissions(["geolocation"], origin=live_server.url)
     page.context.set_geolocation({"latitude": 5.56811, "longitude": -0.21207, "accuracy": 12})
-    page.goto("/login/")
-    page.fill("input[name=username]", "hub-accra")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "hub-accra")
 
     page.goto("/collection/intake/?hub=gh-accra")
     page.wait_for_function("document.querySelector('input[name=latitude]').value !== ''")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page  # noqa: F401
+from test_browser import CHROMIUM, PHONE, SHOTS, assert_fits, browser_page, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,18 +15,8 @@ pytestmark = [
 PASSWORD = "correct horse battery staple"
 
 
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-
-
 def _login(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, username, PASSWORD)
 
 
 def test_handover_then_receipt_and_a_partial_refusal_on_a_phone(browser_page) -> None:  # noqa: F811
@@ -49,13 +39,13 @@ def test_handover_then_receipt_and_a_partial_refusal_on_a_phone(browser_page) ->
     _login(page, line_user.username)
     page.goto(detail)
     assert page.locator("text=1/4").count() >= 1
-    _fits(page)
+    assert_fits(page)
     page.fill("#handover input[name=vehicle]", "MSC Aurora 612W")
     page.select_option("#handover select[name=means_of_transport]", "S")
     page.check("#handover input[name=confirm]")
     page.click("#handover button:has-text('Sign handover')")
     page.wait_for_selector("text=Handover signed: leg 2")
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "movement-handover-phone.png"), full_page=True)
     assert CarrierLeg.objects.filter(consignment=consignment, sequence=2).exists()
 
@@ -69,11 +59,11 @@ def test_handover_then_receipt_and_a_partial_refusal_on_a_phone(browser_page) ->
     page.fill("#sign input[name=refused_phones]", "8")
     page.fill("#sign input[name=refused_weight_kg]", "0.4")
     page.fill("#sign textarea[name=refusal_reason]", "8 phones still hold batteries")
-    _fits(page)
+    assert_fits(page)
     page.click("#sign button:has-text('Record reception')")
     page.wait_for_selector("text=Reception recorded")
     assert page.locator("text=8 phones still hold batteries").count() >= 1
-    _fits(page)
+    assert_fits(page)
     page.screenshot(path=str(SHOTS / "movement-decision-phone.png"), full_page=True)
     reception = Reception.objects.get(consignment=consignment)
     assert (reception.decision, reception.refused_phones) == ("partially_refused", 8)

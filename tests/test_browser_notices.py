@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,7 +23,6 @@ def _fits(page) -> None:  # type: ignore[no-untyped-def]
 def test_answering_a_change_opens_the_dispatch_gate_on_a_phone(browser_page, demo_data):  # noqa: F811
     from django.utils import timezone
 
-    from oneforone import demo
     from oneforone.shipments.models import Consignment
 
     draft = Consignment.objects.filter(state="draft", origin_hub__country="CM").first()
@@ -33,11 +32,7 @@ def test_answering_a_change_opens_the_dispatch_gate_on_a_phone(browser_page, dem
 
     page = browser_page
     page.set_viewport_size(PHONE)
-    page.goto("/login/")
-    page.fill("input[name=username]", "hub-douala")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "hub-douala")
 
     page.goto(f"/shipments/{draft.reference}/")
     gate = page.locator("#dispatch-gate")

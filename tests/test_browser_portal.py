@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data  # noqa: F401
+from test_browser import CHROMIUM, PHONE, SHOTS, browser_page, demo_data, sign_in  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,11 +47,7 @@ def test_the_partner_portal_on_a_phone_and_a_desktop(browser_page, demo_data):  
         channel="api",
     )
     page = browser_page
-    page.goto("/login/")
-    page.fill("input[name=username]", "brand")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "brand")
 
     # On a phone the main menu is one button that opens the list of pages.
     page.goto("/partner/registrations/")
