@@ -73,10 +73,10 @@ def browser_page(live_server) -> Iterator:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def demo_data(live_server) -> str:  # type: ignore[no-untyped-def]
-    from oneforone import demo
+    from demo_snapshot import demo_data_set
 
     _restore_reference_data()
-    return demo.load_if_empty(base_url=live_server.url, scale=0.02)
+    return demo_data_set(base_url=live_server.url)
 
 
 def _restore_reference_data() -> None:
