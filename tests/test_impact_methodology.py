@@ -443,7 +443,23 @@ def test_a_partner_cannot_read_another_partners_figures(
             url, {"certificate": their_certificate.code}, headers={"X-API-Key": key}
         )
         assert refused.status_code == 404
-        assert their_certificate.code in refused.json()["message"]
+        assert refused.json()["message"] == (
+            f"no certificate {their_certificate.code} among your certificates"
+        )
+    dutch = client.get(
+        "/api/v1/impact/figures",
+        {"certificate": their_certificate.code},
+        headers={"X-API-Key": key, "Accept-Language": "nl"},
+    )
+    assert dutch.json()["message"] == (
+        f"geen certificaat {their_certificate.code} onder uw certificaten"
+    )
+    assert dutch.json()["code"] == "not_found"
+    unknown = client.get("/api/v1/impact/figures/plutonium_g", headers={"X-API-Key": key})
+    assert unknown.status_code == 404
+    assert unknown.json()["message"] == (
+        "no figure “plutonium_g” in your scope: see /api/v1/impact/figures"
+    )
     drill = client.get(
         "/api/v1/impact/figures/ewaste_mass_kg",
         {"certificate": mine.code},

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from factories import World, register, treated_consignment
 from oneforone.registry import actions as registry_actions
+from oneforone.registry.models import IssuanceBatch
 from oneforone.reporting import home
 
 Capture = Callable[..., Any]
@@ -105,8 +106,41 @@ def test_milestones_are_dated_from_the_cumulative_batches(
     # 600 on 2 March, 600 + 500 = 1,100 on 7 April: 1,000 was reached then.
     assert milestones.reached == [home.Milestone(1000, dt.date(2026, 4, 7))]
     assert milestones.next == home.Milestone(10_000, None)
-    assert milestones.issued == 1100
+    assert milestones.phones == 1100
     assert milestones.progress_percent == Decimal("11.0")
+
+
+def test_cancelled_units_count_against_the_milestones(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)):
+        issue(world, django_capture_on_commit_callbacks, 600, "33.000")
+    with time_machine.travel(dt.datetime(2026, 4, 7, 10, tzinfo=dt.UTC)):
+        issue(world, django_capture_on_commit_callbacks, 500, "27.500")
+    with time_machine.travel(dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)):
+        batch = IssuanceBatch.objects.earliest("issued_at")
+        registry_actions.cancel_units(
+            actor=world.operator_user,
+            batch=batch,
+            first=batch.units.lower,
+            last=batch.units.lower + 199,
+            reason="count_corrected",
+            explanation="the recycler recounted",
+        )
+
+    # 1,100 - 200 = 900 phones: the milestone reached on 7 April is no longer reached, and the
+    # progress is the headline's figure.
+    milestones = home.milestones()
+    assert milestones.reached == []
+    assert milestones.phones == 900 == home.home_figures("en").phones
+    assert milestones.progress_percent == Decimal("90.0")
+
+    # 900 + 300 = 1,200 on 1 June: reached again, dated from that day.
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)):
+        issue(world, django_capture_on_commit_callbacks, 300, "16.500")
+    milestones = home.milestones()
+    assert milestones.reached == [home.Milestone(1000, dt.date(2026, 6, 1))]
+    assert milestones.phones == 1200
 
 
 def test_one_query_per_figure_cold_and_none_warm(

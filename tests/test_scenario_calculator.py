@@ -351,6 +351,34 @@ def test_a_mix_that_does_not_add_up_is_refused(db: None, client: Client) -> None
     assert "Unknown phone kind brick" in unknown.json()["message"]
 
 
+@pytest.mark.parametrize("mix", ["phone-mass", "phone-mass:all", "phone-mass:50,:"])
+def test_a_mix_not_written_as_pairs_is_refused_with_the_field_named(
+    db: None, client: Client, mix: str
+) -> None:
+    refused = api(client, phones="10", mix=mix)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "validation_error"
+    assert refused.json()["errors"][0]["field"] == "mix"
+
+
+def test_a_share_that_is_no_number_is_refused_in_the_callers_language(
+    db: None, client: Client
+) -> None:
+    english = api(client, phones="10", mix="phone-mass:1.2.3")
+    assert english.status_code == 422
+    assert english.json()["message"] == ("write the mix as kind:percent pairs, e.g. phone-mass:100")
+    assert english.json()["errors"][0]["field"] == "mix"
+    french = client.get(
+        "/api/v1/impact/scenario",
+        {"phones": "10", "mix": "phone-mass:1.2.3"},
+        headers={"accept-language": "fr"},
+    )
+    assert french.status_code == 422
+    assert french.json()["message"] == (
+        "écrivez la répartition en paires type:pourcentage, p. ex. phone-mass:100"
+    )
+
+
 def test_the_page_links_its_factors_to_the_methodology(db: None, client: Client) -> None:
     body = client.get(reverse("calculator"), {"phones": "1000"}).content.decode()
     assert f'href="{reverse("methodology-version", args=[1])}#factor-phone-mass"' in body

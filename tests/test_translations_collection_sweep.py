@@ -344,3 +344,52 @@ def test_the_500_page_needs_no_request_context(language: str, heading: str) -> N
     assert f'<html lang="{language}">' in page
     assert heading in page
     assert 'href="/"' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "advice"),
+    [
+        ("en", "<h1>The form could not be sent</h1>", "Allow cookies for this site"),
+        ("nl", "<h1>Het formulier kon niet worden verzonden</h1>", "Sta cookies"),
+        ("fr", "<h1>Le formulaire n’a pas pu être envoyé</h1>", "Autorisez les cookies"),  # noqa: RUF001
+    ],
+)
+def test_a_form_without_its_csrf_cookie_is_explained_in_the_site_frame(
+    db: None, language: str, heading: str, advice: str
+) -> None:
+    browser = Client(enforce_csrf_checks=True, headers={"accept-language": language})
+
+    refused = browser.post(
+        reverse("login") + "?next=/dashboard/", {"username": "someone", "password": "x"}
+    )
+
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert f'<html lang="{language}">' in page
+    assert heading in page
+    assert advice in page
+    assert 'class="foot"' in page
+    assert 'href="/login/?next=/dashboard/"' in page  # back to the form, next page kept
+    assert "CSRF" not in page  # Django's reason is for the log, not for people
+
+
+def test_a_stale_form_says_so_and_links_back_to_the_page_it_came_from(db: None) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(reverse("login"))  # the cookie is set; the token below is not from this page
+
+    refused = browser.post(
+        reverse("logout"),
+        {"csrfmiddlewaretoken": "x" * 64},
+        headers={"referer": "http://testserver/team/"},
+    )
+
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "The page the form came from is out of date" in page
+    assert 'href="http://testserver/team/"' in page
+    elsewhere = browser.post(
+        reverse("logout"),
+        {"csrfmiddlewaretoken": "x" * 64},
+        headers={"referer": "https://evil.example/team/"},
+    )
+    assert "evil.example" not in elsewhere.content.decode()

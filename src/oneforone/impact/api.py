@@ -269,7 +269,10 @@ def _scope(request: HttpRequest, filters: ScopeQuery) -> queries.Scope:
         ).first()
         if certificate is None:
             raise ApiError(
-                404, "not_found", f"no certificate {filters.certificate} among your certificates"
+                404,
+                "not_found",
+                gettext("no certificate %(code)s among your certificates")
+                % {"code": filters.certificate},
             )
     return queries.Scope(
         partner=partner,
@@ -309,7 +312,10 @@ def drill_down(request: HttpRequest, key: str, filters: Query[ScopeQuery]) -> di
     result = queries.drill_down(scope, key, _published(filters.version))
     if not result.batches:
         raise ApiError(
-            404, "not_found", f"no figure {key!r} in your scope: see /api/v1/impact/figures"
+            404,
+            "not_found",
+            gettext("no figure “%(key)s” in your scope: see %(url)s")
+            % {"key": key, "url": "/api/v1/impact/figures"},
         )
     return {
         "version": result.version.number,
@@ -435,9 +441,15 @@ def _mix_of(text: str | None) -> dict[str, Decimal | None]:
     pairs = (part.split(":", 1) for part in text.split(","))
     try:
         return {key: Decimal(share) for key, share in pairs}
-    except InvalidOperation:
+    except InvalidOperation:  # digits and dots, as the pattern allows, but no number: 1.2.3
+        message = gettext("write the mix as kind:percent pairs, e.g. %(example)s") % {
+            "example": "phone-mass:100"
+        }
         raise ApiError(
-            422, "invalid_scenario", "write the mix as kind:percent pairs, e.g. phone-mass:100"
+            422,
+            "invalid_scenario",
+            message,
+            [{"code": "invalid_scenario", "message": message, "field": "mix"}],
         ) from None
 
 

@@ -34,7 +34,7 @@ class Milestone:
 
 @dataclass(frozen=True)
 class Milestones:
-    issued: int  # every unit ever issued, cancelled ones included: a milestone stays reached
+    phones: int  # units issued and not cancelled, as in the headline figure
     reached: list[Milestone]
     next: Milestone | None
 
@@ -42,7 +42,7 @@ class Milestones:
     def progress_percent(self) -> Decimal | None:
         if self.next is None:
             return None
-        return (Decimal(100) * self.issued / self.next.phones).quantize(Decimal("0.1"))
+        return (Decimal(100) * self.phones / self.next.phones).quantize(Decimal("0.1"))
 
 
 @dataclass(frozen=True)
@@ -59,26 +59,41 @@ class HomeFigures:
 
 
 def milestones() -> Milestones:
-    """When the cumulative phones issued first reached each milestone: one query over the
-    issuance batches in order."""
+    """When the phones certified recycled reached each milestone and stayed at or above it: one
+    query over the issuance batches and the cancellations in time order.
+
+    A cancellation means units no longer stand for a recycled phone, so it counts against the
+    milestones too: one that cancellations pull back under is not reached, and once it is
+    passed again it is dated from that day."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH issued AS (
-                SELECT issued_at, SUM(quantity) OVER (ORDER BY issued_at, id) AS cumulative
+            WITH change AS (
+                SELECT issued_at AS at, 0 AS kind, id, quantity AS phones
                 FROM registry_issuancebatch
+                UNION ALL
+                SELECT cancelled_at, 1, id, -quantity FROM registry_cancellation
+            ),
+            running AS (
+                SELECT at, ROW_NUMBER() OVER in_order AS position,
+                       SUM(phones) OVER in_order AS phones
+                FROM change WINDOW in_order AS (ORDER BY at, kind, id)
             )
-            SELECT goal, (SELECT MIN(issued_at) FROM issued WHERE cumulative >= goal),
-                   (SELECT COALESCE(MAX(cumulative), 0) FROM issued)
+            SELECT goal,
+                   (SELECT at FROM running
+                    WHERE phones >= goal AND position > COALESCE(
+                        (SELECT MAX(position) FROM running WHERE phones < goal), 0)
+                    ORDER BY position LIMIT 1),
+                   (SELECT COALESCE(SUM(phones), 0) FROM change)
             FROM unnest(%s::bigint[]) AS goal ORDER BY goal
             """,
             [list(MILESTONES)],
         )
         rows = cursor.fetchall()
-    issued = int(rows[0][2]) if rows else 0
+    phones = int(rows[0][2]) if rows else 0
     reached = [Milestone(int(goal), at.date()) for goal, at, _ in rows if at is not None]
     upcoming = [Milestone(int(goal), None) for goal, at, _ in rows if at is None]
-    return Milestones(issued, reached, upcoming[0] if upcoming else None)
+    return Milestones(phones, reached, upcoming[0] if upcoming else None)
 
 
 def country_name(code: str, language: str) -> str:
