@@ -94,13 +94,17 @@ def test_countries_are_named_in_the_page_language(
     assert home.country_name("CM", "fr") == "Cameroun"
 
 
+def issue_600_in_march_and_500_in_april(world: World, capture: Capture) -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)):
+        issue(world, capture, 600, "33.000")
+    with time_machine.travel(dt.datetime(2026, 4, 7, 10, tzinfo=dt.UTC)):
+        issue(world, capture, 500, "27.500")
+
+
 def test_milestones_are_dated_from_the_cumulative_batches(
     world: World, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)):
-        issue(world, django_capture_on_commit_callbacks, 600, "33.000")
-    with time_machine.travel(dt.datetime(2026, 4, 7, 10, tzinfo=dt.UTC)):
-        issue(world, django_capture_on_commit_callbacks, 500, "27.500")
+    issue_600_in_march_and_500_in_april(world, django_capture_on_commit_callbacks)
 
     milestones = home.milestones()
     # 600 on 2 March, 600 + 500 = 1,100 on 7 April: 1,000 was reached then.
@@ -113,10 +117,7 @@ def test_milestones_are_dated_from_the_cumulative_batches(
 def test_cancelled_units_count_against_the_milestones(
     world: World, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)):
-        issue(world, django_capture_on_commit_callbacks, 600, "33.000")
-    with time_machine.travel(dt.datetime(2026, 4, 7, 10, tzinfo=dt.UTC)):
-        issue(world, django_capture_on_commit_callbacks, 500, "27.500")
+    issue_600_in_march_and_500_in_april(world, django_capture_on_commit_callbacks)
     with time_machine.travel(dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)):
         batch = IssuanceBatch.objects.earliest("issued_at")
         registry_actions.cancel_units(
