@@ -23,6 +23,7 @@ from oneforone.collection import actions
 from oneforone.collection.forms import CorrectionForm, ReversalForm
 from oneforone.collection.models import Hub, Intake, IntakePhoto, PaymentMethod, Photo
 from oneforone.collection.views import explain
+from oneforone.core.text import as_sentence
 
 record_page = member_of_kind(OrganisationKind.COLLECTION_PARTNER, OrganisationKind.OPERATOR)
 
@@ -223,7 +224,7 @@ def device_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
         except account_actions.ApiKeyRefused as exc:
             messages.error(
                 request,
-                f"{str(exc)[:1].upper()}{str(exc)[1:]}.",
+                as_sentence(exc),
             )
     keys = organisation.api_keys.order_by("revoked_at", "-created_at")
     response = render(

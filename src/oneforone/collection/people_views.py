@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -82,11 +83,9 @@ def _refusal(error: Exception) -> str:
     text = str(error)
     if isinstance(error, NotAllowed):
         return gettext("%(refusal)s. Ask the collection partner or operator staff.") % {
-            "refusal": f"{text[:1].upper()}{text[1:]}"
+            "refusal": capfirst(text)
         }
-    return gettext("%(refusal)s. Correct it and send again.") % {
-        "refusal": f"{text[:1].upper()}{text[1:]}"
-    }
+    return gettext("%(refusal)s. Correct it and send again.") % {"refusal": capfirst(text)}
 
 
 # --- the list and registration -----------------------------------------------------------------

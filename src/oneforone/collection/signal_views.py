@@ -35,6 +35,7 @@ from oneforone.collection.signal_forms import (
 )
 from oneforone.core.charts import Bar, horizontal_bars
 from oneforone.core.money import Money
+from oneforone.core.text import as_sentence
 
 FLAGS_PER_PAGE = 25
 HUB_LOTS = 20
@@ -45,12 +46,6 @@ operator_page = member_of_kind(OrganisationKind.OPERATOR, write=True)
 network_page = member_of_kind(
     OrganisationKind.COLLECTION_PARTNER, OrganisationKind.OPERATOR, write=True
 )
-
-
-def explain(error: Exception) -> str:
-    text = str(error).strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def _is_operator(membership: Membership) -> bool:
@@ -145,7 +140,7 @@ def register_hub(request: HttpRequest, membership: Membership) -> HttpResponse:
                 longitude=data["longitude"],
             )
         except (hub_actions.HubError, NotAllowed) as error:
-            form.add_error(None, explain(error))
+            form.add_error(None, as_sentence(error))
         else:
             messages.success(
                 request,
@@ -227,7 +222,7 @@ def resolve(request: HttpRequest, membership: Membership, pk: int) -> HttpRespon
                 reason=form.cleaned_data["reason"],
             )
         except (FlagError, NotAllowed) as error:
-            form.add_error(None, explain(error))
+            form.add_error(None, as_sentence(error))
         else:
             messages.success(
                 request,
@@ -313,7 +308,7 @@ def hub_settings(request: HttpRequest, membership: Membership, code: str) -> Htt
                     actor=membership.user, hub=hub, **form.cleaned_data
                 )
             except (hub_actions.HubError, NotAllowed) as error:
-                form.add_error(None, explain(error))
+                form.add_error(None, as_sentence(error))
             else:
                 messages.success(
                     request,

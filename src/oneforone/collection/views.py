@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,7 @@ def explain(error: Exception) -> str:
         ) % {"refusal": error}
     text = str(error)
     return gettext("%(refusal)s. Reload the page and check the entries.") % {
-        "refusal": f"{text[:1].upper()}{text[1:]}"
+        "refusal": capfirst(text)
     }
 
 

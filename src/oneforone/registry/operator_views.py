@@ -19,6 +19,7 @@ from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, Organisation, OrganisationKind, User
 from oneforone.core.charts import StackedRow, stacked_bars
 from oneforone.core.models import AuditEvent
+from oneforone.core.text import as_sentence
 from oneforone.impact import queries as impact
 from oneforone.registry import actions, queries, serials
 from oneforone.registry.forms import (
@@ -41,13 +42,6 @@ ALLOCATED_COLOR = "#166534"
 WAITING_COLOR = "#ca8a04"
 BATCH_ROWS = 20
 RECENT_CANCELLATIONS = 20
-
-
-def explain(error: Exception) -> str:
-    """An action's refusal as a sentence."""
-    text = str(error).strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def _grouped(number: int) -> str:
@@ -188,7 +182,8 @@ def cancellations(request: HttpRequest, membership: Membership) -> HttpResponse:
         except actions.CancellationRefused as error:
             form.add_error(
                 None,
-                _("%(problem)s Check the units and review again.") % {"problem": explain(error)},
+                _("%(problem)s Check the units and review again.")
+                % {"problem": as_sentence(error)},
             )
             return render(request, "registry/operator/cancellations.html", context)
         messages.success(
@@ -307,7 +302,7 @@ def reservations(request: HttpRequest, membership: Membership) -> HttpResponse:
                 accept_fewer=data["accept_fewer"],
             )
         except actions.ReservationRefused as error:
-            form.add_error(None, explain(error))
+            form.add_error(None, as_sentence(error))
         else:
             reserved = sum(b.quantity for b in blocks)
             figures = {
@@ -356,7 +351,7 @@ def release(request: HttpRequest, membership: Membership) -> HttpResponse:
             form.add_error(
                 None,
                 _("%(problem)s Reload the page: it may have been released.")
-                % {"problem": explain(error)},
+                % {"problem": as_sentence(error)},
             )
         else:
             messages.success(

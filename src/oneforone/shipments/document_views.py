@@ -20,6 +20,7 @@ from django.utils.translation import gettext, gettext_lazy
 from oneforone.accounts.decorators import member_of_kind
 from oneforone.accounts.models import Membership, OrganisationKind
 from oneforone.accounts.permissions import NotAllowed
+from oneforone.core.text import as_sentence
 from oneforone.shipments import document_actions, document_pdf
 from oneforone.shipments.diwass import export_json
 from oneforone.shipments.document_actions import DocumentError, max_attachment_bytes
@@ -240,7 +241,7 @@ def attachments(request: HttpRequest, membership: Membership, number: str) -> Ht
                     file=form.cleaned_data["file"],
                 )
             except (DocumentError, NotAllowed) as error:
-                form.add_error(None, f"{str(error)[:1].upper()}{str(error)[1:]}.")
+                form.add_error(None, as_sentence(error))
             else:
                 messages.success(
                     request,

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy
 
 from oneforone.accounts.decorators import member_of_kind
@@ -171,7 +172,7 @@ def _blocks(form: nforms.NotificationCreateForm) -> NotificationBlocks:
 
 def explain(error: Exception) -> str:
     """An action's refusal as a sentence; a refusal for lack of rights says who records it."""
-    problem = f"{str(error)[:1].upper()}{str(error)[1:]}"
+    problem = capfirst(str(error))
     if isinstance(error, NotAllowed):
         return gettext("%(problem)s. Ask the notifier or the operator to record it.") % {
             "problem": problem

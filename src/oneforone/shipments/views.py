@@ -13,6 +13,7 @@ from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -126,7 +127,7 @@ carrier_page = member_of_kind(OrganisationKind.CARRIER)
 
 def explain(error: Exception) -> str:
     """An action's refusal, worded with what to do next."""
-    problem = f"{str(error)[:1].upper()}{str(error)[1:]}"
+    problem = capfirst(str(error))
     if isinstance(error, NotAllowed):
         return gettext(
             "%(problem)s. Ask an administrator of your organisation for a member role."
